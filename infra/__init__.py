@@ -1,0 +1,1 @@
+"""Tooling around the deployment: the local stack and the carehooks command line."""

@@ -1,0 +1,1 @@
+"""The ``carehooks`` command line (``scripts/carehooks`` or ``python -m infra.cli``)."""

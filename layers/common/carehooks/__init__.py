@@ -1,0 +1,1 @@
+"""carehooks: serverless backend for social customer care (shared Lambda layer package)."""

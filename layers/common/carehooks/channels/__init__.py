@@ -1,0 +1,1 @@
+"""One folder per platform. Each holds its quirks: verify and split (ingress), parse (adapter), send (client)."""

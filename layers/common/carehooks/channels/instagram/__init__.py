@@ -1,0 +1,1 @@
+"""Instagram messaging (``"object": "instagram"``)."""

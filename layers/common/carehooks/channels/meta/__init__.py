@@ -1,0 +1,1 @@
+"""What Messenger, Instagram and WhatsApp Cloud API share: one app secret, one callback, one envelope."""

@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API (``"object": "whatsapp_business_account"``)."""

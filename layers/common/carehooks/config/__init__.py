@@ -1,0 +1,1 @@
+"""Settings (typed, from the environment and the secret) and configuration documents."""

@@ -1,0 +1,176 @@
+"""Canonical models.
+
+``QueuedEvent`` crosses a boundary (the inbound queue), so it is a pydantic model. The canonical events
+an adapter returns, and the conversation and message records, are plain frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Channel(StrEnum):
+    """Where a conversation happens. Twilio SMS and WhatsApp-via-Twilio are distinct channels."""
+
+    MESSENGER = "messenger"
+    INSTAGRAM = "instagram"
+    WHATSAPP = "whatsapp"
+    X = "x"
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    TWILIO_WHATSAPP = "twilio_whatsapp"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+Source = Literal["meta", "x", "telegram", "twilio"]
+
+
+class QueuedEvent(BaseModel):
+    """One platform event as the webhook enqueues it: the raw slice of the batch plus routing keys."""
+
+    model_config = ConfigDict(frozen=True)
+
+    v: int = 1
+    source: Source
+    channel: Channel
+    account_id: str
+    contact_id: str
+    event_id: str
+    received_at: datetime
+    position: int = 0
+    payload: dict[str, Any]
+
+    @property
+    def group_id(self) -> str:
+        """FIFO group: one customer on one business account of one channel is processed in order."""
+        return f"{self.channel}#{self.account_id}#{self.contact_id}"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str
+    url: str | None = None
+    media_id: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageEvent:
+    """A message in a conversation: from the customer (``in``) or from the business (``out``, an echo).
+
+    ``origin_tag`` is the marker carehooks attached when it sent the message itself (Messenger
+    ``metadata``, WhatsApp ``biz_opaque_callback_data``); an echo without one was typed by a person in
+    the platform's own inbox.
+    """
+
+    channel: Channel
+    account_id: str
+    contact_id: str
+    platform_message_id: str
+    sent_at: datetime
+    direction: Direction
+    text: str = ""
+    kind: str = "text"
+    attachments: tuple[Attachment, ...] = ()
+    reply_payload: str | None = None
+    origin_tag: str | None = None
+    contact_name: str | None = None
+    public: bool = False
+    thread_id: str | None = None
+    reply_to: str | None = None
+    position: int = 0
+    standby: bool = False  # a thread another app owns (Meta handover): stored, never auto-answered
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A delivery, read or failure report about messages already sent."""
+
+    channel: Channel
+    account_id: str
+    contact_id: str
+    status: str
+    at: datetime
+    platform_message_id: str | None = None
+    watermark: datetime | None = None
+    error_code: str | None = None
+    error_title: str | None = None
+
+
+@dataclass(frozen=True)
+class IgnoredEvent:
+    """An event carehooks does not handle (yet): recorded with a metric, never an error."""
+
+    channel: Channel
+    kind: str
+    reason: str
+
+
+type CanonicalEvent = MessageEvent | StatusEvent | IgnoredEvent
+
+
+class AdapterError(ValueError):
+    """A signed payload that cannot be understood: the record fails and is parked in the DLQ."""
+
+
+ConversationStatus = Literal["open", "pending", "resolved"]
+
+
+@dataclass
+class Conversation:
+    """One conversation between a business account and a customer on one channel."""
+
+    id: str
+    channel: Channel
+    account_id: str
+    contact_id: str
+    created_at: datetime
+    status: ConversationStatus = "open"
+    tags: list[str] = field(default_factory=list)
+    priority: str = "normal"
+    assignee: str | None = None
+    contact_name: str | None = None
+    public: bool = False
+    last_activity_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    first_response_at: datetime | None = None
+    first_responder: str | None = None
+    last_responder: str | None = None
+    resolved_at: datetime | None = None
+    message_count: int = 0
+    preview: str = ""
+    csat: dict[str, Any] | None = None
+    version: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Message:
+    """A stored message."""
+
+    conversation_id: str
+    channel: Channel
+    account_id: str
+    contact_id: str
+    platform_message_id: str
+    direction: Direction
+    sent_at: datetime
+    text: str = ""
+    kind: str = "text"
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    reply_payload: str | None = None
+    origin_tag: str | None = None
+    author: str | None = None
+    status: str | None = None
+    stored_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,57 @@
+"""Reading API Gateway HTTP API (payload v2) events and building responses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+
+class RequestBodyError(ValueError):
+    """The body could not be decoded (bad base64)."""
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The exact bytes the platform sent (base64-decoded when API Gateway says so)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RequestBodyError("body is not valid base64") from exc
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
+def header(event: dict[str, Any], name: str) -> str | None:
+    """A header by case-insensitive name."""
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted:
+            return str(value)
+    return None
+
+
+def query(event: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()}
+
+
+def method(event: dict[str, Any]) -> str:
+    return str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":")),
+    }
+
+
+def text_response(status: int, body: str, content_type: str = "text/plain") -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}
+
+
+def error_response(status: int, code: str, message: str) -> dict[str, Any]:
+    """The one error body shape: ``{"error": {"code", "message"}}``."""
+    return json_response(status, {"error": {"code": code, "message": message}})

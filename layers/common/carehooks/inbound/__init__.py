@@ -1,0 +1,1 @@
+"""The inbound processor use case: queued platform events → stored, threaded, acted upon."""

@@ -1,0 +1,1 @@
+"""The webhook receive flow every platform shares: verify, split, enqueue, answer."""

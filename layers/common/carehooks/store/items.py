@@ -1,0 +1,114 @@
+"""Mapping between domain records and DynamoDB items (plain attribute dicts, before type marshalling)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from carehooks.clock import iso, parse_iso
+from carehooks.domain.models import Channel, Conversation, Direction, Message
+from carehooks.store import keys
+
+_CONVERSATION_TIMES = {
+    "created_at",
+    "last_activity_at",
+    "last_inbound_at",
+    "last_outbound_at",
+    "first_response_at",
+    "resolved_at",
+}
+_CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"extra"}
+_MESSAGE_FIELDS = {f.name for f in fields(Message)} - {"extra"}
+_KEY_ATTRIBUTES = {"pk", "sk", "type", "conv_id", "gsi1pk", "gsi1sk", "lsi1sk", "ttl"}
+
+
+def to_dynamo(value: Any) -> Any:
+    """Floats become Decimals (DynamoDB's number type), recursively."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """Decimals become ints or floats, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def conversation_item(conv: Conversation) -> dict[str, Any]:
+    item: dict[str, Any] = dict(conv.extra)
+    for name in _CONVERSATION_FIELDS:
+        value = getattr(conv, name)
+        if value is None:
+            continue
+        item[name] = iso(value) if isinstance(value, datetime) else value
+    item["channel"] = str(conv.channel)
+    item.update(
+        pk=keys.contact_pk(conv.channel, conv.account_id, conv.contact_id),
+        sk=keys.conversation_sk(conv.id),
+        type="conversation",
+        conv_id=conv.id,
+        gsi1pk=keys.status_pk(conv.status),
+        gsi1sk=keys.status_sk(conv.last_activity_at or conv.created_at, conv.id),
+    )
+    return to_dynamo(item)
+
+
+def conversation_from_item(item: dict[str, Any]) -> Conversation:
+    data = from_dynamo(item)
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in _KEY_ATTRIBUTES:
+            continue
+        if name in _CONVERSATION_FIELDS:
+            known[name] = parse_iso(value) if name in _CONVERSATION_TIMES else value
+        else:
+            extra[name] = value
+    known["channel"] = Channel(known["channel"])
+    return Conversation(**known, extra=extra)
+
+
+def message_item(message: Message) -> dict[str, Any]:
+    item: dict[str, Any] = dict(message.extra)
+    for name in _MESSAGE_FIELDS:
+        value = getattr(message, name)
+        if value is None:
+            continue
+        item[name] = iso(value) if isinstance(value, datetime) else value
+    item["channel"] = str(message.channel)
+    item["direction"] = str(message.direction)
+    item.update(
+        pk=keys.contact_pk(message.channel, message.account_id, message.contact_id),
+        sk=keys.message_sk(message.platform_message_id),
+        type="message",
+        lsi1sk=keys.message_order(message.conversation_id, message.sent_at, message.platform_message_id),
+    )
+    return to_dynamo(item)
+
+
+def message_from_item(item: dict[str, Any]) -> Message:
+    data = from_dynamo(item)
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in _KEY_ATTRIBUTES:
+            continue
+        if name in _MESSAGE_FIELDS:
+            known[name] = parse_iso(value) if name in {"sent_at", "stored_at"} else value
+        else:
+            extra[name] = value
+    known["channel"] = Channel(known["channel"])
+    known["direction"] = Direction(known["direction"])
+    return Message(**known, extra=extra)

@@ -1,0 +1,87 @@
+"""AWS under moto: the table and queues as template.yaml defines them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from infra.template import resources, table_create_kwargs
+from moto import mock_aws
+
+from tests.helpers import META_SECRET, META_VERIFY_TOKEN
+
+TABLE = "carehooks-test"
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    sqs: Any
+    queue_url: str
+    dlq_url: str
+
+    def drain(self, max_messages: int = 10) -> list[dict[str, Any]]:
+        """Receive every visible message of the inbound queue (as Lambda's SQS event records)."""
+        records: list[dict[str, Any]] = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=max_messages,
+                AttributeNames=["All"],
+                VisibilityTimeout=0,
+            ).get("Messages", [])
+            if not got:
+                return records
+            for message in got:
+                records.append(
+                    {
+                        "messageId": message["MessageId"],
+                        "receiptHandle": message["ReceiptHandle"],
+                        "body": message["Body"],
+                        "attributes": message.get("Attributes", {}),
+                        "messageAttributes": {},
+                        "md5OfBody": message["MD5OfBody"],
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:inbound.fifo",
+                        "awsRegion": "eu-west-1",
+                    }
+                )
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def items(self, prefix: str = "") -> list[dict[str, Any]]:
+        """Every item of the table (tests only; the code never scans)."""
+        out: list[dict[str, Any]] = []
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=TABLE):
+            out.extend(i for i in page["Items"] if i["sk"]["S"].startswith(prefix))
+        return out
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**table_create_kwargs("Table", TABLE))
+        sqs = boto3.client("sqs")
+        dlq_url = sqs.create_queue(QueueName="inbound-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        max_receive = resources()["InboundQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+        queue_url = sqs.create_queue(
+            QueueName="inbound.fifo",
+            Attributes={
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "false",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receive}),
+            },
+        )["QueueUrl"]
+        monkeypatch.setenv("TABLE_NAME", TABLE)
+        monkeypatch.setenv("INBOUND_QUEUE_URL", queue_url)
+        monkeypatch.setenv("META_APP_SECRET", META_SECRET)
+        monkeypatch.setenv("META_VERIFY_TOKEN", META_VERIFY_TOKEN)
+        monkeypatch.delenv("CAREHOOKS_SECRET_ID", raising=False)
+        yield Aws(dynamodb=dynamodb, sqs=sqs, queue_url=queue_url, dlq_url=dlq_url)
