@@ -62,7 +62,8 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         gsi1pk=keys.status_pk(conv.status),
         gsi1sk=keys.status_sk(conv.last_activity_at or conv.created_at, conv.id),
     )
-    return to_dynamo(item)
+    marshalled: dict[str, Any] = to_dynamo(item)
+    return marshalled
 
 
 def conversation_from_item(item: dict[str, Any]) -> Conversation:
@@ -95,7 +96,8 @@ def message_item(message: Message) -> dict[str, Any]:
         type="message",
         lsi1sk=keys.message_order(message.conversation_id, message.sent_at, message.platform_message_id),
     )
-    return to_dynamo(item)
+    marshalled: dict[str, Any] = to_dynamo(item)
+    return marshalled
 
 
 def message_from_item(item: dict[str, Any]) -> Message:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from ulid import ULID
 
+from carehooks import clock
 from carehooks.clock import iso
+from carehooks.domain.derived import derive
 from carehooks.domain.models import Conversation, Direction, Message, MessageEvent, StatusEvent
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError
@@ -22,6 +24,7 @@ from carehooks.store.items import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
 MAX_ATTEMPTS = 5
 PREVIEW_CHARS = 140
@@ -63,13 +66,13 @@ class Store:
         return self._client
 
     # -- marshalling -------------------------------------------------------------------------
-    def _marshal(self, item: dict[str, Any]) -> dict[str, Any]:
+    def marshal(self, item: dict[str, Any]) -> dict[str, Any]:
         return {k: self._ser.serialize(v) for k, v in item.items()}
 
-    def _unmarshal(self, item: dict[str, Any]) -> dict[str, Any]:
+    def unmarshal(self, item: dict[str, Any]) -> dict[str, Any]:
         return {k: self._de.deserialize(v) for k, v in item.items()}
 
-    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+    def key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"pk": {"S": pk}, "sk": {"S": sk}}
 
     # -- conversations ----------------------------------------------------------------------
@@ -87,7 +90,7 @@ class Store:
             ConsistentRead=True,
         )
         items = response.get("Items", [])
-        return conversation_from_item(self._unmarshal(items[0])) if items else None
+        return conversation_from_item(self.unmarshal(items[0])) if items else None
 
     def contact_conversations(
         self, channel: str, account_id: str, contact_id: str, limit: int = 50
@@ -103,7 +106,7 @@ class Store:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [conversation_from_item(self._unmarshal(i)) for i in response.get("Items", [])]
+        return [conversation_from_item(self.unmarshal(i)) for i in response.get("Items", [])]
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         """A conversation by id: the keys-only ById index gives its key, then one consistent read."""
@@ -123,18 +126,18 @@ class Store:
             ConsistentRead=True,
         )
         item = got.get("Item")
-        return conversation_from_item(self._unmarshal(item)) if item else None
+        return conversation_from_item(self.unmarshal(item)) if item else None
 
     def save_conversation(self, conv: Conversation) -> Conversation:
         """Write a changed conversation if nobody else changed it since it was read.
 
         Raises :class:`ConflictError` when the stored version moved on.
         """
-        updated = replace(conv, version=conv.version + 1)
+        updated = derive(replace(conv, version=conv.version + 1), clock.now())
         try:
             self.client.put_item(
                 TableName=self.table_name,
-                Item=self._marshal(conversation_item(updated)),
+                Item=self.marshal(conversation_item(updated)),
                 ConditionExpression="version = :v",
                 ExpressionAttributeValues={":v": {"N": str(conv.version)}},
             )
@@ -156,7 +159,7 @@ class Store:
         }
         while True:
             response = self.client.query(**kwargs)
-            out.extend(message_from_item(self._unmarshal(i)) for i in response.get("Items", []))
+            out.extend(message_from_item(self.unmarshal(i)) for i in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return out
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -166,13 +169,13 @@ class Store:
     ) -> Message | None:
         got = self.client.get_item(
             TableName=self.table_name,
-            Key=self._key(
+            Key=self.key(
                 keys.contact_pk(channel, account_id, contact_id), keys.message_sk(platform_message_id)
             ),
             ConsistentRead=True,
         )
         item = got.get("Item")
-        return message_from_item(self._unmarshal(item)) if item else None
+        return message_from_item(self.unmarshal(item)) if item else None
 
     # -- inbound ------------------------------------------------------------------------------
     def record_message(self, event: MessageEvent, now: datetime, reopen_window: timedelta) -> RecordOutcome:
@@ -186,10 +189,10 @@ class Store:
             latest = self.latest_conversation(event.channel, event.account_id, event.contact_id)
             conv, is_new, reopened = _thread(event, latest, now, reopen_window)
             message = _message_from_event(event, conv.id, now)
-            conv = _apply_message(conv, message)
-            conv_put: dict[str, Any] = {
+            conv = derive(_apply_message(conv, message), now)
+            conv_put: PutTypeDef = {
                 "TableName": self.table_name,
-                "Item": self._marshal(conversation_item(replace(conv, version=conv.version + 1))),
+                "Item": self.marshal(conversation_item(replace(conv, version=conv.version + 1))),
             }
             if is_new:
                 conv_put["ConditionExpression"] = "attribute_not_exists(pk)"
@@ -202,7 +205,7 @@ class Store:
                         {
                             "Put": {
                                 "TableName": self.table_name,
-                                "Item": self._marshal(message_item(message)),
+                                "Item": self.marshal(message_item(message)),
                                 "ConditionExpression": "attribute_not_exists(pk)",
                             }
                         },
@@ -234,21 +237,21 @@ class Store:
         """
         for _ in range(MAX_ATTEMPTS):
             current = self.get_conversation(conv.id) or conv
-            updated = _apply_message(current, message)
+            updated = derive(_apply_message(current, message), clock.now())
             try:
                 self.client.transact_write_items(
                     TransactItems=[
                         {
                             "Put": {
                                 "TableName": self.table_name,
-                                "Item": self._marshal(message_item(message)),
+                                "Item": self.marshal(message_item(message)),
                                 "ConditionExpression": "attribute_not_exists(pk)",
                             }
                         },
                         {
                             "Put": {
                                 "TableName": self.table_name,
-                                "Item": self._marshal(
+                                "Item": self.marshal(
                                     conversation_item(replace(updated, version=updated.version + 1))
                                 ),
                                 "ConditionExpression": "version = :v",
@@ -284,7 +287,7 @@ class Store:
         try:
             self.client.update_item(
                 TableName=self.table_name,
-                Key=self._key(
+                Key=self.key(
                     keys.contact_pk(event.channel, event.account_id, event.contact_id),
                     keys.message_sk(event.platform_message_id),
                 ),
@@ -326,7 +329,7 @@ class Store:
     def release_claim(self, kind: str, scope: str) -> None:
         """Give a claim back (the side effect failed and should be retried)."""
         self.client.delete_item(
-            TableName=self.table_name, Key=self._key(keys.claim_pk(kind, scope), keys.CLAIM_SK)
+            TableName=self.table_name, Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK)
         )
 
     def mark_claim(self, kind: str, scope: str, **attributes: str) -> None:
@@ -336,7 +339,7 @@ class Store:
         sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes)))
         self.client.update_item(
             TableName=self.table_name,
-            Key=self._key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
+            Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
             UpdateExpression=f"SET {sets}",
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,

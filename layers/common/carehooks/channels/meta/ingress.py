@@ -177,7 +177,7 @@ def _change_event(
     channel: Channel, account: str, change: dict[str, Any], received_at: datetime, position: int
 ) -> QueuedEvent:
     value = change.get("value") or {}
-    author = value.get("from") if isinstance(value.get("from"), dict) else {}
+    author: dict[str, Any] = value["from"] if isinstance(value.get("from"), dict) else {}
     contact = str(author.get("id") or value.get("sender_id") or "unknown")
     event_id = str(value.get("comment_id") or value.get("id") or "")
     verb = value.get("verb") or value.get("item") or ""

@@ -70,17 +70,17 @@ def parse_messaging(event: QueuedEvent) -> list[CanonicalEvent]:
         ]
     if isinstance(item.get("read"), dict):
         read = item["read"]
-        at = from_epoch_ms(timestamp_ms(item.get("timestamp") or read.get("watermark")))
-        watermark = from_epoch_ms(timestamp_ms(read["watermark"])) if read.get("watermark") else None
+        read_at = from_epoch_ms(timestamp_ms(item.get("timestamp") or read.get("watermark")))
+        read_watermark = from_epoch_ms(timestamp_ms(read["watermark"])) if read.get("watermark") else None
         return [
             StatusEvent(
                 channel=event.channel,
                 account_id=account,
                 contact_id=event.contact_id,
                 status="read",
-                at=at,
+                at=read_at,
                 platform_message_id=read.get("mid"),
-                watermark=watermark,
+                watermark=read_watermark,
             )
         ]
     kind = next((k for k in _IGNORED_KINDS if k in item), "unknown")
@@ -112,7 +112,7 @@ def _message(
     quick_reply = message.get("quick_reply") if isinstance(message.get("quick_reply"), dict) else None
     text = message.get("text")
     kind = "quick_reply" if quick_reply else ("text" if text else ("attachment" if attachments else "text"))
-    reply_to = message.get("reply_to") if isinstance(message.get("reply_to"), dict) else {}
+    reply_to: dict[str, Any] = message["reply_to"] if isinstance(message.get("reply_to"), dict) else {}
     return MessageEvent(
         channel=event.channel,
         account_id=account,

@@ -70,7 +70,7 @@ def parse(event: QueuedEvent) -> list[CanonicalEvent]:
         return [
             IgnoredEvent(channel=event.channel, kind=kind, reason=f"WhatsApp {kind} messages are not handled")
         ]
-    context = message.get("context") if isinstance(message.get("context"), dict) else {}
+    context: dict[str, Any] = message["context"] if isinstance(message.get("context"), dict) else {}
     return [
         MessageEvent(
             channel=event.channel,

@@ -1,0 +1,26 @@
+"""Attributes derived from a conversation's state, recomputed on every write of the conversation.
+
+The store calls :func:`derive` before it writes a conversation, so due times (SLA, surveys) and their
+sparse index keys are always consistent with the state in the same single write. Each deriver is a pure
+function ``(conversation, now) -> conversation``; list new ones in :func:`derivers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from carehooks.domain.models import Conversation
+
+Deriver = Callable[[Conversation, datetime], Conversation]
+
+
+def derivers() -> list[Deriver]:
+    """The derivers, imported on first use (keeps cold starts of functions that never write small)."""
+    return []
+
+
+def derive(conv: Conversation, now: datetime) -> Conversation:
+    for deriver in derivers():
+        conv = deriver(conv, now)
+    return conv

@@ -1,0 +1,1 @@
+"""Sending to customers: one interface for every channel, window-aware, stored once."""
