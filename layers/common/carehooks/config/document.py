@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from carehooks.surveys.config import SurveyConfig
+
 
 class ConfigDocument(BaseModel):
     """The root of the configuration document."""
@@ -16,3 +18,4 @@ class ConfigDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = "1"
+    surveys: SurveyConfig = SurveyConfig()

@@ -17,7 +17,10 @@ Deriver = Callable[[Conversation, datetime], Conversation]
 
 def derivers() -> list[Deriver]:
     """The derivers, imported on first use (keeps cold starts of functions that never write small)."""
-    return []
+    from carehooks.reports.index import derive_report_day
+    from carehooks.surveys.due import derive_survey_due
+
+    return [derive_survey_due, derive_report_day]
 
 
 def derive(conv: Conversation, now: datetime) -> Conversation:

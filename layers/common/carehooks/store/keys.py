@@ -6,6 +6,16 @@
 | message (also the dedupe marker of its platform id) | ``CT#<channel>#<account>#<contact>`` | ``MSG#<platform message id>`` | ``lsi1sk`` = ``<conversation id>#<platform ms, 13 digits>#<platform id>`` (ByConversation, LSI) |
 | dedupe marker (events that are not messages) | ``DEDUPE#<channel>#<account>#<event id>`` | ``DEDUPE`` | ``ttl`` ≥ 8 days |
 | side-effect claim | ``CLAIM#<kind>#<scope>`` | ``CLAIM`` | ``ttl`` |
+| survey due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``survey_due_pk`` = ``SURVEYDUE``, ``survey_due_at`` = ``<due ISO>#<conversation id>`` (BySurveyDue, keys only, sparse: only resolved conversations awaiting a survey) |
+| report day (attributes of a conversation) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>`` (UTC day the conversation was created), ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes) |
+
+Survey claims (kinds of ``CLAIM#``): ``survey#<conversation id>`` (the survey of a conversation is sent at
+most once), ``survey-contact#<channel>#<account>#<contact>`` (per-customer cooldown: its ``ttl`` is the end
+of the cooldown), ``csat-alert#<conversation id>`` (one low-score alert per conversation). The survey due
+marker is one partition: it holds only what is due in the next minutes to hours (a few writes a second at
+most), and dispatch reads it with one Query ``survey_due_at <= now``. The day index puts one day's
+conversation writes in one partition (about 1,000 writes a second per partition before throttling, far
+above a care team's volume); a report reads one partition per day of its range, never the table.
 
 A customer's conversations and messages share one partition, so a message and its conversation are
 written in one two-item transaction, and "the customer's latest conversation" is one Query. A message
@@ -16,7 +26,7 @@ is longer than any platform retries.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from carehooks.clock import iso, to_epoch_ms
 
@@ -27,6 +37,14 @@ MESSAGE_PREFIX = "MSG#"
 BY_ID_INDEX = "ById"
 BY_STATUS_INDEX = "ByStatus"
 BY_CONVERSATION_INDEX = "ByConversation"
+BY_SURVEY_DUE_INDEX = "BySurveyDue"
+BY_DAY_INDEX = "ByDay"
+
+SURVEY_DUE_PK_ATTR = "survey_due_pk"
+SURVEY_DUE_SK_ATTR = "survey_due_at"
+SURVEY_DUE_PARTITION = "SURVEYDUE"
+DAY_PK_ATTR = "day_pk"
+DAY_SK_ATTR = "day_sk"
 
 
 def contact_pk(channel: str, account_id: str, contact_id: str) -> str:
@@ -63,3 +81,21 @@ def claim_pk(kind: str, scope: str) -> str:
 
 CLAIM_SK = "CLAIM"
 DEDUPE_SK = "DEDUPE"
+
+
+def survey_due_sk(due_at: datetime, conversation_id: str) -> str:
+    """Sort key of a survey due marker: due time first, so ``<= now`` selects exactly what is due."""
+    return f"{iso(due_at)}#{conversation_id}"
+
+
+def survey_due_upper_bound(now: datetime) -> str:
+    """The greatest ``survey_due_at`` that is due at ``now`` (``~`` sorts after every id character)."""
+    return f"{iso(now)}#~"
+
+
+def day_pk(day: date) -> str:
+    return f"DAY#{day.isoformat()}"
+
+
+def day_sk(created_at: datetime, conversation_id: str) -> str:
+    return f"{iso(created_at)}#{conversation_id}"

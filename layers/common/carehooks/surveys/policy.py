@@ -1,0 +1,92 @@
+"""Who gets a survey and when (pure: a conversation, a configuration, a time)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from carehooks.clock import parse_iso
+from carehooks.domain.models import Channel, Conversation
+from carehooks.surveys.config import SurveyConfig
+
+# Where a survey outcome (sent / skipped, with its reason) is kept on the conversation.
+SURVEY_ATTR = "survey"
+
+# Channels whose platforms only let a business send free-form messages for 24 h after the customer's
+# last message (platforms.md §8.6). X, Telegram and SMS have no window.
+WINDOW_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM, Channel.WHATSAPP, Channel.TWILIO_WHATSAPP})
+MESSAGING_WINDOW = timedelta(hours=24)
+
+# Channels with tappable answers (quick replies, reply buttons or list, inline keyboard); the others
+# get "reply 1-5" text.
+NATIVE_CHOICE_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM, Channel.WHATSAPP, Channel.TELEGRAM})
+
+# Channels where carehooks can send a template outside the window.
+TEMPLATE_CHANNELS = frozenset({Channel.WHATSAPP, Channel.TWILIO_WHATSAPP})
+
+
+def sampled(conversation_id: str, rate: float) -> bool:
+    """Whether a conversation falls in the sample: deterministic, so every write decides the same."""
+    if rate >= 1:
+        return True
+    if rate <= 0:
+        return False
+    digest = hashlib.sha256(conversation_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def ineligible_reason(conv: Conversation, config: SurveyConfig) -> str | None:
+    """Why this conversation gets no survey at all, or None when it is eligible."""
+    tags = set(conv.tags)
+    checks = (
+        (not config.enabled, "surveys are disabled"),
+        (conv.channel not in config.channels, f"surveys are not sent on {conv.channel}"),
+        (conv.public, "public conversation: no in-thread survey"),
+        (bool(config.tags) and not tags.intersection(config.tags), "no tag that gets surveys"),
+        (bool(tags.intersection(config.exclude_tags)), "tagged to get no survey"),
+    )
+    for failed, reason in checks:
+        if failed:
+            return reason
+    # Last: hashing is the only check that costs anything.
+    if not sampled(conv.id, config.sample_rate):
+        return "not in the survey sample"
+    return None
+
+
+def survey_due_at(conv: Conversation, config: SurveyConfig) -> datetime | None:
+    """When the resolved conversation's survey is due, or None when it is not awaiting one.
+
+    A conversation awaits a survey while it is resolved, eligible, not yet surveyed (sent or skipped)
+    and not yet rated; reopening it (status no longer ``resolved``) cancels the survey.
+    """
+    if conv.status != "resolved" or conv.resolved_at is None:
+        return None
+    if SURVEY_ATTR in conv.extra or conv.csat:
+        return None
+    if ineligible_reason(conv, config) is not None:
+        return None
+    return conv.resolved_at + timedelta(minutes=config.delay_minutes)
+
+
+def in_window(conv: Conversation, now: datetime) -> bool:
+    """Whether a free-form message may be sent now (always, on channels without a window)."""
+    if conv.channel not in WINDOW_CHANNELS:
+        return True
+    if conv.last_inbound_at is None:
+        return False
+    return now - conv.last_inbound_at < MESSAGING_WINDOW
+
+
+def survey_state(conv: Conversation) -> dict[str, object]:
+    """The survey outcome recorded on a conversation (empty when none)."""
+    state = conv.extra.get(SURVEY_ATTR)
+    return dict(state) if isinstance(state, dict) else {}
+
+
+def capture_until(conv: Conversation) -> datetime | None:
+    """Until when a reply may answer the conversation's survey (None when no survey was sent)."""
+    state = survey_state(conv)
+    if state.get("status") != "sent" or not isinstance(state.get("capture_until"), str):
+        return None
+    return parse_iso(str(state["capture_until"]))
