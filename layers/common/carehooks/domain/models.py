@@ -146,6 +146,7 @@ class Conversation:
     first_response_at: datetime | None = None
     first_responder: str | None = None
     last_responder: str | None = None
+    last_response_at: datetime | None = None  # a person's latest reply (never an automatic one)
     resolved_at: datetime | None = None
     message_count: int = 0
     preview: str = ""

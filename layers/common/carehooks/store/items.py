@@ -17,6 +17,7 @@ _CONVERSATION_TIMES = {
     "last_inbound_at",
     "last_outbound_at",
     "first_response_at",
+    "last_response_at",
     "resolved_at",
 }
 _CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"extra"}

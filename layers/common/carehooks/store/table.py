@@ -421,6 +421,8 @@ def _apply_message(conv: Conversation, message: Message) -> Conversation:
             updated.first_responder = message.author
         if message.author and message.author != "carehooks":
             updated.last_responder = message.author
+            if updated.last_response_at is None or message.sent_at > updated.last_response_at:
+                updated.last_response_at = message.sent_at
     return updated
 
 
