@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ulid import ULID
 
@@ -51,9 +51,16 @@ def new_conversation_id(at: datetime) -> str:
 class Store:
     """Single-table store. Every DynamoDB call of carehooks goes through here."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        client: DynamoDBClient | None = None,
+        capacity_log: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """``capacity_log`` (benchmarks, tests): record the consumed capacity of every call into it."""
         self.table_name = table_name
-        self._client = client
+        self.capacity_log = capacity_log
+        self._client = self._measured(client) if client is not None else None
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
         self._ser = TypeSerializer()
@@ -62,8 +69,15 @@ class Store:
     @property
     def client(self) -> DynamoDBClient:
         if self._client is None:
-            self._client = dynamodb_client()
+            self._client = self._measured(dynamodb_client())
         return self._client
+
+    def _measured(self, client: DynamoDBClient) -> DynamoDBClient:
+        if self.capacity_log is None:
+            return client
+        from carehooks.store.capacity import CapacityRecorder
+
+        return cast("DynamoDBClient", CapacityRecorder(client, self.capacity_log))
 
     # -- marshalling -------------------------------------------------------------------------
     def marshal(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +231,7 @@ class Store:
                 codes = [r.get("Code") for r in reasons]
                 if codes and codes[0] == "ConditionalCheckFailed":
                     return RecordOutcome(duplicate=True)
-                if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                if (len(codes) > 1 and codes[1] == "ConditionalCheckFailed") or _conflict(codes):
                     continue
                 raise
             return RecordOutcome(
@@ -264,7 +278,7 @@ class Store:
                 codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
                 if codes and codes[0] == "ConditionalCheckFailed":
                     return None
-                if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                if (len(codes) > 1 and codes[1] == "ConditionalCheckFailed") or _conflict(codes):
                     continue
                 raise
             return replace(updated, version=updated.version + 1)
@@ -344,6 +358,11 @@ class Store:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+
+
+def _conflict(codes: list[str | None]) -> bool:
+    """Another transaction was writing one of the items at the same moment: re-read and try again."""
+    return "TransactionConflict" in codes
 
 
 def _thread(
