@@ -85,3 +85,22 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("META_VERIFY_TOKEN", META_VERIFY_TOKEN)
         monkeypatch.delenv("CAREHOOKS_SECRET_ID", raising=False)
         yield Aws(dynamodb=dynamodb, sqs=sqs, queue_url=queue_url, dlq_url=dlq_url)
+
+
+@pytest.fixture(scope="session")
+def ddblocal() -> Iterator[str]:
+    """Amazon DynamoDB Local (in memory) on a free loopback port; its endpoint URL.
+
+    Session-scoped per process, so each pytest-xdist worker starts and stops its own. It is installed by
+    ``make tools``; when it is missing the tests fail with the reason instead of being skipped.
+    """
+    from infra import dynamodb_local
+
+    try:
+        server = dynamodb_local.start()
+    except dynamodb_local.DynamoDBLocalUnavailableError as exc:
+        pytest.fail(f"DynamoDB Local is unavailable: {exc}")
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
