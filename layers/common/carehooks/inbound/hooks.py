@@ -16,4 +16,6 @@ Step = Callable[[InboundContext], None]
 
 def steps() -> list[Step]:
     """The after-store steps, imported on first use to keep cold starts small."""
-    return []
+    from carehooks.surveys.capture import capture_survey_answer
+
+    return [capture_survey_answer]

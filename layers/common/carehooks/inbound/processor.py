@@ -13,6 +13,7 @@ from carehooks.inbound import hooks
 from carehooks.inbound.context import InboundContext
 from carehooks.observability import logger, metrics
 from carehooks.store import Store
+from carehooks.surveys.capture import answers_survey
 
 
 @dataclass
@@ -52,7 +53,10 @@ def process_queued(body: str, store: Store) -> ProcessResult:
 def _store_message(event: MessageEvent, store: Store, result: ProcessResult) -> None:
     now = clock.now()
     window = timedelta(hours=settings().reopen_window_hours)
-    outcome = store.record_message(event, now, window)
+    # A survey rating must not reopen the resolved conversation it answers (see surveys.capture).
+    outcome = store.record_message(
+        event, now, window, keeps_resolved=lambda conv, ev: answers_survey(conv, ev, now)
+    )
     if outcome.duplicate:
         result.duplicates += 1
         metrics.add_metric(name="MessagesDuplicate", unit="Count", value=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
 MAX_ATTEMPTS = 5
+
+# (resolved conversation, customer message) -> the message answers it without reopening it.
+KeepsResolved = Callable[[Conversation, MessageEvent], bool]
 PREVIEW_CHARS = 140
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
 
@@ -192,16 +196,25 @@ class Store:
         return message_from_item(self.unmarshal(item)) if item else None
 
     # -- inbound ------------------------------------------------------------------------------
-    def record_message(self, event: MessageEvent, now: datetime, reopen_window: timedelta) -> RecordOutcome:
+    def record_message(
+        self,
+        event: MessageEvent,
+        now: datetime,
+        reopen_window: timedelta,
+        keeps_resolved: KeepsResolved | None = None,
+    ) -> RecordOutcome:
         """Store one message and thread it, atomically and idempotently.
 
         The message item (keyed by the platform id) and the conversation are written in one
         transaction; a redelivered event fails the message's ``attribute_not_exists`` condition and
         nothing changes. A concurrent conversation change is retried from a fresh read.
+        ``keeps_resolved(conversation, event)`` says that a customer message answers something asked
+        after resolution (a survey rating): it is threaded into the resolved conversation without
+        reopening it.
         """
         for _ in range(MAX_ATTEMPTS):
             latest = self.latest_conversation(event.channel, event.account_id, event.contact_id)
-            conv, is_new, reopened = _thread(event, latest, now, reopen_window)
+            conv, is_new, reopened = _thread(event, latest, now, reopen_window, keeps_resolved)
             message = _message_from_event(event, conv.id, now)
             conv = derive(_apply_message(conv, message), now)
             conv_put: PutTypeDef = {
@@ -366,7 +379,11 @@ def _conflict(codes: list[str | None]) -> bool:
 
 
 def _thread(
-    event: MessageEvent, latest: Conversation | None, now: datetime, reopen_window: timedelta
+    event: MessageEvent,
+    latest: Conversation | None,
+    now: datetime,
+    reopen_window: timedelta,
+    keeps_resolved: KeepsResolved | None = None,
 ) -> tuple[Conversation, bool, bool]:
     """Pick the conversation a message belongs to: (conversation, is_new, reopened)."""
     if latest is not None:
@@ -378,6 +395,8 @@ def _thread(
         resolved_at = latest.resolved_at or latest.created_at
         if event.sent_at <= resolved_at:
             # A late (reordered or redelivered) message from before the resolution belongs to it.
+            return latest, False, False
+        if keeps_resolved is not None and keeps_resolved(latest, event):
             return latest, False, False
         if now - resolved_at <= reopen_window:
             reopened = replace(latest, status="open", resolved_at=None, tags=list(latest.tags))

@@ -1,0 +1,48 @@
+"""Capturing survey answers from the customer's replies (an after-store step of the inbound processor).
+
+A rating that arrives within the capture window of a sent survey is stored as the conversation's CSAT;
+the next free-text message is stored as its comment. Neither reopens the resolved conversation: the
+processor asks :func:`answers_survey` while threading, before the message is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from carehooks.domain.models import Conversation, Direction, MessageEvent
+from carehooks.inbound.context import InboundContext
+from carehooks.surveys import config as survey_settings
+from carehooks.surveys.answers import record_answer, record_comment
+from carehooks.surveys.policy import capture_until
+from carehooks.surveys.rating import parse_rating
+
+
+def answers_survey(conv: Conversation, event: MessageEvent, now: datetime) -> bool:
+    """Whether a customer message answers the resolved conversation's survey (a rating, or the
+    comment after one) within the capture window, so it must not reopen the conversation."""
+    if event.direction is not Direction.IN or conv.status != "resolved":
+        return False
+    until = capture_until(conv)
+    if until is None or now > until:
+        return False
+    if parse_rating(event.text, event.reply_payload) is not None:
+        return True
+    awaiting_comment = bool(conv.csat) and not (conv.csat or {}).get("comment")
+    return awaiting_comment and bool(event.text.strip())
+
+
+def capture_survey_answer(context: InboundContext) -> None:
+    """After-store step: record a rating (or the comment that follows it) on the conversation."""
+    outcome = context.outcome
+    conv = outcome.conversation
+    if conv is None or outcome.new_conversation or outcome.reopened:
+        return
+    if not answers_survey(conv, context.event, context.now):
+        return
+    event = context.event
+    score = parse_rating(event.text, event.reply_payload)
+    config = survey_settings.survey_config()
+    if score is not None:
+        record_answer(context.store, conv.id, score, None, "message", context.now, config)
+    else:
+        record_comment(context.store, conv.id, event.text, context.now)
