@@ -1,0 +1,385 @@
+"""Start, announce and stop the local stack (``make run`` = ``python -m infra.local``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from infra.local import aws
+from infra.local.apigw import Router
+from infra.local.auth import LocalJwt
+from infra.local.conversations import ConversationReader
+from infra.local.mail import MailFolder
+from infra.local.model import TemplateModel, parameters
+from infra.local.queues import DeadLetterWatch, FailureLog, QueueConsumer
+from infra.local.resolver import Resolver
+from infra.local.runtime import Runtime, function_environment
+from infra.local.sandbox import Sandbox
+from infra.local.schedules import Scheduler
+from infra.local.server import LOCAL_ROUTES, StackServer, serve
+from infra.local.settings import ROOT, LocalSettings, load, sandboxed, secret_values
+
+LAYER = ROOT / "layers" / "common"
+
+
+class Clock:
+    """The shared clock: real time plus an offset kept in ``CAREHOOKS_CLOCK_FILE``.
+
+    The stack holds the offset and writes it with :func:`carehooks.clock.write_offset`; every
+    function reads the same file through :func:`carehooks.clock.now`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.offset = timedelta(0)
+        with contextlib.suppress(FileNotFoundError, ValueError, TypeError):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            self.offset = timedelta(seconds=float(data.get("offset_seconds", 0)))
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    @staticmethod
+    def iso(value: datetime) -> str:
+        from carehooks.clock import iso
+
+        return iso(value)
+
+    def _write(self, offset: timedelta) -> None:
+        from carehooks.clock import write_offset
+
+        with self._lock:
+            self.offset = offset
+            write_offset(str(self.path), offset)
+
+    def advance(self, by: timedelta) -> None:
+        self._write(self.offset + by)
+
+    def set(self, text: str) -> None:
+        from carehooks.clock import parse_iso
+
+        self._write(parse_iso(text) - datetime.now(UTC))
+
+    def reset(self) -> None:
+        self._write(timedelta(0))
+
+
+class Stack:
+    """Every part of the running stack (the HTTP handlers reach them through this)."""
+
+    clock: Clock
+    model: TemplateModel
+    provisioned: aws.Provisioned
+    secret: dict[str, str]
+    senders: list[str]
+    runtime: Runtime
+    router: Router
+    jwt: LocalJwt
+    sandbox: Sandbox
+    mail: MailFolder
+    dlq: DeadLetterWatch
+    conversations: ConversationReader
+    scheduler: Scheduler
+
+    def __init__(self, settings: LocalSettings) -> None:
+        self.settings = settings
+        self._print_lock = threading.Lock()
+        self.started = time.monotonic()
+        self.embedded: aws.Embedded | None = None
+        self.server: StackServer | None = None
+        self.threads: list[threading.Thread] = []
+        self.consumers: list[QueueConsumer] = []
+
+    def say(self, text: str) -> None:
+        """One line of stack output (whole lines even when threads print at once)."""
+        stamp = datetime.now().strftime("%H:%M:%S")
+        with self._print_lock:
+            print(f"{stamp} {text}", flush=True)
+
+    # -- start --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Embedded AWS, then the template's resources and functions, then the servers and loops."""
+        attributes = self._start_aws()
+        self._build_parts(attributes)
+        self._run_parts()
+        self.banner()
+        self.runtime.start()
+
+    def _start_aws(self) -> dict[str, dict[str, str]]:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _check_port(settings)
+        if str(LAYER) not in sys.path:
+            sys.path.insert(0, str(LAYER))
+        os.environ["CAREHOOKS_CLOCK_FILE"] = str(settings.clock_file)
+        self.clock = Clock(settings.clock_file)
+        _stop_stale_dynamodb(settings)
+        self.embedded = aws.start_services(settings, self.say)
+        if self.embedded.endpoints.dynamodb_kind == "DynamoDB Local":
+            _remember_dynamodb(settings, self.embedded)
+        endpoints = self.embedded.endpoints
+
+        from infra.template import load as load_template
+
+        template = load_template()
+        overrides = {
+            key.removeprefix("LOCAL_PARAM_"): value
+            for key, value in os.environ.items()
+            if key.startswith("LOCAL_PARAM_")
+        }
+        attributes: dict[str, dict[str, str]] = {}
+        resolver = Resolver(
+            template,
+            attributes,
+            parameters(template, overrides),
+            settings.region,
+            settings.stack_name,
+            self.say,
+        )
+        attributes.update(aws.plan_attributes(template, settings, endpoints, resolver))
+        self.secret = secret_values(settings.base_url)
+        self.provisioned = aws.provision(
+            template, settings, endpoints, attributes, resolver, self.secret, self.say
+        )
+        self.model = TemplateModel(template, resolver, settings.stack_name)
+        for warning in self.model.warnings:
+            self.say(f"warning: {warning}")
+        senders = {
+            f.environment["MAIL_FROM"]
+            for f in self.model.functions.values()
+            if f.environment.get("MAIL_FROM")
+        }
+        aws.verify_senders(endpoints, settings.region, sorted(senders))
+        self.senders = sorted(senders)
+        return attributes
+
+    def _build_parts(self, attributes: dict[str, dict[str, str]]) -> None:
+        settings = self.settings
+        assert self.embedded is not None
+        endpoints = self.embedded.endpoints
+        envs = {
+            logical_id: function_environment(function, settings, endpoints, {})
+            for logical_id, function in self.model.functions.items()
+        }
+        self.runtime = Runtime(self.model.functions, envs, settings, self.say)
+        self.router = Router(self.model.routes())
+        authorizers = [r.authorizer for r in self.model.routes() if r.authorizer is not None]
+        self.jwt = LocalJwt(settings.jwt_secret_file, authorizers)
+        self.sandbox = Sandbox(settings.outbox_file, self.clock.now, self.clock.iso)
+        self.mail = MailFolder(settings.mail_dir, settings.region, self.clock.now, self.clock.iso)
+        failures = FailureLog()
+        dlqs = {
+            dlq: (attributes[dlq]["QueueName"], source)
+            for dlq, source in self.provisioned.dead_letter_queues.items()
+        }
+        self.dlq = DeadLetterWatch(dlqs, settings.region, failures, self.say)
+        table = next(iter(self.provisioned.tables.values()), "")
+        self.conversations = ConversationReader(
+            table, aws.client("dynamodb", endpoints.dynamodb, settings.region)
+        )
+        sqs = aws.client("sqs", endpoints.aws, settings.region)
+        for source in self.model.queue_sources():
+            if not source.enabled:
+                continue
+            self.consumers.append(
+                QueueConsumer(
+                    source,
+                    self.provisioned.queues[source.queue],
+                    attributes[source.queue]["Arn"],
+                    self.runtime,
+                    sqs,
+                    settings.region,
+                    failures,
+                    self.say,
+                )
+            )
+        self.scheduler = Scheduler(
+            self.model.schedules(),
+            self.runtime,
+            self.clock.now,
+            settings.region,
+            settings.stack_name,
+            self.say,
+            tick=settings.tick_seconds,
+        )
+        for problem in self.scheduler.problems:
+            self.say(f"warning: schedule {problem}; it will not fire")
+
+    def _run_parts(self) -> None:
+        self.server, http_thread = serve(self)
+        self.threads.append(http_thread)
+        for consumer in self.consumers:
+            consumer.start()
+        for target, name in (
+            (lambda: self.mail.watch(self.say), "mail"),
+            (self.dlq.watch, "dlq"),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        if self.settings.scheduler:
+            thread = threading.Thread(target=self.scheduler.run, name="scheduler", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    # -- banner -------------------------------------------------------------------------------
+    def banner(self) -> None:
+        s = self.settings
+        base = s.base_url
+        lines: list[str] = []
+        add = lines.append
+        elapsed = time.monotonic() - self.started
+        add("")
+        add(
+            f"carehooks local stack: {len(self.model.functions)} functions from template.yaml, ready in {elapsed:.1f} s"
+        )
+        add("")
+        add(f"HTTP API  {base}")
+        for route in sorted(self.model.routes(), key=lambda r: (r.path, r.method)):
+            auth = (
+                "  [JWT]"
+                if route.authorizer
+                else ("  [401: auth not emulated]" if route.unsupported_auth else "")
+            )
+            add(f"  {route.method:<6} {route.path:<36} {route.function}{auth}")
+        sources = self.model.queue_sources()
+        if sources:
+            add("Queues")
+        for source in sources:
+            name = source.queue
+            dlq = next((d for d, src in self.provisioned.dead_letter_queues.items() if src == name), None)
+            limit = self.provisioned.max_receive.get(name)
+            extra = f"; DLQ {dlq} after {limit} receives" if dlq else "; no DLQ"
+            partial = ", partial batch failures" if source.report_failures else ""
+            state = "" if source.enabled else " (disabled)"
+            add(f"  {name} -> {source.function} (batch {source.batch_size}{partial}){extra}{state}")
+        if s.visibility_timeout is not None:
+            add(f"  visibility timeout {s.visibility_timeout} s (LOCAL_VISIBILITY_TIMEOUT)")
+        schedules = self.model.schedules()
+        if schedules:
+            add("Schedules (on the shared clock)")
+        for schedule in schedules:
+            state = "" if schedule.enabled else "  (disabled: runs only via /_local/run)"
+            add(f"  {schedule.function:<36} {schedule.expression}{state}")
+        add("Local routes")
+        for method, path, what in LOCAL_ROUTES:
+            add(f"  {method:<6} {path:<36} {what}")
+        add("")
+        assert self.embedded is not None
+        endpoints = self.embedded.endpoints
+        if endpoints.dynamodb_kind == "DynamoDB Local":
+            add(f"Data      {s.dynamodb_dir} (DynamoDB Local, kept across restarts)")
+        else:
+            add("Data      moto DynamoDB, in memory: LOST when the stack stops")
+        add(f"          queues, secret and sender in moto at {endpoints.aws} (recreated at each start)")
+        add(
+            f"Mail      {s.mail_dir}/*.eml  (GET /_local/mail); senders verified: {', '.join(self.senders) or '-'}"
+        )
+        sandboxes = sandboxed(self.secret, base)
+        add(f"Outbox    {s.outbox_file}  (GET /_local/outbox); sandboxed: {', '.join(sandboxes) or 'none'}")
+        add('DLQ       GET /_local/dlq; each arrival is printed as "DLQ ..."')
+        add(
+            f"Clock     {self.clock.iso(self.clock.now())} (offset {self.clock.offset.total_seconds():+.0f} s); POST /_local/clock"
+        )
+        add(
+            "Token     curl -s -X POST "
+            + base
+            + '/_local/token -d \'{"sub":"agent-1","email":"ada@example.com","name":"Ada"}\''
+        )
+        add(f"Try       make replay EVENT=meta/messenger_text.json && curl -s {base}/_local/conversations")
+        add("Ctrl-C stops everything.")
+        add("")
+        with self._print_lock:
+            print("\n".join(lines), flush=True)
+
+    # -- stop ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self.say("stopping ...")
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        for consumer in self.consumers:
+            consumer.stop()
+        for part in ("scheduler", "mail", "dlq"):
+            thing: Any = getattr(self, part, None)
+            if thing is not None:
+                with contextlib.suppress(Exception):
+                    thing.stop()
+        if getattr(self, "runtime", None) is not None:
+            self.runtime.stop()
+        if getattr(self, "mail", None) is not None:
+            with contextlib.suppress(Exception):
+                self.mail.collect()
+        if self.embedded is not None:
+            self.embedded.stop()
+            (self.settings.data_dir / "dynamodb.pid").unlink(missing_ok=True)
+        self.say("stopped")
+
+
+def _check_port(settings: LocalSettings) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise SystemExit(
+                f"port {settings.port} is in use (another `make run`?); choose another: PORT=3001 make run"
+            ) from exc
+
+
+def _remember_dynamodb(settings: LocalSettings, embedded: aws.Embedded) -> None:
+    """Note DynamoDB Local's pid, so a stack killed without cleanup can end it at the next start."""
+    pid = embedded.dynamodb_pid
+    if pid:
+        (settings.data_dir / "dynamodb.pid").write_text(str(pid), encoding="utf-8")
+
+
+def _stop_stale_dynamodb(settings: LocalSettings) -> None:
+    """End the DynamoDB Local a previous stack on this data folder left running (it holds the files)."""
+    pid_file = settings.data_dir / "dynamodb.pid"
+    try:
+        pid = int(pid_file.read_text(encoding="utf-8").strip())
+    except (FileNotFoundError, ValueError):
+        return
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        cmdline = ""
+    if "DynamoDBLocal" in cmdline and str(settings.dynamodb_dir) in cmdline:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                time.sleep(0.1)
+                if not Path(f"/proc/{pid}").exists():
+                    break
+    pid_file.unlink(missing_ok=True)
+
+
+def main() -> int:
+    """Run until Ctrl-C or SIGTERM, then stop every part (workers and DynamoDB Local included)."""
+    settings = load()
+    stack = Stack(settings)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        stack.start()
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        stack.stop()
+    return 0
