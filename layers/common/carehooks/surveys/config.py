@@ -40,6 +40,7 @@ class SurveyTexts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     question: str = "How did we do today? Please rate this conversation."
+    page_title: str = "Your feedback"
     labels: dict[int, str] = Field(default_factory=lambda: dict(DEFAULT_LABELS))
     reply_hint: str = "Reply with a number from 1 (very poor) to 5 (excellent)."
     link_hint: str = "Or answer here: {link}"
