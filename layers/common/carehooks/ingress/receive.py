@@ -42,6 +42,7 @@ class WebhookRequest:
     raw: bytes
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    raw_query: str = ""  # exactly as sent: Twilio signs the URL byte for byte
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -58,6 +59,7 @@ class WebhookRequest:
             raw=raw,
             headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
             query=http.query(event),
+            raw_query=str(event.get("rawQueryString") or ""),
         )
 
 

@@ -1,0 +1,1 @@
+"""Telegram Bot API: updates by webhook, ``sendMessage`` with inline keyboards."""

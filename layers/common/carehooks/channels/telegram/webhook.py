@@ -1,0 +1,67 @@
+"""The Telegram webhook receiver: ``X-Telegram-Bot-Api-Secret-Token`` (constant time), then splitting."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from carehooks import http
+from carehooks.channels.telegram import ingress
+from carehooks.config.settings import secret, secret_list
+from carehooks.domain.models import QueuedEvent
+from carehooks.ingress.errors import IngressError, InvalidSignatureError, NotConfiguredError
+from carehooks.ingress.receive import WebhookRequest
+from carehooks.observability import logger, metrics
+
+SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name, not a secret)
+
+
+class NoHandshakeError(IngressError):
+    status = 405
+    code = "bad_request"
+
+
+def bot_id() -> str:
+    """The bot's id: the part of ``TELEGRAM_BOT_TOKEN`` before ``:``.
+
+    Without a bot token (a receive-only deployment) a stable stand-in derived from the first
+    configured secret token is used, so update ids are still scoped per bot.
+    """
+    token = secret("TELEGRAM_BOT_TOKEN")
+    if token and ":" in token:
+        return token.split(":", 1)[0]
+    secrets = secret_list("TELEGRAM_SECRET_TOKEN")
+    return "st-" + hashlib.sha256(secrets[0].encode()).hexdigest()[:16] if secrets else "unknown"
+
+
+class TelegramReceiver:
+    """``TELEGRAM_SECRET_TOKEN`` is the ``secret_token`` given to ``setWebhook`` (comma-separated for rotation)."""
+
+    name = "telegram"
+
+    def handshake(self, request: WebhookRequest) -> dict[str, Any]:
+        # Telegram has no handshake (setWebhook is an API call); a GET is not a Telegram request.
+        raise NoHandshakeError("GET is not used by Telegram")
+
+    def verify(self, request: WebhookRequest) -> None:
+        secrets = secret_list("TELEGRAM_SECRET_TOKEN")
+        if not secrets:
+            raise NotConfiguredError("TELEGRAM_SECRET_TOKEN")
+        given = (request.header(SECRET_HEADER) or "").encode()
+        # compare_digest on every configured secret (no early exit on the first match's position).
+        matches = [hmac.compare_digest(given, s.encode()) for s in secrets]
+        if not given or not any(matches):
+            raise InvalidSignatureError("X-Telegram-Bot-Api-Secret-Token missing or wrong")
+
+    def split(self, request: WebhookRequest, received_at: datetime) -> list[QueuedEvent]:
+        events = ingress.split(request.raw, bot_id(), received_at)
+        if not events:
+            kind = ingress.update_kind(ingress.parse_update(request.raw))
+            metrics.add_metric(name="TelegramUpdateIgnored", unit="Count", value=1)
+            logger.info("Telegram update that is not a customer event dropped", extra={"kind": kind})
+        return events
+
+    def accepted(self, count: int) -> dict[str, Any]:
+        return http.json_response(200, {"ok": True, "events": count})

@@ -1,0 +1,1 @@
+"""Twilio Programmable Messaging: SMS and WhatsApp-via-Twilio (``whatsapp:`` addresses), two channels."""

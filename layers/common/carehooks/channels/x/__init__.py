@@ -1,0 +1,1 @@
+"""X (Twitter) Account Activity API: direct messages and mentions/replies (public conversations)."""

@@ -1,0 +1,58 @@
+"""The X webhook receiver: the CRC challenge, ``x-twitter-webhooks-signature``, and splitting."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from carehooks import http
+from carehooks.channels.x import ingress, signature
+from carehooks.config.settings import secret_list
+from carehooks.domain.models import QueuedEvent
+from carehooks.ingress.errors import IngressError, InvalidSignatureError, NotConfiguredError
+from carehooks.ingress.receive import WebhookRequest
+from carehooks.observability import logger, metrics
+
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+
+
+class MissingCrcTokenError(IngressError):
+    status = 400
+    code = "bad_request"
+
+
+class XReceiver:
+    """``X_CONSUMER_SECRET`` may hold several comma-separated secrets (rotation); the CRC uses the first."""
+
+    name = "x"
+
+    def _secrets(self) -> list[str]:
+        secrets = secret_list("X_CONSUMER_SECRET")
+        if not secrets:
+            raise NotConfiguredError("X_CONSUMER_SECRET")
+        return secrets
+
+    def handshake(self, request: WebhookRequest) -> dict[str, Any]:
+        """Answer the CRC challenge: ``{"response_token": "sha256=<base64 HMAC>"}``."""
+        token = request.query.get("crc_token", "")
+        if not token:
+            raise MissingCrcTokenError("crc_token missing")
+        return http.json_response(
+            200, {"response_token": signature.crc_response_token(token, self._secrets()[0])}
+        )
+
+    def verify(self, request: WebhookRequest) -> None:
+        if not signature.verify(request.raw, request.header(SIGNATURE_HEADER), self._secrets()):
+            raise InvalidSignatureError("x-twitter-webhooks-signature missing or wrong")
+
+    def split(self, request: WebhookRequest, received_at: datetime) -> list[QueuedEvent]:
+        body = ingress.parse_body(request.raw)
+        events = ingress.split_body(body, received_at)
+        ignored = ingress.ignored_kinds(body)
+        if ignored:
+            metrics.add_metric(name="XActivityIgnored", unit="Count", value=len(ignored))
+            logger.info("X activity that is not a customer event dropped", extra={"kinds": ignored})
+        return events
+
+    def accepted(self, count: int) -> dict[str, Any]:
+        return http.json_response(200, {"ok": True, "events": count})
