@@ -333,19 +333,37 @@ def _queue_attributes(props: dict[str, Any], settings: LocalSettings, resolver: 
     return out
 
 
+def table_kwargs(resource: dict[str, Any], name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments of a table resource.
+
+    Same result as :func:`infra.template.table_create_kwargs`, which reads the project's own
+    template; the stack may run another one (``CAREHOOKS_TEMPLATE``), so it works on the resource.
+    """
+    props = resource.get("Properties") or {}
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
+        if props.get(key):
+            kwargs[key] = props[key]
+    return kwargs
+
+
 def _ensure_table(
     ddb: Any, logical_id: str, resource: dict[str, Any], name: str, say: Callable[[str], None]
 ) -> None:
     """Create the table if missing (with TTL); add GSIs the template gained since it was created."""
-    from infra.template import table_create_kwargs, ttl_attribute
-
-    wanted = table_create_kwargs(logical_id, name)
+    wanted = table_kwargs(resource, name)
     try:
         existing = ddb.describe_table(TableName=name)["Table"]
     except ddb.exceptions.ResourceNotFoundException:
         ddb.create_table(**wanted)
         _wait_active(ddb, name)
-        attribute = ttl_attribute(logical_id)
+        ttl = (resource.get("Properties") or {}).get("TimeToLiveSpecification") or {}
+        attribute = ttl.get("AttributeName") if ttl.get("Enabled") else None
         if attribute:
             ddb.update_time_to_live(
                 TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}

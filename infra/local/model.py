@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.local.resolver import ACCOUNT_ID, Resolver, UnresolvableError
+from infra.local.resolver import Resolver, UnresolvableError
 from infra.local.settings import ROOT
 
 FUNCTION = "AWS::Serverless::Function"
@@ -92,10 +92,6 @@ class Function:
     queues: list[QueueSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
 
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:lambda:{{region}}:{ACCOUNT_ID}:function:{self.name}"
-
 
 def _merged(global_props: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
     """SAM's Globals merge: maps merge (function wins), everything else the function overrides."""
@@ -130,8 +126,11 @@ def _logical_of(value: Any) -> str | None:
 class TemplateModel:
     """The runnable view of template.yaml."""
 
-    def __init__(self, template: dict[str, Any], resolver: Resolver, stack_name: str) -> None:
+    def __init__(
+        self, template: dict[str, Any], resolver: Resolver, stack_name: str, base_dir: Path = ROOT
+    ) -> None:
         self.template = template
+        self.base_dir = base_dir
         self.resolver = resolver
         self.stack_name = stack_name
         self.resources: dict[str, dict[str, Any]] = template.get("Resources") or {}
@@ -189,7 +188,7 @@ class TemplateModel:
             function = Function(
                 logical_id=logical_id,
                 name=f"{self.stack_name}-{logical_id}",
-                code_dir=(ROOT / code_uri).resolve(),
+                code_dir=(self.base_dir / code_uri).resolve(),
                 handler=str(props.get("Handler") or "app.handler"),
                 layer_dirs=self._layer_dirs(props.get("Layers") or []),
                 timeout=int(self.resolver.resolve(props.get("Timeout")) or 3),
@@ -216,7 +215,7 @@ class TemplateModel:
             if resource.get("Type") != "AWS::Serverless::LayerVersion" or not isinstance(content, str):
                 self.warnings.append(f"layer {layer!r} is not a local LayerVersion; not on the path")
                 continue
-            base = (ROOT / content).resolve()
+            base = (self.base_dir / content).resolve()
             # An unbuilt layer keeps its packages under python/; a built one (BuildMethod) at the root.
             dirs.append(base / "python" if (base / "python").is_dir() else base)
         return dirs

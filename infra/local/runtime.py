@@ -64,7 +64,8 @@ class Invocation:
     def error_text(self) -> str:
         if not self.error:
             return ""
-        return f"{self.error.get('errorType', 'Error')}: {self.error.get('errorMessage', '')}"
+        first_line = str(self.error.get("errorMessage", "")).strip().splitlines()[:1]
+        return f"{self.error.get('errorType', 'Error')}: {''.join(first_line)[:300]}"
 
 
 def function_environment(

@@ -47,6 +47,7 @@ STACK_KNOBS = {
     "CAREHOOKS_LOCAL_DIR",
     "CAREHOOKS_ENV_FILE",
     "CAREHOOKS_URL",
+    "CAREHOOKS_TEMPLATE",
 }
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
@@ -106,6 +107,7 @@ class LocalSettings:
 
     port: int = 3000
     host: str = "127.0.0.1"
+    template: Path = field(default_factory=lambda: ROOT / "template.yaml")
     data_dir: Path = field(default_factory=lambda: ROOT / ".local")
     region: str = "us-east-1"
     stack_name: str = "carehooks-local"
@@ -150,6 +152,7 @@ def load() -> LocalSettings:
     extra = tuple(n.strip() for n in lookup("LOCAL_PASSTHROUGH_ENV", "").split(",") if n.strip())
     return LocalSettings(
         port=_int("PORT", 3000),
+        template=Path(lookup("CAREHOOKS_TEMPLATE", str(ROOT / "template.yaml"))).resolve(),
         data_dir=data_dir,
         region=lookup("AWS_DEFAULT_REGION", "us-east-1"),
         stack_name=lookup("LOCAL_STACK_NAME", "carehooks-local"),

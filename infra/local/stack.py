@@ -131,7 +131,7 @@ class Stack:
 
         from infra.template import load as load_template
 
-        template = load_template()
+        template = load_template(settings.template)
         overrides = {
             key.removeprefix("LOCAL_PARAM_"): value
             for key, value in os.environ.items()
@@ -151,7 +151,7 @@ class Stack:
         self.provisioned = aws.provision(
             template, settings, endpoints, attributes, resolver, self.secret, self.say
         )
-        self.model = TemplateModel(template, resolver, settings.stack_name)
+        self.model = TemplateModel(template, resolver, settings.stack_name, settings.template.parent)
         for warning in self.model.warnings:
             self.say(f"warning: {warning}")
         senders = {
@@ -234,27 +234,36 @@ class Stack:
 
     # -- banner -------------------------------------------------------------------------------
     def banner(self) -> None:
-        s = self.settings
-        base = s.base_url
-        lines: list[str] = []
-        add = lines.append
+        """Every route, queue and schedule, where data, mail and outbox go, and how to get a token."""
+        try:
+            template = str(self.settings.template.relative_to(ROOT))
+        except ValueError:
+            template = str(self.settings.template)
         elapsed = time.monotonic() - self.started
-        add("")
-        add(
-            f"carehooks local stack: {len(self.model.functions)} functions from template.yaml, ready in {elapsed:.1f} s"
-        )
-        add("")
-        add(f"HTTP API  {base}")
+        lines = [
+            "",
+            f"carehooks local stack: {len(self.model.functions)} functions from {template}, "
+            f"ready in {elapsed:.1f} s",
+            "",
+            *self._banner_routes(),
+            "",
+            *self._banner_places(),
+            "Ctrl-C stops everything.",
+            "",
+        ]
+        with self._print_lock:
+            print("\n".join(lines), flush=True)
+
+    def _banner_routes(self) -> list[str]:
+        lines = [f"HTTP API  {self.settings.base_url}"]
         for route in sorted(self.model.routes(), key=lambda r: (r.path, r.method)):
-            auth = (
-                "  [JWT]"
-                if route.authorizer
-                else ("  [401: auth not emulated]" if route.unsupported_auth else "")
-            )
-            add(f"  {route.method:<6} {route.path:<36} {route.function}{auth}")
+            auth = "  [JWT]" if route.authorizer else ""
+            if route.unsupported_auth:
+                auth = "  [401: auth not emulated]"
+            lines.append(f"  {route.method:<6} {route.path:<36} {route.function}{auth}")
         sources = self.model.queue_sources()
         if sources:
-            add("Queues")
+            lines.append("Queues")
         for source in sources:
             name = source.queue
             dlq = next((d for d, src in self.provisioned.dead_letter_queues.items() if src == name), None)
@@ -262,45 +271,44 @@ class Stack:
             extra = f"; DLQ {dlq} after {limit} receives" if dlq else "; no DLQ"
             partial = ", partial batch failures" if source.report_failures else ""
             state = "" if source.enabled else " (disabled)"
-            add(f"  {name} -> {source.function} (batch {source.batch_size}{partial}){extra}{state}")
-        if s.visibility_timeout is not None:
-            add(f"  visibility timeout {s.visibility_timeout} s (LOCAL_VISIBILITY_TIMEOUT)")
+            lines.append(f"  {name} -> {source.function} (batch {source.batch_size}{partial}){extra}{state}")
+        if sources and self.settings.visibility_timeout is not None:
+            lines.append(
+                f"  visibility timeout {self.settings.visibility_timeout} s (LOCAL_VISIBILITY_TIMEOUT)"
+            )
         schedules = self.model.schedules()
         if schedules:
-            add("Schedules (on the shared clock)")
+            lines.append("Schedules (on the shared clock)")
         for schedule in schedules:
             state = "" if schedule.enabled else "  (disabled: runs only via /_local/run)"
-            add(f"  {schedule.function:<36} {schedule.expression}{state}")
-        add("Local routes")
-        for method, path, what in LOCAL_ROUTES:
-            add(f"  {method:<6} {path:<36} {what}")
-        add("")
+            lines.append(f"  {schedule.function + '.' + schedule.event:<36} {schedule.expression}{state}")
+        lines.append("Local routes")
+        lines.extend(f"  {method:<6} {path:<36} {what}" for method, path, what in LOCAL_ROUTES)
+        return lines
+
+    def _banner_places(self) -> list[str]:
+        s = self.settings
+        base = s.base_url
         assert self.embedded is not None
         endpoints = self.embedded.endpoints
         if endpoints.dynamodb_kind == "DynamoDB Local":
-            add(f"Data      {s.dynamodb_dir} (DynamoDB Local, kept across restarts)")
+            data = f"Data      {s.dynamodb_dir} (DynamoDB Local, kept across restarts)"
         else:
-            add("Data      moto DynamoDB, in memory: LOST when the stack stops")
-        add(f"          queues, secret and sender in moto at {endpoints.aws} (recreated at each start)")
-        add(
-            f"Mail      {s.mail_dir}/*.eml  (GET /_local/mail); senders verified: {', '.join(self.senders) or '-'}"
-        )
-        sandboxes = sandboxed(self.secret, base)
-        add(f"Outbox    {s.outbox_file}  (GET /_local/outbox); sandboxed: {', '.join(sandboxes) or 'none'}")
-        add('DLQ       GET /_local/dlq; each arrival is printed as "DLQ ..."')
-        add(
-            f"Clock     {self.clock.iso(self.clock.now())} (offset {self.clock.offset.total_seconds():+.0f} s); POST /_local/clock"
-        )
-        add(
-            "Token     curl -s -X POST "
-            + base
-            + '/_local/token -d \'{"sub":"agent-1","email":"ada@example.com","name":"Ada"}\''
-        )
-        add(f"Try       make replay EVENT=meta/messenger_text.json && curl -s {base}/_local/conversations")
-        add("Ctrl-C stops everything.")
-        add("")
-        with self._print_lock:
-            print("\n".join(lines), flush=True)
+            data = "Data      moto DynamoDB, in memory: LOST when the stack stops"
+        senders = ", ".join(self.senders) or "-"
+        sandboxes = ", ".join(sandboxed(self.secret, base)) or "none"
+        offset = self.clock.offset.total_seconds()
+        claims = '{"sub":"agent-1","email":"ada@example.com","name":"Ada"}'
+        return [
+            data,
+            f"          queues, secret and sender in moto at {endpoints.aws} (recreated at each start)",
+            f"Mail      {s.mail_dir}/*.eml  (GET /_local/mail); senders verified: {senders}",
+            f"Outbox    {s.outbox_file}  (GET /_local/outbox); sandboxed: {sandboxes}",
+            'DLQ       GET /_local/dlq; each arrival is printed as "DLQ ..."',
+            f"Clock     {self.clock.iso(self.clock.now())} (offset {offset:+.0f} s); POST /_local/clock",
+            f"Token     curl -s -X POST {base}/_local/token -d '{claims}'",
+            f"Try       make replay EVENT=meta/messenger_text.json && curl -s {base}/_local/conversations",
+        ]
 
     # -- stop ---------------------------------------------------------------------------------
     def stop(self) -> None:
