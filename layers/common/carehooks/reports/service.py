@@ -1,0 +1,47 @@
+"""The report use cases: read the conversations of a period through the ByDay index, then summarize."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from carehooks.reports.query import parse_summary_query
+from carehooks.reports.summary import Filters, Period, summarize
+from carehooks.sla.worktime import Calendar
+from carehooks.store import Store
+from carehooks.store.reports import conversations_created
+
+
+def summary_report(
+    store: Store, period: Period, filters: Filters, calendar: Calendar | None = None
+) -> dict[str, Any]:
+    """The summary of ``period``: every conversation created in it and in the period before, read from
+    one index partition per day (never a scan)."""
+    previous = period.previous()
+    current = conversations_created(store, period.start, period.end)
+    earlier = conversations_created(store, previous.start, previous.end)
+    return summarize(current, earlier, period, filters, calendar)
+
+
+def summary_for_request(store: Store, params: dict[str, str], now: datetime) -> dict[str, Any]:
+    """``GET /api/reports/summary``: raises :class:`carehooks.reports.query.ReportQueryError` (a 400)."""
+    period, filters = parse_summary_query(params, now)
+    return summary_report(store, period, filters, business_calendar())
+
+
+def business_calendar() -> Calendar | None:
+    """The default business-hours calendar of the configuration document, or None when there is none."""
+    from carehooks.config import document
+
+    load = getattr(document, "load_config", None)
+    if load is None:
+        return None
+    config = load()
+    defaults = getattr(config, "defaults", None)
+    name = getattr(defaults, "calendar", None)
+    calendars = getattr(config, "calendars", {}) or {}
+    if not name or name not in calendars:
+        return None
+    from carehooks.sla.calendars import BusinessHours
+
+    return BusinessHours(calendars[name])
