@@ -99,7 +99,11 @@ def function_environment(
     )
     for name in settings.passthrough:
         if os.environ.get(name):
-            env[name] = os.environ[name]
+            value = os.environ[name]
+            # A relative path names a file from where the stack was started; functions run elsewhere.
+            if name == "CAREHOOKS_CONFIG" and not os.path.isabs(value) and os.path.exists(value):
+                value = os.path.abspath(value)
+            env[name] = value
     env.update(extra)
     env.update(function.environment)
     return env

@@ -380,6 +380,8 @@ def main() -> int:
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
+        if stopping.is_set():  # a second Ctrl-C: leave now (the next start cleans up DynamoDB Local)
+            os._exit(130)
         stopping.set()
 
     signal.signal(signal.SIGTERM, on_signal)
