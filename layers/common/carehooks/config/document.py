@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from carehooks.sla.policy import SlaConfig
 from carehooks.surveys.config import SurveyConfig
 
 
@@ -18,4 +19,5 @@ class ConfigDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = "1"
+    sla: SlaConfig = SlaConfig()
     surveys: SurveyConfig = SurveyConfig()

@@ -18,9 +18,10 @@ Deriver = Callable[[Conversation, datetime], Conversation]
 def derivers() -> list[Deriver]:
     """The derivers, imported on first use (keeps cold starts of functions that never write small)."""
     from carehooks.reports.index import derive_report_day
+    from carehooks.sla.deriver import derive_sla_due
     from carehooks.surveys.due import derive_survey_due
 
-    return [derive_survey_due, derive_report_day]
+    return [derive_survey_due, derive_report_day, derive_sla_due]
 
 
 def derive(conv: Conversation, now: datetime) -> Conversation:

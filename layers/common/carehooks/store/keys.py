@@ -8,6 +8,8 @@
 | side-effect claim | ``CLAIM#<kind>#<scope>`` | ``CLAIM`` | ``ttl`` |
 | survey due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``survey_due_pk`` = ``SURVEYDUE``, ``survey_due_at`` = ``<due ISO>#<conversation id>`` (BySurveyDue, keys only, sparse: only resolved conversations awaiting a survey) |
 | report day (attributes of a conversation) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>`` (UTC day the conversation was created), ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes) |
+| SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..3>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
+| SLA policy marker | ``SLAPOLICY`` | ``SLAPOLICY`` | fingerprint of the SLA policies the open conversations were last derived with |
 
 Survey claims (kinds of ``CLAIM#``): ``survey#<conversation id>`` (the survey of a conversation is sent at
 most once), ``survey-contact#<channel>#<account>#<contact>`` (per-customer cooldown: its ``ttl`` is the end
@@ -16,6 +18,11 @@ marker is one partition: it holds only what is due in the next minutes to hours 
 most), and dispatch reads it with one Query ``survey_due_at <= now``. The day index puts one day's
 conversation writes in one partition (about 1,000 writes a second per partition before throttling, far
 above a care team's volume); a report reads one partition per day of its range, never the table.
+
+SLA alert claims (kind ``sla``): ``<conversation id>#<metric>#<clock cycle start, epoch ms>#<rung>``, e.g.
+``sla#01J…#first_response#1767261600000#breach``: one email per conversation, metric, wait and level. The
+SLA due marker is spread over :data:`SLA_DUE_SHARDS` partitions so that busy conversation writes never
+make one index partition hot; the monitor reads each shard with one Query ``sla_due_at <= now``.
 
 A customer's conversations and messages share one partition, so a message and its conversation are
 written in one two-item transaction, and "the customer's latest conversation" is one Query. A message
@@ -26,6 +33,7 @@ is longer than any platform retries.
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime
 
 from carehooks.clock import iso, to_epoch_ms
@@ -39,12 +47,18 @@ BY_STATUS_INDEX = "ByStatus"
 BY_CONVERSATION_INDEX = "ByConversation"
 BY_SURVEY_DUE_INDEX = "BySurveyDue"
 BY_DAY_INDEX = "ByDay"
+BY_SLA_DUE_INDEX = "BySlaDue"
 
 SURVEY_DUE_PK_ATTR = "survey_due_pk"
 SURVEY_DUE_SK_ATTR = "survey_due_at"
 SURVEY_DUE_PARTITION = "SURVEYDUE"
 DAY_PK_ATTR = "day_pk"
 DAY_SK_ATTR = "day_sk"
+SLA_DUE_PK_ATTR = "sla_due_pk"
+SLA_DUE_SK_ATTR = "sla_due_at"
+SLA_DUE_SHARDS = 4
+SLA_POLICY_KEY = "SLAPOLICY"
+SLA_CLAIM_KIND = "sla"
 
 
 def contact_pk(channel: str, account_id: str, contact_id: str) -> str:
@@ -99,3 +113,22 @@ def day_pk(day: date) -> str:
 
 def day_sk(created_at: datetime, conversation_id: str) -> str:
     return f"{iso(created_at)}#{conversation_id}"
+
+
+def sla_shard(conversation_id: str) -> int:
+    """The SLA due shard of a conversation (stable across processes, unlike ``hash``)."""
+    return zlib.crc32(conversation_id.encode()) % SLA_DUE_SHARDS
+
+
+def sla_due_pk(shard: int) -> str:
+    return f"SLADUE#{shard}"
+
+
+def sla_due_sk(due_at: datetime) -> str:
+    """Sort key of the SLA due marker: the due time, so ``<= now`` selects exactly what is due."""
+    return iso(due_at)
+
+
+def sla_alert_scope(conversation_id: str, metric: str, cycle: datetime, rung: str) -> str:
+    """Claim scope of one SLA alert: a conversation, a metric, one run of its clock, one rung."""
+    return f"{conversation_id}#{metric}#{to_epoch_ms(cycle)}#{rung}"

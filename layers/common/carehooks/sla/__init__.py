@@ -1,0 +1,1 @@
+"""Service levels: policies, the clocks of each conversation, and the monitor that emails ops staff."""
