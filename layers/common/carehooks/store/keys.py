@@ -6,6 +6,7 @@
 | message (also the dedupe marker of its platform id) | ``CT#<channel>#<account>#<contact>`` | ``MSG#<platform message id>`` | ``lsi1sk`` = ``<conversation id>#<platform ms, 13 digits>#<platform id>`` (ByConversation, LSI) |
 | dedupe marker (events that are not messages) | ``DEDUPE#<channel>#<account>#<event id>`` | ``DEDUPE`` | ``ttl`` ≥ 8 days |
 | side-effect claim | ``CLAIM#<kind>#<scope>`` | ``CLAIM`` | ``ttl`` |
+| send log (sends skipped or failed, with why) | ``SENDLOG#<conversation id>`` | ``<attempt ISO>#<ULID>`` | ``ttl`` 90 days |
 | survey due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``survey_due_pk`` = ``SURVEYDUE``, ``survey_due_at`` = ``<due ISO>#<conversation id>`` (BySurveyDue, keys only, sparse: only resolved conversations awaiting a survey) |
 | report day (attributes of a conversation) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>`` (UTC day the conversation was created), ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes) |
 | SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..3>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
@@ -132,3 +133,12 @@ def sla_due_sk(due_at: datetime) -> str:
 def sla_alert_scope(conversation_id: str, metric: str, cycle: datetime, rung: str) -> str:
     """Claim scope of one SLA alert: a conversation, a metric, one run of its clock, one rung."""
     return f"{conversation_id}#{metric}#{to_epoch_ms(cycle)}#{rung}"
+
+
+def send_log_pk(conversation_id: str) -> str:
+    """Sends of a conversation that were skipped or failed, each with its readable reason."""
+    return f"SENDLOG#{conversation_id}"
+
+
+def send_log_sk(at: datetime, unique: str) -> str:
+    return f"{iso(at)}#{unique}"

@@ -1,0 +1,102 @@
+"""Twilio client: ``POST {TWILIO_API_URL}/2010-04-01/Accounts/{sid}/Messages.json`` (basic auth, form).
+
+SMS and WhatsApp-via-Twilio share it: WhatsApp addresses get the ``whatsapp:`` prefix back. Outside
+the WhatsApp window the message's template goes as ``ContentSid`` + ``ContentVariables`` (``{"1": …}``);
+text in ``Body`` would fail with 63016. ``StatusCallback`` points at this deployment's Twilio webhook
+(when ``PUBLIC_BASE_URL`` is set), so delivery statuses come back to the stored message. Choices are
+listed as numbered lines (buttons need a Content template).
+"""
+
+from __future__ import annotations
+
+import json
+
+from carehooks.channels.twilio.errors import classify
+from carehooks.channels.twilio.webhook import public_url
+from carehooks.config.settings import secret, secret_list
+from carehooks.domain.models import Channel, Conversation
+from carehooks.outbound import http
+from carehooks.outbound.client import STANDARD, SendPlan
+from carehooks.outbound.models import (
+    AuthConfigError,
+    OutboundMessage,
+    PermanentError,
+    SendResult,
+    TransientError,
+)
+from carehooks.outbound.text import choices_as_text, fit
+
+PLATFORM = "Twilio"
+BODY_LIMIT = 1600
+
+
+class TwilioClient:
+    """Sends from the conversation's business number (``account_id``) to its customer (``contact_id``)."""
+
+    def __init__(self, base_url: str | None = None) -> None:
+        self._base_url = base_url
+
+    @property
+    def base_url(self) -> str:
+        return (self._base_url or secret("TWILIO_API_URL")).rstrip("/")
+
+    def send(
+        self, conversation: Conversation, message: OutboundMessage, plan: SendPlan = STANDARD
+    ) -> SendResult:
+        """Send one SMS / WhatsApp message; the result's id is the ``MessageSid``."""
+        account_sid = secret("TWILIO_ACCOUNT_SID")
+        tokens = secret_list("TWILIO_AUTH_TOKEN")
+        if not account_sid or not tokens:
+            raise AuthConfigError(
+                "Twilio credentials are not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)"
+            )
+        form, details = build_form(conversation, message, plan)
+        response = http.request(
+            "POST",
+            f"{self.base_url}/2010-04-01/Accounts/{account_sid}/Messages.json",
+            platform=PLATFORM,
+            data=form,
+            auth=(account_sid, tokens[0]),
+        )
+        answer = http.json_body(response)
+        if response.status_code >= 400:
+            raise classify(
+                response.status_code,
+                answer.get("code"),
+                str(answer.get("message") or ""),
+                http.retry_after(response),
+            )
+        sid = answer.get("sid")
+        if not sid:
+            raise TransientError("Twilio accepted the message but returned no sid")
+        if answer.get("status"):
+            details["twilio_status"] = str(answer["status"])
+        return SendResult(status="sent", platform_message_id=str(sid), details=details)
+
+
+def build_form(
+    conversation: Conversation, message: OutboundMessage, plan: SendPlan
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The Messages API form fields and what was adjusted to fit them (pure apart from settings)."""
+    whatsapp = conversation.channel is Channel.TWILIO_WHATSAPP
+    prefix = "whatsapp:" if whatsapp else ""
+    form = {"To": prefix + conversation.contact_id, "From": prefix + conversation.account_id}
+    details: dict[str, str] = {}
+    if plan.mode == "template":
+        if not whatsapp or message.template is None:
+            raise PermanentError("a Twilio template send needs WhatsApp and a template (ContentSid)")
+        form["ContentSid"] = message.template.name
+        if message.template.parameters:
+            variables = {str(i): value for i, value in enumerate(message.template.parameters, start=1)}
+            form["ContentVariables"] = json.dumps(variables, ensure_ascii=False)
+        details["template"] = message.template.name
+    elif plan.mode == "human_agent":
+        raise PermanentError("the HUMAN_AGENT tag is a Messenger/Instagram feature, not Twilio")
+    else:
+        fitted = fit(choices_as_text(message.text, message.choices), BODY_LIMIT)
+        form["Body"] = fitted.text
+        details.update(fitted.details)
+    base_url = secret("PUBLIC_BASE_URL")
+    if base_url:
+        form["StatusCallback"] = public_url(base_url)
+    return form, details

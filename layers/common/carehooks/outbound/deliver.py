@@ -1,0 +1,199 @@
+"""Deliver one outbound message: window check → the channel's client → store what was sent.
+
+Every caller (acknowledgement, rule reply, agent reply, survey) sends through :func:`deliver`, so
+every send asks the channel's window first, carries an origin tag the platform echoes back, and is
+stored as an outbound message keyed by the platform's own id. Its echo (Messenger, Instagram, X DMs
+and replies) then dedupes against it, and status webhooks (WhatsApp, Twilio) update it.
+
+What ``deliver`` does not do: claim the side effect. Callers that must send at most once (the
+acknowledgement, the survey) claim first (``Store.claim``) and release the claim when the result is
+``retryable``. ``deliver`` never raises for a platform refusal: it returns a ``failed`` or ``skipped``
+:class:`SendResult` with a readable reason, logs it, and writes it to the conversation's send log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from carehooks.channels.x.adapter import PUBLIC_KIND
+from carehooks.domain.models import Channel, Conversation, Direction, Message
+from carehooks.observability import logger, metrics
+from carehooks.outbound.client import ChannelClient, SendPlan
+from carehooks.outbound.models import (
+    AuthConfigError,
+    OutboundMessage,
+    OutsideWindowError,
+    PermanentError,
+    SendError,
+    SendResult,
+)
+from carehooks.outbound.window import decide
+from carehooks.store import Store
+from carehooks.store.sends import SendAttempt, record_attempt
+
+# Kinds that must never go out as a public X post: a survey link or a private answer.
+_PRIVATE_ON_X = ("private_reply", "survey")
+
+
+def origin_tag(conv: Conversation, message: OutboundMessage) -> str:
+    """The marker an echo carries back: ``<kind>:<conversation id>`` unless the caller chose one."""
+    return message.origin_tag or f"{message.kind}:{conv.id}"
+
+
+def deliver(
+    conv: Conversation,
+    message: OutboundMessage,
+    store: Store,
+    now: datetime,
+    client: ChannelClient | None = None,
+) -> SendResult:
+    """Send ``message`` to the customer of ``conv`` if the channel allows it now; see the module doc."""
+    decision = decide(conv.channel, conv.last_inbound_at, message, now)
+    if not decision.allowed:
+        result = SendResult(
+            status="skipped",
+            reason=decision.reason,
+            error_class=OutsideWindowError.error_class,
+            details={"source": "window"},
+        )
+        return _not_sent(conv, message, store, now, result)
+    tagged = replace(message, origin_tag=origin_tag(conv, message))
+    try:
+        plan = SendPlan(mode=decision.mode, public_reply_to=_public_reply_target(conv, tagged, store))
+        if client is None:
+            from carehooks.channels.registry import client_for
+
+            client = client_for(conv.channel)
+        result = client.send(conv, tagged, plan)
+    except OutsideWindowError as exc:
+        # The platform's clock disagreed with ours: nothing went out and retrying cannot help.
+        result = _from_error(exc, status="skipped")
+        return _not_sent(conv, message, store, now, result)
+    except SendError as exc:
+        return _not_sent(conv, message, store, now, _from_error(exc, status="failed"))
+    return _sent(conv, tagged, plan, result, store, now)
+
+
+def _public_reply_target(conv: Conversation, message: OutboundMessage, store: Store) -> str | None:
+    """On X: the post to answer publicly, when the customer's latest message was a public post."""
+    if conv.channel is not Channel.X or message.kind in _PRIVATE_ON_X:
+        return None
+    if message.kind == "public_reply" and message.reply_to:
+        return message.reply_to
+    inbound = [m for m in store.messages(conv) if m.direction is Direction.IN]
+    latest = inbound[-1] if inbound else None
+    if latest is not None and latest.kind == PUBLIC_KIND:
+        return latest.platform_message_id
+    if message.kind == "public_reply":
+        raise PermanentError("a public reply needs a post from the customer to answer, and there is none")
+    return None
+
+
+def _from_error(exc: SendError, status: str) -> SendResult:
+    details: dict[str, str] = {}
+    if exc.platform_code:
+        details["platform_code"] = exc.platform_code
+    if exc.retry_after is not None:
+        details["retry_after"] = f"{exc.retry_after:.0f}"
+    return SendResult(
+        status="skipped" if status == "skipped" else "failed",
+        reason=exc.reason,
+        error_class=exc.error_class,
+        retryable=exc.retryable,
+        details=details,
+    )
+
+
+def _not_sent(
+    conv: Conversation, message: OutboundMessage, store: Store, now: datetime, result: SendResult
+) -> SendResult:
+    extra = {
+        "channel": conv.channel,
+        "conversation_id": conv.id,
+        "send_kind": message.kind,
+        "status": result.status,
+        "error_class": result.error_class,
+        "reason": result.reason,
+        "retryable": result.retryable,
+    }
+    if result.error_class == AuthConfigError.error_class:
+        # A token or configuration problem stops every send on the channel: operations must act.
+        logger.error("send failed: platform credentials or configuration", extra=extra)
+        metrics.add_metric(name="SendAuthConfigErrors", unit="Count", value=1)
+    else:
+        logger.warning(f"send {result.status}", extra=extra)
+    metrics.add_metric(
+        name="SendsSkipped" if result.status == "skipped" else "SendsFailed", unit="Count", value=1
+    )
+    try:
+        record_attempt(
+            store,
+            SendAttempt(
+                conversation_id=conv.id,
+                at=now,
+                kind=message.kind,
+                author=message.author,
+                status=result.status,
+                reason=result.reason or "",
+                error_class=result.error_class,
+                retryable=result.retryable,
+                details=dict(result.details),
+            ),
+        )
+    except Exception:  # the log is secondary: never let it hide the send's outcome
+        logger.exception("could not write the send log", extra={"conversation_id": conv.id})
+    return result
+
+
+def _sent(
+    conv: Conversation,
+    message: OutboundMessage,
+    plan: SendPlan,
+    result: SendResult,
+    store: Store,
+    now: datetime,
+) -> SendResult:
+    metrics.add_metric(name="MessagesSent", unit="Count", value=1)
+    if result.platform_message_id is None:
+        logger.error("a client reported a send without a platform id", extra={"channel": conv.channel})
+        return result
+    details = dict(result.details)
+    sent = Message(
+        conversation_id=conv.id,
+        channel=conv.channel,
+        account_id=conv.account_id,
+        contact_id=conv.contact_id,
+        platform_message_id=result.platform_message_id,
+        direction=Direction.OUT,
+        sent_at=now,
+        text=message.text,
+        kind=message.kind,
+        origin_tag=message.origin_tag,
+        author=message.author,
+        status="sent",
+        stored_at=now,
+        extra={"send_mode": plan.mode, "send_details": details} if details else {"send_mode": plan.mode},
+    )
+    try:
+        stored = store.put_outbound_message(conv, sent)
+    except Exception:
+        # The customer has the message; failing now would make the caller send it again.
+        logger.exception(
+            "message sent but not stored",
+            extra={"conversation_id": conv.id, "platform_message_id": result.platform_message_id},
+        )
+        metrics.add_metric(name="SentNotStored", unit="Count", value=1)
+        return replace(result, details={**details, "stored": "false"})
+    logger.info(
+        "message sent",
+        extra={
+            "channel": conv.channel,
+            "conversation_id": conv.id,
+            "send_kind": message.kind,
+            "mode": plan.mode,
+            "platform_message_id": result.platform_message_id,
+            "echo_stored_first": stored is None,
+        },
+    )
+    return replace(result, details={**details, "stored": "echo" if stored is None else "true"})

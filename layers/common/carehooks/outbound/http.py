@@ -1,0 +1,167 @@
+"""The one HTTP session every platform call goes through.
+
+- Connect and read timeouts on every request (``requests`` has no session-wide default).
+- Retries by urllib3's ``Retry``: exponential back-off with jitter on 429 and 5xx, and on connection
+  errors (the request never reached the platform, so a retry cannot send twice). A ``Retry-After``
+  header is honoured; one longer than :data:`MAX_RETRY_AFTER` is not slept inside a Lambda but handed
+  back to the caller (the platform client raises ``RateLimitedError`` with ``retry_after``), which backs
+  off through its queue or schedule instead.
+- Read errors (the request was sent, the answer never came) are **not** retried here: a POST may have
+  been delivered already, and a second one would message the customer twice. They surface as
+  ``TransientError`` and the caller decides.
+- Anything that is not a network failure is returned as a response for the platform client to
+  classify; the platform clients own their error tables.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from functools import cache
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
+
+from carehooks.outbound.models import TransientError
+
+if TYPE_CHECKING:
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
+
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 10.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRIES = 3
+BACKOFF_FACTOR = 0.5
+BACKOFF_MAX = 4.0
+BACKOFF_JITTER = 0.5
+MAX_RETRY_AFTER = 8.0
+USER_AGENT = "carehooks/0.1 (+https://github.com/carehooks)"
+
+
+def _sleep(seconds: float) -> None:
+    """The one place retries wait (tests replace it to record the waits)."""
+    time.sleep(seconds)
+
+
+class PlatformRetry(Retry):
+    """urllib3 ``Retry`` that never sleeps longer than :data:`MAX_RETRY_AFTER` inside a request."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        if response is not None:
+            wait = self.get_retry_after(response)
+            if wait is not None and wait > MAX_RETRY_AFTER:
+                # Give the response back (raise_on_status=False): the caller backs off for that long.
+                raise MaxRetryError(_pool, url or "", "Retry-After longer than this request may wait")  # type: ignore[arg-type]
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after:
+            _sleep(retry_after)
+            return True
+        return False
+
+    def _sleep_backoff(self) -> None:
+        backoff = self.get_backoff_time()
+        if backoff > 0:
+            _sleep(backoff)
+
+
+def retry_policy() -> PlatformRetry:
+    """The retry policy of every platform call."""
+    return PlatformRetry(
+        total=MAX_RETRIES,
+        connect=MAX_RETRIES,
+        read=0,
+        status=MAX_RETRIES,
+        other=0,
+        redirect=0,
+        allowed_methods=None,  # POSTs too: only 429/5xx and connect errors are retried (see module doc)
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=BACKOFF_FACTOR,
+        backoff_max=BACKOFF_MAX,
+        backoff_jitter=BACKOFF_JITTER,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+@cache
+def session() -> requests.Session:
+    """The process's session: pooled connections to each platform, the retry policy mounted."""
+    new = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry_policy(), pool_connections=8, pool_maxsize=8)
+    new.mount("https://", adapter)
+    new.mount("http://", adapter)
+    new.headers["User-Agent"] = USER_AGENT
+    return new
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    platform: str,
+    json: Any = None,
+    data: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+) -> requests.Response:
+    """Send one request through the shared session.
+
+    Returns the final response whatever its status (after the retries the policy allows); raises
+    :class:`TransientError` when the platform could not be reached or did not answer in time.
+    """
+    try:
+        return session().request(
+            method, url, json=json, data=data, headers=headers, auth=auth, timeout=timeout
+        )
+    except requests.ConnectTimeout as exc:
+        raise TransientError(f"{platform} could not be reached (connect timeout)") from exc
+    except requests.Timeout as exc:
+        raise TransientError(
+            f"{platform} did not answer in time; the message may or may not have been sent"
+        ) from exc
+    except requests.ConnectionError as exc:
+        raise TransientError(f"{platform} could not be reached (connection error)") from exc
+    except requests.RequestException as exc:
+        raise TransientError(f"{platform} request failed: {type(exc).__name__}") from exc
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def json_body(response: requests.Response) -> dict[str, Any]:
+    """The response body as a JSON object, or ``{}`` when it is not one (HTML error pages, empty)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
