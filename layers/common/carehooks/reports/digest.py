@@ -1,0 +1,221 @@
+"""The weekly digest to operations: last week's summary figures and a chart, in one email, once a week.
+
+Run by ``WeeklyDigestFunction`` (Mondays). The week is the seven UTC days before the Monday of the run;
+the email is claimed per week (``CLAIM#digest#<monday>``) so a retried run never sends it twice, and the
+claim is given back when sending fails so the retry can send it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from email.message import EmailMessage
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from carehooks.observability import logger, metrics
+from carehooks.reports.chart import Day, daily_chart, duration_label
+from carehooks.reports.service import summary_report
+from carehooks.reports.summary import Filters, Period
+from carehooks.sla.worktime import Calendar
+from carehooks.store import Store
+
+DIGEST_CLAIM = "digest"
+DIGEST_CLAIM_TTL = timedelta(days=30)
+CHART_CID = "daily-chart@carehooks"
+
+Mailer = Callable[[EmailMessage, Sequence[str]], str]
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    status: str  # sent | already_sent | no_recipients
+    period: Period
+    message_id: str | None = None
+
+
+def last_week(now: datetime) -> Period:
+    """Monday 00:00 UTC to Monday 00:00 UTC, the week before the one ``now`` is in."""
+    today = now.astimezone(UTC).date()
+    monday = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=UTC)
+    return Period(monday - timedelta(days=7), monday)
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("carehooks.reports", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else duration_label(value)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _figures(summary: dict[str, Any]) -> list[dict[str, str]]:
+    conversations = summary["conversations"]
+    first, resolution, csat = summary["first_response"], summary["resolution"], summary["csat"]
+    rows = [
+        {
+            "label": "Conversations",
+            "value": str(conversations["total"]),
+            "note": f"previous week {conversations['previous_total']}",
+        },
+        {
+            "label": "First response (median / p90)",
+            "value": f"{_seconds(first['calendar']['median_seconds'])} / {_seconds(first['calendar']['p90_seconds'])}",
+            "note": _business_note(first),
+        },
+        {
+            "label": "Resolution (median / p90)",
+            "value": f"{_seconds(resolution['calendar']['median_seconds'])} / {_seconds(resolution['calendar']['p90_seconds'])}",
+            "note": _business_note(resolution),
+        },
+        {
+            "label": "CSAT",
+            "value": "-" if csat["average"] is None else f"{csat['average']:.2f} / 5",
+            "note": f"{csat['responses']} answers, response rate {_percent(csat['response_rate'])}",
+        },
+    ]
+    for metric, figures in summary["sla"].items():
+        rows.append(
+            {
+                "label": f"SLA {metric.replace('_', ' ')}",
+                "value": _percent(figures["attainment"]),
+                "note": f"{figures['met']} met, {figures['missed']} missed",
+            }
+        )
+    return rows
+
+
+def _business_note(durations: dict[str, Any]) -> str:
+    business = durations.get("business")
+    if not business:
+        return ""
+    return f"business hours {_seconds(business['median_seconds'])} / {_seconds(business['p90_seconds'])}"
+
+
+def render_digest(summary: dict[str, Any], period: Period) -> tuple[str, str, str, bytes]:
+    """(subject, html, text, chart PNG) of the digest for ``summary``."""
+    last_day = (period.end - timedelta(days=1)).date()
+    period_label = f"{period.start.date().isoformat()} to {last_day.isoformat()} (UTC)"
+    csat = summary["csat"]
+    subject = f"Weekly care report {period_label}: {summary['conversations']['total']} conversations"
+    if csat["average"] is not None:
+        subject += f", CSAT {csat['average']:.2f}"
+    tags = [
+        {
+            **tag,
+            "change_label": f"{tag['change']:+d}"
+            + (f" ({tag['change_pct']:+.0f}%)" if tag["change_pct"] is not None else ""),
+        }
+        for tag in summary["tags"]
+    ]
+    context = {
+        "subject": subject,
+        "period_label": period_label,
+        "figures": _figures(summary),
+        "tags": tags,
+        "distribution": [(score, csat["distribution"][score]) for score in ("5", "4", "3", "2", "1")],
+        "chart_cid": CHART_CID,
+    }
+    env = _environment()
+    html = env.get_template("weekly_digest.html").render(**context)
+    text = env.get_template("weekly_digest.txt").render(**context)
+    days = [
+        Day(
+            label=d["date"][5:],
+            conversations=d["conversations"],
+            first_response_seconds=d["first_response_median_seconds"],
+        )
+        for d in summary["daily"]
+    ]
+    return subject, html, text, daily_chart(days)
+
+
+def build_digest_email(
+    sender: str, to: Sequence[str], subject: str, html: str, text: str, png: bytes
+) -> EmailMessage:
+    """The notify module's text + HTML message, with the chart inline (``cid:``) in the HTML part."""
+    from carehooks.notify.email import build_message
+
+    message = build_message(sender, to, subject, html, text)
+    html_part = message.get_body(preferencelist=("html",))
+    assert isinstance(html_part, EmailMessage)
+    html_part.add_related(png, maintype="image", subtype="png", cid=f"<{CHART_CID}>", filename="daily.png")
+    return message
+
+
+def send_weekly_digest(
+    store: Store,
+    now: datetime,
+    recipients: Sequence[str],
+    mail: Mailer,
+    sender: str,
+    calendar: Calendar | None = None,
+) -> DigestOutcome:
+    """Compute last week's summary and email it to ``recipients``, once per week."""
+    period = last_week(now)
+    if not recipients:
+        logger.warning("weekly digest not sent: no ops recipients configured")
+        return DigestOutcome("no_recipients", period)
+    week = period.start.date().isoformat()
+    if not store.claim(DIGEST_CLAIM, week, now, DIGEST_CLAIM_TTL, owner="weekly-digest"):
+        return DigestOutcome("already_sent", period)
+    try:
+        summary = summary_report(store, period, Filters(), calendar)
+        subject, html, text, png = render_digest(summary, period)
+        message_id = mail(build_digest_email(sender, recipients, subject, html, text, png), recipients)
+    except Exception:
+        store.release_claim(DIGEST_CLAIM, week)
+        raise
+    store.mark_claim(DIGEST_CLAIM, week, message_id=message_id)
+    metrics.add_metric(name="DigestsSent", unit="Count", value=1)
+    logger.info("weekly digest sent", extra={"week": week, "recipients": len(recipients)})
+    return DigestOutcome("sent", period, message_id)
+
+
+def ses_mailer(message: EmailMessage, to: Sequence[str]) -> str:
+    """Send a prepared MIME message through SES v2 (raw), with the notify module's error types."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from carehooks.notify.email import THROTTLING_CODES, EmailError, EmailThrottledError, sesv2_client
+
+    try:
+        response = sesv2_client().send_email(
+            FromEmailAddress=str(message["From"]),
+            Destination={"ToAddresses": list(to)},
+            Content={"Raw": {"Data": message.as_bytes()}},
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in THROTTLING_CODES:
+            raise EmailThrottledError(f"SES throttled: {code}") from exc
+        raise EmailError(f"SES refused: {code}") from exc
+    except BotoCoreError as exc:
+        raise EmailError(f"SES unreachable: {exc}") from exc
+    return response["MessageId"]
+
+
+def ops_recipients() -> list[str]:
+    """Operations recipients from the configuration document (``ops.recipients``)."""
+    from carehooks.config import document
+
+    load = getattr(document, "load_config", None)
+    if load is None:
+        return []
+    ops = getattr(load(), "ops", None)
+    return list(getattr(ops, "recipients", []) or [])

@@ -1,0 +1,139 @@
+"""The weekly digest: last week's figures and chart, emailed once, through the real store."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import boto3
+import pytest
+
+from carehooks import clock
+from carehooks.reports.digest import last_week, send_weekly_digest, ses_mailer
+from carehooks.store import Store, get_store
+from carehooks.surveys.config import SurveyConfig
+from tests.helpers import FakeContext, load_handler
+from tests.integration.conftest import Aws
+from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config
+
+MONDAY = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)
+WEEK_START = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+class Outbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[EmailMessage, list[str]]] = []
+
+    def __call__(self, message: EmailMessage, to: Sequence[str]) -> str:
+        self.sent.append((message, list(to)))
+        return f"ses-{len(self.sent)}"
+
+
+@pytest.fixture
+def store(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Store:
+    use_survey_config(monkeypatch, SurveyConfig(enabled=False))
+    store = get_store()
+    for day in range(7):
+        for n in range(day % 3 + 1):
+            at = WEEK_START + timedelta(days=day, hours=9 + n)
+            with clock.frozen(at):
+                conv = customer_writes(store, at, contact=f"c-{day}-{n}")
+                conv = agent_replies(store, conv, at + timedelta(minutes=10 * (n + 1)))
+                conv = resolve(store, conv.id, at + timedelta(hours=2))
+                store.save_conversation(
+                    replace(
+                        conv, tags=["delivery"], csat={"score": 5 - n, "comment": None, "agent": "agent-ann"}
+                    )
+                )
+    return store
+
+
+def png_pixels_vary(data: bytes) -> bool:
+    """Decode enough of our own PNG (8-bit RGB, filter 0) to see it is not one flat colour."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    idat = data.index(b"IDAT")
+    length = struct.unpack(">I", data[idat - 4 : idat])[0]
+    raw = zlib.decompress(data[idat + 4 : idat + 4 + length])
+    assert len(raw) == height * (1 + width * 3)
+    return len(set(raw[1 : 1 + width * 3 * height : 3])) > 3
+
+
+def test_last_week_is_the_seven_days_before_this_monday() -> None:
+    for now in (MONDAY, MONDAY + timedelta(days=3), MONDAY.replace(hour=0)):
+        period = last_week(now)
+        assert (period.start, period.end) == (WEEK_START, WEEK_START + timedelta(days=7))
+
+
+def test_the_digest_has_the_figures_and_an_inline_chart(store: Store) -> None:
+    outbox = Outbox()
+    with clock.frozen(MONDAY):
+        outcome = send_weekly_digest(store, MONDAY, ["ops@example.com"], outbox, "care@example.com")
+    assert outcome.status == "sent"
+    assert outcome.message_id == "ses-1"
+    message, to = outbox.sent[0]
+    assert to == ["ops@example.com"]
+    assert message["Subject"] == (
+        "Weekly care report 2026-03-02 to 2026-03-08 (UTC): 13 conversations, CSAT 4.38"
+    )
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    text = parsed.get_body(preferencelist=("plain",))
+    html = parsed.get_body(preferencelist=("html",))
+    assert text is not None
+    assert html is not None
+    assert "Conversations: 13 (previous week 0)" in text.get_content()
+    assert "delivery: 13 / 0 / +13" in text.get_content()
+    assert 'src="cid:daily-chart@carehooks"' in html.get_content()
+    images = [part for part in parsed.walk() if part.get_content_type() == "image/png"]
+    assert len(images) == 1
+    assert images[0]["Content-ID"] == "<daily-chart@carehooks>"
+    assert png_pixels_vary(images[0].get_payload(decode=True))
+
+
+def test_the_digest_is_sent_once_per_week(store: Store) -> None:
+    outbox = Outbox()
+    with clock.frozen(MONDAY):
+        send_weekly_digest(store, MONDAY, ["ops@example.com"], outbox, "care@example.com")
+        again = send_weekly_digest(
+            store, MONDAY + timedelta(minutes=5), ["ops@example.com"], outbox, "care@example.com"
+        )
+    assert again.status == "already_sent"
+    assert len(outbox.sent) == 1
+
+
+def test_a_failed_send_can_be_retried(store: Store) -> None:
+    def broken(message: EmailMessage, to: Sequence[str]) -> str:
+        raise RuntimeError("SES is down")
+
+    with clock.frozen(MONDAY), pytest.raises(RuntimeError):
+        send_weekly_digest(store, MONDAY, ["ops@example.com"], broken, "care@example.com")
+    outbox = Outbox()
+    with clock.frozen(MONDAY):
+        assert (
+            send_weekly_digest(store, MONDAY, ["ops@example.com"], outbox, "care@example.com").status
+            == "sent"
+        )
+
+
+def test_without_recipients_nothing_is_sent(store: Store) -> None:
+    outbox = Outbox()
+    assert send_weekly_digest(store, MONDAY, [], outbox, "care@example.com").status == "no_recipients"
+    assert outbox.sent == []
+
+
+def test_the_handler_sends_through_ses(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # MAIL_FROM is the template's default sender; SES (moto) only sends from a verified identity.
+    boto3.client("ses").verify_email_identity(EmailAddress="carehooks@example.com")
+    handler = load_handler("weekly_digest")
+    monkeypatch.setattr(handler, "ops_recipients", lambda: ["ops@example.com"])
+    monkeypatch.setattr(handler, "business_calendar", lambda: None)
+    with clock.frozen(MONDAY):
+        result = handler.handler({}, FakeContext())
+    assert result == {"status": "sent", "week": "2026-03-02"}
+    assert ses_mailer is handler.ses_mailer
