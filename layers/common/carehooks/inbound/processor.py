@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from carehooks import clock
 from carehooks.channels.registry import parser_for
 from carehooks.config.settings import settings
-from carehooks.domain.models import IgnoredEvent, MessageEvent, QueuedEvent, StatusEvent
+from carehooks.domain.models import Direction, IgnoredEvent, MessageEvent, QueuedEvent, StatusEvent
 from carehooks.inbound import hooks
 from carehooks.inbound.context import InboundContext
 from carehooks.observability import logger, metrics
-from carehooks.store import Store
+from carehooks.store import RecordOutcome, Store
 from carehooks.surveys.capture import answers_survey
 
 
@@ -64,6 +64,8 @@ def _store_message(event: MessageEvent, store: Store, result: ProcessResult) -> 
             "duplicate message ignored",
             extra={"channel": event.channel, "platform_message_id": event.platform_message_id},
         )
+        if event.direction is Direction.IN:
+            _resume_steps(event, store, now)
         return
     result.stored += 1
     metrics.add_metric(name="MessagesStored", unit="Count", value=1)
@@ -77,6 +79,32 @@ def _store_message(event: MessageEvent, store: Store, result: ProcessResult) -> 
             "platform_message_id": event.platform_message_id,
             "new_conversation": outcome.new_conversation,
         },
+    )
+    context = InboundContext(store=store, now=now, event=event, outcome=outcome)
+    for step in hooks.steps():
+        step(context)
+
+
+def _resume_steps(event: MessageEvent, store: Store, now: datetime) -> None:
+    """Re-run the after-store steps for a redelivered customer message.
+
+    A record whose steps failed (say, the acknowledgement's send hit a rate limit) is retried by SQS,
+    but its message is already stored, so the retry arrives here as a duplicate. The steps are
+    idempotent (each finds what it already did: a recorded rules decision, a claimed side effect), so
+    running them again finishes only what did not.
+    """
+    message = store.get_message(event.channel, event.account_id, event.contact_id, event.platform_message_id)
+    if message is None:
+        return
+    conversation = store.get_conversation(message.conversation_id)
+    if conversation is None:
+        return
+    outcome = RecordOutcome(
+        duplicate=False,
+        conversation=conversation,
+        message=message,
+        # The store stamps a new conversation and its first message with the same time.
+        new_conversation=conversation.created_at == message.stored_at,
     )
     context = InboundContext(store=store, now=now, event=event, outcome=outcome)
     for step in hooks.steps():

@@ -12,6 +12,12 @@
 | SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..3>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
 | SLA policy marker | ``SLAPOLICY`` | ``SLAPOLICY`` | fingerprint of the SLA policies the open conversations were last derived with |
 
+Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
+at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
+``ack-contact#<channel>#<account>#<contact>`` (per-customer cooldown across conversations: its ``ttl`` is
+the end of the cooldown). The rules' decision for a message is the ``rules`` map attribute of the message
+item (see ``store/rules.py``); the conversation's team is its ``team`` attribute.
+
 Survey claims (kinds of ``CLAIM#``): ``survey#<conversation id>`` (the survey of a conversation is sent at
 most once), ``survey-contact#<channel>#<account>#<contact>`` (per-customer cooldown: its ``ttl`` is the end
 of the cooldown), ``csat-alert#<conversation id>`` (one low-score alert per conversation). The survey due

@@ -1,0 +1,236 @@
+"""The after-store step of the inbound processor: evaluate the rules, record the decision, acknowledge.
+
+Order, each part idempotent so a retried record finishes what a failed attempt left:
+
+1. evaluate the rules (pure) on the stored message, its conversation and the customer's history;
+2. store the decision on the message and its effects on the conversation, in one transaction, with
+   ``ack.status = pending`` when a rule asked for an acknowledgement;
+3. acknowledge (claim → send), then record the outcome in the decision.
+
+A retry that finds a decision with a pending acknowledgement does only step 3, with the plan recorded in
+step 2 (the configuration may have changed since; the decision is not re-taken).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from carehooks.domain.models import Conversation, Direction, Message
+from carehooks.observability import logger, metrics
+from carehooks.rules.acknowledge import AckOutcome, Deliver, acknowledge
+from carehooks.rules.engine import AckPlan, Assignment, Context, Decision, evaluate, program_for
+
+if TYPE_CHECKING:
+    from carehooks.config.document import ConfigDocument
+    from carehooks.inbound.context import InboundContext
+    from carehooks.store import Store
+
+HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class RulesResult:
+    decision: Decision | None
+    ack: AckOutcome | None
+    conversation: Conversation
+
+
+def rules_step(ctx: InboundContext) -> None:
+    """The inbound processor's step (see :mod:`carehooks.inbound.hooks`)."""
+    assert ctx.outcome.message is not None
+    assert ctx.outcome.conversation is not None
+    run_rules(
+        ctx.store,
+        ctx.outcome.message,
+        ctx.outcome.conversation,
+        ctx.now,
+        new_conversation=ctx.outcome.new_conversation,
+        reopened=ctx.outcome.reopened,
+        standby=ctx.event.standby,
+    )
+
+
+def customer_history(store: Store, conv: Conversation) -> tuple[Conversation, ...]:
+    """The customer's other conversations on this channel and account, newest first (one Query)."""
+    found = store.contact_conversations(
+        conv.channel, conv.account_id, conv.contact_id, limit=HISTORY_LIMIT + 1
+    )
+    return tuple(c for c in found if c.id != conv.id)[:HISTORY_LIMIT]
+
+
+def apply_decision(decision: Decision) -> Any:
+    """The change a decision makes to a conversation, re-applied on a fresh read (optimistic retries)."""
+
+    def apply(conv: Conversation) -> Conversation | None:
+        changed = False
+        tags = list(conv.tags)
+        for tag in decision.tags_added:
+            if tag not in tags:
+                tags.append(tag)
+                changed = True
+        for tag in decision.tags_removed:
+            if tag in tags:
+                tags.remove(tag)
+                changed = True
+        extra = dict(conv.extra)
+        priority = conv.priority
+        if decision.priority is not None and decision.priority != priority:
+            priority = decision.priority
+            changed = True
+        assignee = conv.assignee
+        if decision.assignment is not None:
+            assignee = decision.assignment.agent
+            if decision.assignment.team is not None:
+                extra["team"] = decision.assignment.team
+            changed = changed or assignee != conv.assignee or extra.get("team") != conv.extra.get("team")
+        if decision.language != "und" and not extra.get("language"):
+            # The first language detected becomes the conversation's (surveys and later acks use it).
+            extra["language"] = decision.language
+            changed = True
+        if not changed:
+            return None
+        return replace(conv, tags=tags, priority=priority, assignee=assignee, extra=extra)
+
+    return apply
+
+
+def run_rules(
+    store: Store,
+    message: Message,
+    conv: Conversation,
+    now: datetime,
+    *,
+    new_conversation: bool = False,
+    reopened: bool = False,
+    standby: bool = False,
+    config: ConfigDocument | None = None,
+    deliver: Deliver | None = None,
+) -> RulesResult:
+    """Evaluate, record and acknowledge for one stored message (see the module docstring)."""
+    from carehooks.store import rules as rules_store
+
+    if message.direction is not Direction.IN:
+        # Echoes of business messages (a person typing in the platform's inbox) are not for the rules.
+        return RulesResult(decision=None, ack=None, conversation=conv)
+    existing: dict[str, Any] | None = message.extra.get(rules_store.DECISION_ATTRIBUTE)
+    if config is None:
+        from carehooks.config.document import load_config
+
+        config = load_config()
+    if existing is not None:
+        if (existing.get("ack") or {}).get("status") != "pending":
+            return RulesResult(decision=None, ack=None, conversation=conv)
+        plan, language, assignment = _recorded_plan(existing)
+        resumed = _acknowledge(
+            store, config, plan, conv, message, now, language, assignment, standby, deliver
+        )
+        return RulesResult(decision=None, ack=resumed, conversation=conv)
+
+    history = customer_history(store, conv) if program_for(config).needs_history else ()
+    context = Context(
+        conversation=conv, history=history, new_conversation=new_conversation, reopened=reopened
+    )
+    decision = evaluate(config, message, context, now)
+    record = decision.as_record()
+    if decision.ack is not None:
+        record["ack"] = {"status": "pending"}
+    else:
+        record["ack"] = AckOutcome(
+            status="skipped", reason="no rule asked for an acknowledgement"
+        ).as_record()
+    conv = rules_store.record_decision(store, message, apply_decision(decision), record, now)
+    _log_decision(message, conv, decision)
+    outcome: AckOutcome | None = None
+    if decision.ack is not None:
+        outcome = _acknowledge(
+            store,
+            config,
+            decision.ack,
+            conv,
+            message,
+            now,
+            decision.language,
+            decision.assignment,
+            standby,
+            deliver,
+        )
+    return RulesResult(decision=decision, ack=outcome, conversation=conv)
+
+
+def _acknowledge(
+    store: Store,
+    config: ConfigDocument,
+    plan: AckPlan,
+    conv: Conversation,
+    message: Message,
+    now: datetime,
+    language: str,
+    assignment: Assignment | None,
+    standby: bool,
+    deliver: Deliver | None,
+) -> AckOutcome:
+    from carehooks.store import rules as rules_store
+
+    outcome = acknowledge(
+        store,
+        config,
+        plan,
+        conv,
+        message,
+        now,
+        language=language,
+        assignment=assignment,
+        standby=standby,
+        deliver=deliver,
+    )
+    rules_store.set_ack_outcome(store, message, outcome.as_record())
+    metrics.add_metric(name=f"Acknowledgements{outcome.status.capitalize()}", unit="Count", value=1)
+    logger.info(
+        "acknowledgement",
+        extra={
+            "conversation_id": conv.id,
+            "platform_message_id": message.platform_message_id,
+            "status": outcome.status,
+            "reason": outcome.reason,
+        },
+    )
+    return outcome
+
+
+def _recorded_plan(record: dict[str, Any]) -> tuple[AckPlan, str, Assignment | None]:
+    plan_data = record.get("ack_plan") or {}
+    plan = AckPlan(
+        rule=str(plan_data.get("rule", "")),
+        template=str(plan_data.get("template", "default")),
+        calendar=plan_data.get("calendar"),
+    )
+    assigned = record.get("assignment")
+    assignment = (
+        Assignment(
+            agent=assigned.get("agent"),
+            team=assigned.get("team"),
+            rule=str(assigned.get("rule", "")),
+            reason=str(assigned.get("reason", "")),
+        )
+        if isinstance(assigned, dict)
+        else None
+    )
+    return plan, str(record.get("language") or "und"), assignment
+
+
+def _log_decision(message: Message, conv: Conversation, decision: Decision) -> None:
+    metrics.add_metric(name="RulesEvaluated", unit="Count", value=1)
+    logger.info(
+        "rules decided",
+        extra={
+            "conversation_id": conv.id,
+            "platform_message_id": message.platform_message_id,
+            "config_version": decision.config_version,
+            "matched": list(decision.matched),
+            "tags_added": list(decision.tags_added),
+            "priority": decision.priority,
+            "assignee": decision.assignment.agent if decision.assignment else None,
+        },
+    )
