@@ -87,5 +87,8 @@ build: $(SAM) ## sam build (python3.13 on PATH)
 deploy: build ## sam deploy --guided
 	@$(SAM) deploy --guided
 
+openapi: $(PY) ## regenerate docs/openapi.json from the agent API (commit it; a test checks for drift)
+	@PYTHONPATH=layers/common $(PY) -m carehooks.api.app > docs/openapi.json
+
 clean: ## remove generated files (.local keeps the local stack's data: rm it yourself)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

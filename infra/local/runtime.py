@@ -31,7 +31,7 @@ from infra.local import worker as worker_protocol
 from infra.local.aws import DUMMY_CREDENTIALS, Endpoints
 from infra.local.model import Function
 from infra.local.resolver import ACCOUNT_ID
-from infra.local.settings import ROOT, LocalSettings
+from infra.local.settings import ROOT, LocalSettings, lookup
 
 WORKER = Path(worker_protocol.__file__).resolve()
 INIT_TIMEOUT = 30.0
@@ -98,8 +98,8 @@ def function_environment(
         }
     )
     for name in settings.passthrough:
-        if os.environ.get(name):
-            value = os.environ[name]
+        value = lookup(name)
+        if value:
             # A relative path names a file from where the stack was started; functions run elsewhere.
             if name == "CAREHOOKS_CONFIG" and not os.path.isabs(value) and os.path.exists(value):
                 value = os.path.abspath(value)

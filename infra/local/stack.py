@@ -345,30 +345,44 @@ def _check_port(settings: LocalSettings) -> None:
             ) from exc
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _remember_dynamodb(settings: LocalSettings, embedded: aws.Embedded) -> None:
-    """Note DynamoDB Local's pid, so a stack killed without cleanup can end it at the next start."""
-    pid = embedded.dynamodb_pid
-    if pid:
-        (settings.data_dir / "dynamodb.pid").write_text(str(pid), encoding="utf-8")
+    """Note this stack's and DynamoDB Local's pids, so a stack killed without cleanup can be tidied."""
+    if embedded.dynamodb_pid:
+        record = {"stack": os.getpid(), "dynamodb": embedded.dynamodb_pid}
+        (settings.data_dir / "dynamodb.pid").write_text(json.dumps(record), encoding="utf-8")
 
 
 def _stop_stale_dynamodb(settings: LocalSettings) -> None:
-    """End the DynamoDB Local a previous stack on this data folder left running (it holds the files)."""
+    """Refuse a data folder another running stack uses; end the DynamoDB Local a dead one left behind.
+
+    Two DynamoDB Local processes on one folder would corrupt it. Only a process that is both
+    DynamoDB Local and started on this very folder is ended.
+    """
     pid_file = settings.data_dir / "dynamodb.pid"
     try:
-        pid = int(pid_file.read_text(encoding="utf-8").strip())
-    except (FileNotFoundError, ValueError):
+        record = json.loads(pid_file.read_text(encoding="utf-8"))
+        stack_pid, dynamodb_pid = int(record["stack"]), int(record["dynamodb"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
         return
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        cmdline = ""
+    if stack_pid != os.getpid() and "infra.local" in _cmdline(stack_pid):
+        raise SystemExit(
+            f"another local stack (pid {stack_pid}) uses {settings.data_dir}: stop it first, "
+            "or give this one its own folder with CAREHOOKS_LOCAL_DIR"
+        )
+    cmdline = _cmdline(dynamodb_pid)
     if "DynamoDBLocal" in cmdline and str(settings.dynamodb_dir) in cmdline:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+            os.kill(dynamodb_pid, signal.SIGTERM)
             for _ in range(50):
                 time.sleep(0.1)
-                if not Path(f"/proc/{pid}").exists():
+                if not Path(f"/proc/{dynamodb_pid}").exists():
                     break
     pid_file.unlink(missing_ok=True)
 

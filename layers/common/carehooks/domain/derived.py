@@ -19,9 +19,11 @@ def derivers() -> list[Deriver]:
     """The derivers, imported on first use (keeps cold starts of functions that never write small)."""
     from carehooks.reports.index import derive_report_day
     from carehooks.sla.deriver import derive_sla_due
+    from carehooks.store.queries import derive_list_keys
     from carehooks.surveys.due import derive_survey_due
 
-    return [derive_survey_due, derive_report_day, derive_sla_due]
+    # derive_list_keys reads what the others wrote (the SLA state): keep it last.
+    return [derive_survey_due, derive_report_day, derive_sla_due, derive_list_keys]
 
 
 def derive(conv: Conversation, now: datetime) -> Conversation:

@@ -11,6 +11,8 @@
 | report day (attributes of a conversation) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>`` (UTC day the conversation was created), ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes) |
 | SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..3>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
 | SLA policy marker | ``SLAPOLICY`` | ``SLAPOLICY`` | fingerprint of the SLA policies the open conversations were last derived with |
+| conversation event (an agent's action: assign, tag, priority, resolve, reopen) | ``CT#<channel>#<account>#<contact>`` | ``EVT#<conversation id>#<at ISO>#<ULID>`` | none: read with its conversation, one Query ``begins_with(sk, "EVT#<conversation id>#")`` |
+| assignee queue (attributes of a conversation) | (the conversation's) | (the conversation's) | ``assignee_pk`` = ``AGENT#<status>#<assignee>``, range ``gsi1sk`` (ByAssignee, sparse: only assigned conversations) |
 
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
@@ -30,6 +32,14 @@ SLA alert claims (kind ``sla``): ``<conversation id>#<metric>#<clock cycle start
 ``sla#01J…#first_response#1767261600000#breach``: one email per conversation, metric, wait and level. The
 SLA due marker is spread over :data:`SLA_DUE_SHARDS` partitions so that busy conversation writes never
 make one index partition hot; the monitor reads each shard with one Query ``sla_due_at <= now``.
+
+Agent lists (``store/queries.py``): ``ByStatus`` and ``ByAssignee`` share the sort key ``gsi1sk`` (last
+activity, then id) and project the attributes lists filter on (``channel``, ``tags``, ``priority``,
+``assignee``, ``sla_state``, ``conv_id``), so a filter runs inside the index Query and only a page's
+matches are then read with BatchGetItem. An agent's own queue is exact (``ByAssignee``); a status list
+is one partition per status. Events of a conversation sit in its customer's partition, after its
+conversations (``CONV#``) and before its messages (``MSG#``), and are written in the same transaction as
+the change they record.
 
 A customer's conversations and messages share one partition, so a message and its conversation are
 written in one two-item transaction, and "the customer's latest conversation" is one Query. A message
@@ -148,3 +158,23 @@ def send_log_pk(conversation_id: str) -> str:
 
 def send_log_sk(at: datetime, unique: str) -> str:
     return f"{iso(at)}#{unique}"
+
+
+BY_ASSIGNEE_INDEX = "ByAssignee"
+ASSIGNEE_PK_ATTR = "assignee_pk"
+LIST_SORT_ATTR = "gsi1sk"
+EVENT_PREFIX = "EVT#"
+
+
+def assignee_pk(status: str, assignee: str) -> str:
+    """Partition of one agent's conversations in one status (the ByAssignee index)."""
+    return f"AGENT#{status}#{assignee}"
+
+
+def event_prefix(conversation_id: str) -> str:
+    """Every event of one conversation sorts under this prefix, oldest first."""
+    return f"{EVENT_PREFIX}{conversation_id}#"
+
+
+def event_sk(conversation_id: str, at: datetime, unique: str) -> str:
+    return f"{event_prefix(conversation_id)}{iso(at)}#{unique}"

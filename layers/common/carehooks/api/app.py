@@ -1,0 +1,72 @@
+"""The agent API resolver: routes under ``/api``, one error module, OpenAPI from the models.
+
+:func:`handle` is what ``functions/agent_api/app.py`` calls. It refuses a request without JWT claims
+with 401 before routing or validating anything, so no route (present or future, found or not) answers
+an unauthenticated caller, whatever its body.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+from carehooks.api import errors
+from carehooks.api.auth import agent_of
+from carehooks.api.routes import ROUTE_MODULES
+
+PREFIX = "/api"
+TITLE = "carehooks agent API"
+VERSION = "1.0.0"
+SECURITY_SCHEME = "agentJwt"
+
+
+def build_app() -> APIGatewayHttpResolver:
+    """A resolver with every routes module of :data:`ROUTE_MODULES` mounted under ``/api``."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(f"carehooks.api.routes.{name}")
+        app.include_router(module.router, prefix=PREFIX)
+    errors.register(app)
+    app.configure_openapi(
+        title=TITLE,
+        version=VERSION,
+        description=(
+            "Conversations for agents and their tools. Every route needs a JWT (Authorization: Bearer) "
+            'that the HTTP API\'s authorizer accepts. Errors answer {"error": {"code", "message", '
+            '"fields"?}}.'
+        ),
+        security_schemes={SECURITY_SCHEME: HTTPBearer(bearerFormat="JWT")},
+        security=[{SECURITY_SCHEME: []}],
+    )
+    return app
+
+
+@cache
+def app() -> APIGatewayHttpResolver:
+    """The process's resolver (built on first use)."""
+    return build_app()
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Answer one API Gateway (payload v2) event."""
+    if agent_of(event) is None:
+        return errors.lambda_error(401, "unauthenticated", "a valid agent token is required")
+    return app().resolve(event, context)
+
+
+def openapi_document() -> str:
+    """The OpenAPI document of the API, as committed in docs/openapi.json (stable key order)."""
+    import json
+
+    document = json.loads(build_app().get_openapi_json_schema())
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(openapi_document())

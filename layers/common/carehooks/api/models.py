@@ -1,0 +1,215 @@
+"""Request and response models of the agent API (they are also its OpenAPI document).
+
+Request models forbid unknown fields, so a misspelt field is a 422 naming it, not a silent no-op. Every
+string that reaches the table is checked to be encodable text: JSON can carry a lone surrogate
+(``"\\ud800"``) that no UTF-8 encoder accepts, and that must be the caller's 422, not our 500.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Status = Literal["open", "pending", "resolved"]
+Priority = Literal["low", "normal", "high", "urgent"]
+ChannelName = Literal["messenger", "instagram", "whatsapp", "x", "telegram", "sms", "twilio_whatsapp"]
+SlaState = Literal["none", "running", "warning", "breached"]
+
+MAX_REPLY_CHARS = 4096
+MAX_TAG_CHARS = 64
+MAX_TAGS_PER_REQUEST = 20
+MAX_TAGS_PER_CONVERSATION = 50
+
+
+def _encodable(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
+    return value
+
+
+def _single_line(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_encodable)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_encodable),
+    AfterValidator(_single_line),
+]
+TagName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TAG_CHARS),
+    AfterValidator(_encodable),
+    AfterValidator(_single_line),
+]
+IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VersionedRequest(_Request):
+    """A change to a conversation. ``version`` (optional): the version the agent last read; when it is
+    given and the conversation has changed since, the answer is 409 and nothing changes."""
+
+    version: int | None = Field(None, ge=0, le=2**53, description="the conversation version last read")
+
+
+class ReplyRequest(_Request):
+    """An agent's reply, sent to the customer on the conversation's channel."""
+
+    text: Annotated[Text, Field(min_length=1, max_length=MAX_REPLY_CHARS), AfterValidator(_not_blank)]
+
+
+class AssignRequest(VersionedRequest):
+    """Assign the conversation to an agent (their token ``sub``; ``me`` for the caller)."""
+
+    assignee: Name
+
+
+class TagsRequest(VersionedRequest):
+    """Add and remove tags in one change (a tag in both lists is an error)."""
+
+    add: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS_PER_REQUEST)
+    remove: list[TagName] = Field(default_factory=list, max_length=MAX_TAGS_PER_REQUEST)
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> TagsRequest:
+        if not self.add and not self.remove:
+            raise ValueError("give at least one tag to add or remove")
+        if set(self.add) & set(self.remove):
+            raise ValueError("a tag cannot be both added and removed")
+        return self
+
+
+class PriorityRequest(VersionedRequest):
+    priority: Priority
+
+
+class RulesTestRequest(_Request):
+    """A message to run the rules on, without side effects (same inputs as ``carehooks rules test``)."""
+
+    channel: ChannelName
+    text: Annotated[Text, Field(max_length=65_536)] = ""
+    account_id: Name | None = None
+    contact_id: Name | None = None
+    at: IsoTime | None = Field(None, description="when the message arrives (default: now)")
+
+
+# -- responses ---------------------------------------------------------------------------------------
+class Csat(BaseModel):
+    score: int | None
+    comment: str | None = None
+
+
+class MessageOut(BaseModel):
+    """A message of a conversation, in platform-time order."""
+
+    id: str
+    direction: Literal["in", "out"]
+    text: str
+    platform_message_id: str
+    sent_at: IsoTime
+    kind: str
+    author: str | None = Field(
+        None, description="out only: the agent's sub, `carehooks` (automatic) or `platform-inbox` (an echo)"
+    )
+    status: str | None = Field(None, description="out only: sent, delivered, read or failed")
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    decisions: dict[str, Any] | None = Field(None, description="which rules fired on this message, and why")
+
+
+class EventOut(BaseModel):
+    """A change an agent made (assign, unassign, tags, priority, resolve, reopen)."""
+
+    action: str
+    at: IsoTime
+    actor: str
+    actor_email: str | None = None
+    actor_name: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConversationOut(BaseModel):
+    """The conversation resource (design §3)."""
+
+    id: str
+    channel: ChannelName
+    account_id: str
+    contact_id: str
+    contact_name: str | None = None
+    status: Status
+    tags: list[str]
+    priority: str
+    assignee: str | None
+    created_at: IsoTime
+    last_activity_at: IsoTime | None = None
+    first_response_at: IsoTime | None
+    first_responder: str | None = None
+    first_response_seconds: float | None = Field(
+        None, description="from the customer's first message to a person's first reply (calendar time)"
+    )
+    last_responder: str | None = None
+    resolved_at: IsoTime | None = None
+    message_count: int = 0
+    preview: str = ""
+    sla_state: SlaState = "none"
+    csat: Csat | None
+    version: int = Field(description="send it back with a change to detect concurrent edits")
+
+
+class ConversationDetail(ConversationOut):
+    """One conversation with its messages, its history of changes, SLA and survey state."""
+
+    messages: list[MessageOut]
+    events: list[EventOut]
+    sla: dict[str, Any] | None = Field(None, description="the SLA clocks' state, when a policy applies")
+    survey: dict[str, Any] | None = Field(None, description="the CSAT survey's state, when there is one")
+
+
+class ConversationList(BaseModel):
+    items: list[ConversationOut]
+    next: str | None = Field(description="pass as `cursor` for the next page; null at the end")
+
+
+class ReplyResult(BaseModel):
+    message: MessageOut
+    conversation: ConversationOut
+    details: dict[str, str] = Field(default_factory=dict, description="what the channel did to the text")
+
+
+class RulesTestResult(BaseModel):
+    """The rules' answer for a message, as ``carehooks rules test`` prints it."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="where and which: `body.text`, `query.limit`, `path.conversation_id`")
+    reason: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: list[FieldError] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "fields"?}}``."""
+
+    error: ErrorDetail
