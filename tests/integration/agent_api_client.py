@@ -12,7 +12,6 @@ from carehooks.api.deps import Services, services
 from carehooks.domain.models import Channel, Conversation, Direction, Message, MessageEvent
 from carehooks.outbound.models import OutboundMessage, SendResult
 from carehooks.store import Store
-
 from tests.helpers import FakeContext, http_event, load_handler
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -64,11 +63,15 @@ class FakeDeliver:
     A ``sent`` result stores the outbound message the way the real one does (``put_outbound_message``).
     """
 
-    result: SendResult = field(default_factory=lambda: SendResult(status="sent", platform_message_id="m_out_1"))
+    result: SendResult = field(
+        default_factory=lambda: SendResult(status="sent", platform_message_id="m_out_1")
+    )
     calls: list[tuple[Conversation, OutboundMessage]] = field(default_factory=list)
     error: Exception | None = None
 
-    def __call__(self, conv: Conversation, message: OutboundMessage, store: Store, now: datetime) -> SendResult:
+    def __call__(
+        self, conv: Conversation, message: OutboundMessage, store: Store, now: datetime
+    ) -> SendResult:
         self.calls.append((conv, message))
         if self.error is not None:
             raise self.error
