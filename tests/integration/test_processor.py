@@ -20,6 +20,14 @@ NOW = datetime(2025, 11, 22, 9, 0, tzinfo=UTC)
 PAGE = "112233445566778"
 
 
+@pytest.fixture(autouse=True)
+def _no_after_store_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about batch semantics; the after-store steps (rules, acknowledgements) have their own."""
+    from carehooks.inbound import hooks
+
+    monkeypatch.setattr(hooks, "steps", list)
+
+
 def queued(path: str) -> list[QueuedEvent]:
     return split(event_bytes(path), NOW)
 
