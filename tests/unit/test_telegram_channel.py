@@ -105,6 +105,18 @@ def test_updates_that_are_not_customer_events_are_acknowledged_and_dropped(sqs: 
     assert sqs.calls == []
 
 
+def test_a_button_tap_is_answered_in_the_webhook_response(sqs: StubSqs) -> None:
+    response = post_telegram(event_bytes("telegram/callback_query.json"))
+    assert response["statusCode"] == 200
+    assert json.loads(str(response["body"])) == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": "4382bfdwdsb323b2d9",
+    }
+    # The next, ordinary update is not answered with that callback again.
+    answer = json.loads(str(post_telegram(event_bytes("telegram/message.json"))["body"]))
+    assert answer == {"ok": True, "events": 1}
+
+
 def test_a_get_is_refused(sqs: StubSqs) -> None:
     response = post("telegram_webhook", "/webhooks/telegram", b"", {}, method="GET")
     assert response["statusCode"] == 405

@@ -1,9 +1,15 @@
-"""The Telegram webhook receiver: ``X-Telegram-Bot-Api-Secret-Token`` (constant time), then splitting."""
+"""The Telegram webhook receiver: ``X-Telegram-Bot-Api-Secret-Token`` (constant time), then splitting.
+
+A button tap (``callback_query``) is answered in the webhook response itself
+(``{"method": "answerCallbackQuery", ...}``, which the Bot API runs), so the customer's client stops
+its spinner at once without an outbound call from the webhook.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +22,9 @@ from carehooks.ingress.receive import WebhookRequest
 from carehooks.observability import logger, metrics
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name, not a secret)
+
+# The callback query of the update being answered: set by split() on every POST, read by accepted().
+_callback_query_id: ContextVar[str | None] = ContextVar("telegram_callback_query_id", default=None)
 
 
 class NoHandshakeError(IngressError):
@@ -57,6 +66,8 @@ class TelegramReceiver:
 
     def split(self, request: WebhookRequest, received_at: datetime) -> list[QueuedEvent]:
         events = ingress.split(request.raw, bot_id(), received_at)
+        tapped = events[0].payload.get("callback_query") if events else None
+        _callback_query_id.set(str(tapped["id"]) if isinstance(tapped, dict) and tapped.get("id") else None)
         if not events:
             kind = ingress.update_kind(ingress.parse_update(request.raw))
             metrics.add_metric(name="TelegramUpdateIgnored", unit="Count", value=1)
@@ -64,4 +75,9 @@ class TelegramReceiver:
         return events
 
     def accepted(self, count: int) -> dict[str, Any]:
+        callback_query_id = _callback_query_id.get()
+        if callback_query_id:
+            return http.json_response(
+                200, {"method": "answerCallbackQuery", "callback_query_id": callback_query_id}
+            )
         return http.json_response(200, {"ok": True, "events": count})
