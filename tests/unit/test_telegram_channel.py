@@ -98,6 +98,13 @@ def test_malformed_updates_are_400(sqs: StubSqs, raw: bytes) -> None:
     assert sqs.calls == []
 
 
+def test_a_body_declared_as_something_other_than_json_is_415(sqs: StubSqs) -> None:
+    response = post_telegram(event_bytes("telegram/message.json"), content_type="text/plain")
+    assert response["statusCode"] == 415
+    assert error_code(response) == "unsupported_media_type"
+    assert sqs.calls == []
+
+
 def test_updates_that_are_not_customer_events_are_acknowledged_and_dropped(sqs: StubSqs) -> None:
     response = post_telegram(event_bytes("telegram/my_chat_member.json"))
     assert response["statusCode"] == 200

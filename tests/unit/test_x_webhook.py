@@ -22,8 +22,10 @@ def sqs(monkeypatch: pytest.MonkeyPatch) -> StubSqs:
     return install_stub_sqs(monkeypatch)
 
 
-def post_x(raw: bytes, sig: str | None = "auto", **kwargs: object) -> dict[str, object]:
-    headers = {"Content-Type": "application/json"}
+def post_x(
+    raw: bytes, sig: str | None = "auto", content_type: str = "application/json", **kwargs: object
+) -> dict[str, object]:
+    headers = {"Content-Type": content_type} if content_type else {}
     if sig == "auto":
         headers["x-twitter-webhooks-signature"] = x_signature(raw)
     elif sig is not None:
@@ -153,6 +155,19 @@ def test_signed_malformed_bodies_are_400(sqs: StubSqs, raw: bytes) -> None:
     assert response["statusCode"] == 400
     assert error_code(response) == "malformed_body"
     assert sqs.calls == []
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_a_body_declared_as_something_other_than_json_is_415(sqs: StubSqs, content_type: str) -> None:
+    response = post_x(event_bytes("x/direct_message.json"), content_type=content_type)
+    assert response["statusCode"] == 415
+    assert error_code(response) == "unsupported_media_type"
+    assert sqs.calls == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", ""])
+def test_json_with_a_charset_or_no_declaration_is_accepted(sqs: StubSqs, content_type: str) -> None:
+    assert post_x(event_bytes("x/direct_message.json"), content_type=content_type)["statusCode"] == 200
 
 
 def test_other_activity_is_accepted_but_not_queued(sqs: StubSqs) -> None:

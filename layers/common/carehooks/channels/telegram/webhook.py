@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from carehooks import http
+from carehooks.channels.content_type import require_json
 from carehooks.channels.telegram import ingress
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import QueuedEvent
@@ -55,6 +56,7 @@ class TelegramReceiver:
         raise NoHandshakeError("GET is not used by Telegram")
 
     def verify(self, request: WebhookRequest) -> None:
+        require_json(request)
         secrets = secret_list("TELEGRAM_SECRET_TOKEN")
         if not secrets:
             raise NotConfiguredError("TELEGRAM_SECRET_TOKEN")

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from carehooks import http
+from carehooks.channels.content_type import media_type
 from carehooks.channels.twilio import ingress, signature
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import QueuedEvent
@@ -48,7 +49,7 @@ class TwilioReceiver:
         raise NoHandshakeError("Twilio webhooks are POSTs here")
 
     def verify(self, request: WebhookRequest) -> None:
-        content_type = (request.header("content-type") or "").split(";", 1)[0].strip().lower()
+        content_type = media_type(request)
         if content_type != FORM:
             raise UnsupportedMediaTypeError(f"content type {content_type or 'missing'}")
         tokens = secret_list("TWILIO_AUTH_TOKEN")

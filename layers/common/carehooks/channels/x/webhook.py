@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from carehooks import http
+from carehooks.channels.content_type import require_json
 from carehooks.channels.x import ingress, signature
 from carehooks.config.settings import secret_list
 from carehooks.domain.models import QueuedEvent
@@ -42,6 +43,7 @@ class XReceiver:
         )
 
     def verify(self, request: WebhookRequest) -> None:
+        require_json(request)
         if not signature.verify(request.raw, request.header(SIGNATURE_HEADER), self._secrets()):
             raise InvalidSignatureError("x-twitter-webhooks-signature missing or wrong")
 
