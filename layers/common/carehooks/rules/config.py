@@ -343,16 +343,20 @@ class Stop(BaseModel):
 def _action_kind(value: Any) -> str | None:
     if isinstance(value, BaseModel):
         return next(iter(type(value).model_fields))
-    if value == "stop":
-        return "stop"
+    value = _bare_action(value)
     if isinstance(value, dict) and len(value) == 1:
         key = next(iter(value))
         return key if key in _ACTIONS else None
     return None
 
 
-def _stop_shorthand(value: Any) -> Any:
-    return {"stop": True} if value == "stop" else value
+def _bare_action(value: Any) -> Any:
+    """``stop`` and ``acknowledge`` may be written as bare words."""
+    if value == "stop":
+        return {"stop": True}
+    if value == "acknowledge":
+        return {"acknowledge": {}}
+    return value
 
 
 _ACTIONS = ("add_tags", "remove_tags", "set_priority", "assign", "acknowledge", "stop")
@@ -367,7 +371,7 @@ Action = Annotated[
     Discriminator(
         _action_kind,
         custom_error_type="invalid_action",
-        custom_error_message=f"an action is one of: {', '.join(_ACTIONS)} (a mapping with one key, or 'stop')",
+        custom_error_message=f"an action is one of: {', '.join(_ACTIONS)} (a mapping with one key; stop and acknowledge may be bare words)",
     ),
 ]
 
@@ -385,8 +389,8 @@ class Rule(BaseModel):
 
     @field_validator("then", mode="before")
     @classmethod
-    def _stop_shorthand(cls, value: Any) -> Any:
-        return [_stop_shorthand(v) for v in value] if isinstance(value, list) else value
+    def _bare_actions(cls, value: Any) -> Any:
+        return [_bare_action(v) for v in value] if isinstance(value, list) else value
 
 
 # -- acknowledgement ------------------------------------------------------------------------------------
@@ -441,7 +445,8 @@ class TemplateSet(BaseModel):
     out_of_hours: dict[str, str] = Field(default_factory=dict)
     channels: dict[Channel, TemplateTexts] = Field(default_factory=dict)
     fallback_name: dict[str, str] = Field(
-        default_factory=lambda: {"en": "there"}, description="{contact_name} when the name is unknown"
+        default_factory=dict,
+        description="{contact_name} per language when the name is unknown (default: empty, and the space before it goes)",
     )
 
     @field_validator("in_hours", "out_of_hours")
