@@ -158,3 +158,40 @@ def test_a_low_score_tags_the_conversation_and_alerts_once(
     assert "csat-low" in after.tags
     assert after.status == "resolved"
     assert alerts == [(conv.id, 2)]
+
+
+def test_a_failed_alert_keeps_the_rating_and_gives_the_claim_back(
+    aws: Aws, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carehooks.surveys import alerts as alerts_module
+
+    def broken(conv: Conversation, config: SurveyConfig) -> None:
+        raise RuntimeError("SES is down")
+
+    monkeypatch.setattr(alerts_module, "email_ops", broken)
+    conv = surveyed_conversation(aws, store)
+    messenger(aws, T0 + timedelta(minutes=90), "1")
+    after = latest(store)
+    assert (after.csat or {})["score"] == 1
+    assert [i for i in aws.items("CLAIM") if i["pk"]["S"] == f"CLAIM#csat-alert#{conv.id}"] == []
+
+
+def test_the_alert_email_goes_to_ops_through_ses(
+    aws: Aws, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    boto3.client("ses").verify_email_identity(EmailAddress="carehooks@example.com")
+    use_survey_config(
+        monkeypatch, CONFIG.model_copy(update={"low_score": LowScoreConfig(recipients=["ops@example.com"])})
+    )
+    surveyed_conversation(aws, store)
+    messenger(aws, T0 + timedelta(minutes=90), "2")
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+    assert len(sent) == 1
+    raw = sent[0].raw_data
+    assert "Low CSAT 2/5 on messenger" in raw
+    assert "ops@example.com" in sent[0].destinations

@@ -212,10 +212,6 @@ def ses_mailer(message: EmailMessage, to: Sequence[str]) -> str:
 
 def ops_recipients() -> list[str]:
     """Operations recipients from the configuration document (``ops.recipients``)."""
-    from carehooks.config import document
+    from carehooks.config.document import load_config
 
-    load = getattr(document, "load_config", None)
-    if load is None:
-        return []
-    ops = getattr(load(), "ops", None)
-    return list(getattr(ops, "recipients", []) or [])
+    return list(load_config().ops.recipients)

@@ -31,17 +31,11 @@ def summary_for_request(store: Store, params: dict[str, str], now: datetime) -> 
 
 def business_calendar() -> Calendar | None:
     """The default business-hours calendar of the configuration document, or None when there is none."""
-    from carehooks.config import document
-
-    load = getattr(document, "load_config", None)
-    if load is None:
-        return None
-    config = load()
-    defaults = getattr(config, "defaults", None)
-    name = getattr(defaults, "calendar", None)
-    calendars = getattr(config, "calendars", {}) or {}
-    if not name or name not in calendars:
-        return None
+    from carehooks.config.document import load_config
     from carehooks.sla.calendars import BusinessHours
 
-    return BusinessHours(calendars[name])
+    config = load_config()
+    name = config.defaults.calendar
+    if not name or name not in config.calendars:
+        return None
+    return BusinessHours(config.calendars[name])

@@ -1,22 +1,76 @@
-"""The low-score alert to operations."""
+"""The low-score alert: one email to operations when a customer rates a conversation low."""
 
 from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger
 from carehooks.surveys.config import SurveyConfig
 
 
-def email_ops(conv: Conversation, config: SurveyConfig) -> None:
-    """Tell operations about a low rating (once per conversation; the caller claims it)."""
-    score = (conv.csat or {}).get("score")
-    logger.warning(
-        "low csat score",
-        extra={
-            "conversation_id": conv.id,
-            "channel": conv.channel,
-            "score": score,
-            "agent": (conv.csat or {}).get("agent"),
-            "recipients": config.low_score.recipients,
-        },
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("carehooks.surveys", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
+
+
+def render_alert(conv: Conversation, link: str | None) -> tuple[str, str, str]:
+    """(subject, html, text) of the alert for a rated conversation."""
+    csat = conv.csat or {}
+    score = csat.get("score")
+    customer = conv.contact_name or conv.contact_id
+    subject = f"Low CSAT {score}/5 on {conv.channel} from {customer}"
+    rows = [
+        ("Conversation", conv.id),
+        ("Channel", str(conv.channel)),
+        ("Customer", customer),
+        ("Agent", str(csat.get("agent") or "unassigned")),
+        ("Tags", ", ".join(conv.tags) or "-"),
+        ("Answered", str(csat.get("answered_at") or "-")),
+    ]
+    context = {"subject": subject, "score": score, "rows": rows, "comment": csat.get("comment"), "link": link}
+    env = _environment()
+    return (
+        subject,
+        env.get_template("low_score.html").render(**context),
+        env.get_template("low_score.txt").render(**context),
+    )
+
+
+def recipients(config: SurveyConfig) -> list[str]:
+    """``surveys.low_score.recipients``, else the document's ``ops.recipients``."""
+    if config.low_score.recipients:
+        return list(config.low_score.recipients)
+    from carehooks.config.document import load_config
+
+    return list(load_config().ops.recipients)
+
+
+def email_ops(conv: Conversation, config: SurveyConfig) -> None:
+    """Email operations about a low rating (the caller claims it once per conversation).
+
+    Raises :class:`carehooks.notify.email.EmailError` when the email cannot be sent, so the caller can
+    give the claim back.
+    """
+    to = recipients(config)
+    if not to:
+        logger.warning("low csat alert not sent: no recipients", extra={"conversation_id": conv.id})
+        return
+    from carehooks.config.settings import secret
+    from carehooks.notify.email import send_email
+
+    base = secret("PUBLIC_BASE_URL").rstrip("/")
+    link = f"{base}/api/conversations/{conv.id}" if base else None
+    subject, html, text = render_alert(conv, link)
+    send_email(to, subject, html, text)
+    logger.info("low csat alert sent", extra={"conversation_id": conv.id, "recipients": len(to)})

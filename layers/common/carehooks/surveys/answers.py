@@ -68,7 +68,7 @@ def record_answer(
         metrics.add_metric(name="CsatAnswers", unit="Count", value=1)
         logger.info("csat recorded", extra={"conversation_id": conversation_id, "score": score, "via": via})
         if low and config.low_score.alert and store.claim(ALERT_CLAIM, conversation_id, now, ALERT_CLAIM_TTL):
-            _alert(saved, config, alert)
+            _alert(store, saved, config, alert)
         return "recorded"
     raise ConflictError(f"conversation {conversation_id} kept changing while its rating was recorded")
 
@@ -96,10 +96,18 @@ def _clean(comment: str | None) -> str | None:
     return text[:MAX_COMMENT_CHARS] or None
 
 
-def _alert(conv: Conversation, config: SurveyConfig, alert: Alerter | None) -> None:
+def _alert(store: Store, conv: Conversation, config: SurveyConfig, alert: Alerter | None) -> None:
+    """Alert once. A failed alert gives its claim back and is logged, never raised: the rating is
+    already stored, and failing the inbound record would not bring the alert back (a redelivered
+    message is a duplicate and runs no steps)."""
     metrics.add_metric(name="CsatLowScores", unit="Count", value=1)
     if alert is None:
-        from carehooks.surveys.alerts import email_ops
+        from carehooks.surveys import alerts
 
-        alert = email_ops
-    alert(conv, config)
+        alert = alerts.email_ops
+    try:
+        alert(conv, config)
+    except Exception:
+        store.release_claim(ALERT_CLAIM, conv.id)
+        metrics.add_metric(name="CsatAlertFailures", unit="Count", value=1)
+        logger.exception("low csat alert failed", extra={"conversation_id": conv.id})

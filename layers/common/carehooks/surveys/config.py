@@ -19,7 +19,6 @@ Example (YAML)::
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -133,18 +132,8 @@ class SurveyConfig(BaseModel):
         return self.texts[self.default_language]
 
 
-@cache
-def _defaults() -> SurveyConfig:
-    return SurveyConfig()
-
-
 def survey_config() -> SurveyConfig:
     """The surveys section of the current configuration document (the loader caches it briefly)."""
-    from carehooks.config import document
+    from carehooks.config.document import load_config
 
-    # The loader belongs to the configuration module; until a deployment has one, defaults apply.
-    load = getattr(document, "load_config", None)
-    if load is None:
-        return _defaults()
-    config: SurveyConfig = load().surveys
-    return config
+    return load_config().surveys

@@ -235,8 +235,6 @@ def _save(store: Store, conversation_id: str, change: Callable[[Conversation], N
 
 def default_sender() -> Sender:
     """The channels' ``deliver`` (window check → channel client → stored outbound message)."""
-    import importlib
+    from carehooks.outbound.deliver import deliver
 
-    module = importlib.import_module("carehooks.outbound.deliver")
-    sender: Sender = module.deliver
-    return sender
+    return deliver
