@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import responses
 
 from carehooks.domain.models import QueuedEvent
 from tests.helpers import FakeContext, http_event, load_handler
@@ -30,6 +31,62 @@ def configure_channels(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", TWILIO_SID)
     monkeypatch.setenv("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     monkeypatch.delenv("CAREHOOKS_SECRET_ID", raising=False)
+
+
+GRAPH_URL = "https://graph.test/v25.0"
+X_API_URL = "https://x.test"
+TELEGRAM_API_URL = "https://telegram.test"
+TWILIO_API_URL = "https://twilio.test"
+
+
+def point_platforms_at_stubs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outbound base URLs on hosts that only :func:`platform_stubs` answers (never the real services)."""
+    monkeypatch.setenv("META_GRAPH_URL", GRAPH_URL)
+    monkeypatch.setenv("X_API_URL", X_API_URL)
+    monkeypatch.setenv("TELEGRAM_API_URL", TELEGRAM_API_URL)
+    monkeypatch.setenv("TWILIO_API_URL", TWILIO_API_URL)
+    monkeypatch.setenv("META_ACCESS_TOKEN", "meta-token")
+    monkeypatch.setenv("X_ACCESS_TOKEN", "x-token")
+
+
+def platform_stubs() -> responses.RequestsMock:
+    """Every platform's send API answering success with fresh ids (the acknowledgements tests cause)."""
+    import itertools
+    import re
+
+    ids = itertools.count(1)
+    mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+
+    def graph(request: Any) -> tuple[int, dict[str, str], str]:
+        n = next(ids)
+        return 200, {}, json.dumps({"message_id": f"mid.stub{n}", "messages": [{"id": f"wamid.stub{n}"}]})
+
+    def x(request: Any) -> tuple[int, dict[str, str], str]:
+        n = next(ids)
+        return (
+            201,
+            {},
+            json.dumps(
+                {"data": {"dm_conversation_id": "c", "dm_event_id": f"9{n:018d}", "id": f"8{n:018d}"}}
+            ),
+        )
+
+    def telegram(request: Any) -> tuple[int, dict[str, str], str]:
+        chat = json.loads(request.body or b"{}").get("chat_id", 0)
+        return (
+            200,
+            {},
+            json.dumps({"ok": True, "result": {"message_id": 10_000 + next(ids), "chat": {"id": chat}}}),
+        )
+
+    def twilio(request: Any) -> tuple[int, dict[str, str], str]:
+        return 201, {}, json.dumps({"sid": f"SMstub{next(ids):028d}", "status": "queued"})
+
+    mock.add_callback(responses.POST, re.compile(re.escape(GRAPH_URL) + r"/.*"), callback=graph)
+    mock.add_callback(responses.POST, re.compile(re.escape(X_API_URL) + r"/.*"), callback=x)
+    mock.add_callback(responses.POST, re.compile(re.escape(TELEGRAM_API_URL) + r"/.*"), callback=telegram)
+    mock.add_callback(responses.POST, re.compile(re.escape(TWILIO_API_URL) + r"/.*"), callback=twilio)
+    return mock
 
 
 def x_signature(raw: bytes, secret: str = X_SECRET) -> str:

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import email.utils
+import logging
+import re
 import time
 from functools import cache
 from types import TracebackType
@@ -41,6 +43,21 @@ BACKOFF_MAX = 4.0
 BACKOFF_JITTER = 0.5
 MAX_RETRY_AFTER = 8.0
 USER_AGENT = "carehooks/0.1 (+https://github.com/carehooks)"
+
+
+# Telegram puts the bot token in the URL path, and urllib3 logs the path when it retries.
+_BOT_TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+
+
+class RedactBotTokens(logging.Filter):
+    """Replace ``/bot<id>:<token>`` in urllib3's log records with ``/bot<redacted>``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _BOT_TOKEN.search(message):
+            record.msg = _BOT_TOKEN.sub("/bot<redacted>", message)
+            record.args = ()
+        return True
 
 
 def _sleep(seconds: float) -> None:
@@ -103,6 +120,9 @@ def retry_policy() -> PlatformRetry:
 @cache
 def session() -> requests.Session:
     """The process's session: pooled connections to each platform, the retry policy mounted."""
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactBotTokens) for f in pool_logger.filters):
+        pool_logger.addFilter(RedactBotTokens())
     new = requests.Session()
     adapter = HTTPAdapter(max_retries=retry_policy(), pool_connections=8, pool_maxsize=8)
     new.mount("https://", adapter)
