@@ -13,10 +13,10 @@ needs (normalized words, language, business hours) are computed on first use, on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from carehooks.clock import iso
 from carehooks.domain.models import Conversation, Message
@@ -51,9 +51,8 @@ class Context:
 ActionStatus = Literal["ran", "skipped"]
 
 
-@dataclass(frozen=True)
-class ActionRecord:
-    """One action of a matched rule: what it did, or why it did nothing."""
+class ActionRecord(NamedTuple):
+    """One action of a matched rule: what it did, or why it did nothing (a tuple: cheap to make)."""
 
     rule: str
     action: str
@@ -175,7 +174,7 @@ class Facts:
 
     @cached_property
     def language(self) -> str:
-        detected = detect_language(self.text)
+        detected = detect_language(self.text, self.word_list)
         if detected == UNDETERMINED:
             known = self.context.conversation.extra.get("language")
             return str(known) if known else UNDETERMINED
@@ -210,14 +209,35 @@ Test = Callable[[Facts], bool]
 class CompiledRule:
     rule: rc.Rule
     test: Test | None
+    # (method of _Run, its argument) per action, in order; None marks ``stop``.
+    steps: tuple[tuple[Callable[[_Run, str, Any], None], Any] | None, ...] = ()
 
 
 @dataclass
 class Program:
-    """A configuration's rules, compiled."""
+    """A configuration's rules, compiled.
+
+    ``by_word`` indexes the rules that cannot match unless the message contains one of some words (a
+    required keyword or phrase): a message only tests those rules whose words it has, plus
+    ``unindexed`` (rules without such a requirement), which is what keeps 200 rules fast.
+    """
 
     rules: tuple[CompiledRule, ...]
     needs_history: bool = False
+    by_word: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    unindexed: tuple[int, ...] = ()
+
+    def candidates(self, facts: Facts) -> list[int]:
+        """Positions of the rules that may match, in declared order."""
+        if not self.by_word:
+            return list(range(len(self.rules)))
+        found = set(self.unindexed)
+        by_word = self.by_word
+        for word in facts.word_set:
+            hits = by_word.get(word)
+            if hits:
+                found.update(hits)
+        return sorted(found)
 
 
 _VALUE_FIELDS = (
@@ -326,7 +346,14 @@ def _all(tests: Sequence[tuple[int, Test]]) -> tuple[int, Test]:
         first, second = ordered[0][1], ordered[1][1]
         return cost, lambda f: first(f) and second(f)
     funcs = tuple(t[1] for t in ordered)
-    return cost, lambda f: all(test(f) for test in funcs)
+
+    def every(f: Facts) -> bool:
+        for test in funcs:  # noqa: SIM110 (a plain loop: no generator per call on the hot path)
+            if not test(f):
+                return False
+        return True
+
+    return cost, every
 
 
 def _any(tests: Sequence[tuple[int, Test]]) -> tuple[int, Test]:
@@ -335,7 +362,14 @@ def _any(tests: Sequence[tuple[int, Test]]) -> tuple[int, Test]:
     if len(ordered) == 1:
         return ordered[0]
     funcs = tuple(t[1] for t in ordered)
-    return cost, lambda f: any(test(f) for test in funcs)
+
+    def some(f: Facts) -> bool:
+        for test in funcs:  # noqa: SIM110 (a plain loop: no generator per call on the hot path)
+            if test(f):
+                return True
+        return False
+
+    return cost, some
 
 
 def _compile(node: Any, program: Program) -> tuple[int, Test]:
@@ -350,10 +384,60 @@ def _compile(node: Any, program: Program) -> tuple[int, Test]:
     return _all(_field_tests(node, program))
 
 
+def required_words(node: Any) -> frozenset[str] | None:
+    """Words of which a message must contain at least one for ``node`` to hold; None when there are none.
+
+    A keyword test needs one of its words; a phrase needs all of its words, so one (the longest, likely
+    the rarest) stands for it. ``all`` needs what its most selective child needs; ``any`` needs the union
+    of its children's, if each has one; ``not`` and the other tests need nothing in particular.
+    """
+    if isinstance(node, rc.AllCondition):
+        options = [w for w in (required_words(child) for child in node.all) if w is not None]
+        return min(options, key=len) if options else None
+    if isinstance(node, rc.AnyCondition):
+        union: set[str] = set()
+        for child in node.any:
+            found = required_words(child)
+            if found is None:
+                return None
+            union |= found
+        return frozenset(union)
+    if isinstance(node, rc.FieldCondition) and node.text is not None:
+        options = []
+        if node.text.keyword is not None:
+            options.append(_words_of(node.text.keyword))
+        if node.text.phrase is not None:
+            options.append(_words_of(node.text.phrase))
+        return min(options, key=len) if options else None
+    return None
+
+
+def _words_of(items: list[str]) -> frozenset[str]:
+    return frozenset(max(words(item), key=len) for item in items)
+
+
+def _step(action: Any) -> tuple[Callable[[_Run, str, Any], None], Any] | None:
+    """An action as (method, argument), so evaluation dispatches without type checks."""
+    if isinstance(action, rc.AddTags):
+        return _Run.add_tags, tuple(action.add_tags)
+    if isinstance(action, rc.RemoveTags):
+        return _Run.remove_tags, tuple(action.remove_tags)
+    if isinstance(action, rc.SetPriority):
+        return _Run.set_priority, action.set_priority
+    if isinstance(action, rc.Assign):
+        return _Run.assign, action.assign
+    if isinstance(action, rc.Acknowledge):
+        return _Run.acknowledge, action.acknowledge
+    assert isinstance(action, rc.Stop)
+    return None
+
+
 def compile_rules(config: ConfigDocument) -> Program:
     """Compile every enabled rule of ``config`` (see :func:`program_for` for the cached form)."""
     program = Program(rules=())
     compiled: list[CompiledRule] = []
+    by_word: dict[str, list[int]] = {}
+    unindexed: list[int] = []
     for rule in config.rules:
         if not rule.enabled:
             continue
@@ -361,8 +445,17 @@ def compile_rules(config: ConfigDocument) -> Program:
         for action in rule.then:
             if isinstance(action, rc.Assign) and action.assign.last_agent_within_days is not None:
                 program.needs_history = True
-        compiled.append(CompiledRule(rule=rule, test=test))
+        position = len(compiled)
+        required = required_words(rule.when) if rule.when is not None else None
+        if required is None:
+            unindexed.append(position)
+        else:
+            for word in required:
+                by_word.setdefault(word, []).append(position)
+        compiled.append(CompiledRule(rule=rule, test=test, steps=tuple(_step(a) for a in rule.then)))
     program.rules = tuple(compiled)
+    program.by_word = {word: tuple(positions) for word, positions in by_word.items()}
+    program.unindexed = tuple(unindexed)
     return program
 
 
@@ -396,9 +489,9 @@ class _Run:
         self.ack: AckPlan | None = None
 
     def record(self, rule: str, action: str, status: ActionStatus, detail: str) -> None:
-        self.actions.append(ActionRecord(rule=rule, action=action, status=status, detail=detail))
+        self.actions.append(ActionRecord(rule, action, status, detail))
 
-    def add_tags(self, rule: str, tags: list[str]) -> None:
+    def add_tags(self, rule: str, tags: Sequence[str]) -> None:
         f = self.facts
         new = [t for t in tags if t not in f.tag_set]
         for tag in new:
@@ -413,7 +506,7 @@ class _Run:
         else:
             self.record(rule, "add_tags", "skipped", f"already tagged {', '.join(tags)}")
 
-    def remove_tags(self, rule: str, tags: list[str]) -> None:
+    def remove_tags(self, rule: str, tags: Sequence[str]) -> None:
         f = self.facts
         gone = [t for t in tags if t in f.tag_set]
         for tag in gone:
@@ -536,29 +629,20 @@ def evaluate(config: ConfigDocument, message: Message, context: Context, now: da
     run = _Run(facts)
     matched: list[str] = []
     stopped_by: str | None = None
-    for compiled in program.rules:
+    rules = program.rules
+    for position in program.candidates(facts):
+        compiled = rules[position]
         if compiled.test is not None and not compiled.test(facts):
             continue
-        rule = compiled.rule
-        matched.append(rule.id)
-        stop = False
-        for action in rule.then:
-            if isinstance(action, rc.AddTags):
-                run.add_tags(rule.id, action.add_tags)
-            elif isinstance(action, rc.RemoveTags):
-                run.remove_tags(rule.id, action.remove_tags)
-            elif isinstance(action, rc.SetPriority):
-                run.set_priority(rule.id, action.set_priority)
-            elif isinstance(action, rc.Assign):
-                run.assign(rule.id, action.assign)
-            elif isinstance(action, rc.Acknowledge):
-                run.acknowledge(rule.id, action.acknowledge)
-            elif isinstance(action, rc.Stop):
-                run.record(rule.id, "stop", "ran", "no further rule runs")
-                stop = True
+        rule_id = compiled.rule.id
+        matched.append(rule_id)
+        for step in compiled.steps:
+            if step is None:
+                run.record(rule_id, "stop", "ran", "no further rule runs")
+                stopped_by = rule_id
                 break
-        if stop:
-            stopped_by = rule.id
+            step[0](run, rule_id, step[1])
+        if stopped_by is not None:
             break
     return Decision(
         config_version=config.version,

@@ -313,10 +313,20 @@ _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 # Only the start of a long message is looked at: the guess does not get better, and it stays cheap.
 _SAMPLE_CHARS = 2000
+_SAMPLE_WORDS = 400
+
+# Word → the languages whose list has it (one dict lookup per word).
+_WORD_LANGUAGES: dict[str, tuple[str, ...]] = {}
+for _code, _vocabulary in _STOPWORDS.items():
+    for _word in _vocabulary:
+        _WORD_LANGUAGES[_word] = (*_WORD_LANGUAGES.get(_word, ()), _code)
 
 
-def detect_language(text: str) -> str:
-    """An ISO 639-1 code (``en``, ``es``, ``ja``…) or ``und`` when the text gives no clear answer."""
+def detect_language(text: str, known_words: list[str] | None = None) -> str:
+    """An ISO 639-1 code (``en``, ``es``, ``ja``…) or ``und`` when the text gives no clear answer.
+
+    ``known_words``: the text's normalized words when the caller has them already.
+    """
     sample = text[:_SAMPLE_CHARS].casefold()
     if not sample.strip():
         return UNDETERMINED
@@ -325,10 +335,9 @@ def detect_language(text: str) -> str:
             if pattern.search(sample):
                 return code
     scores = dict.fromkeys(_STOPWORDS, 0)
-    for word in words(sample):
-        for code, vocabulary in _STOPWORDS.items():
-            if word in vocabulary:
-                scores[code] += 1
+    for word in words(sample) if known_words is None else known_words[:_SAMPLE_WORDS]:
+        for code in _WORD_LANGUAGES.get(word, ()):
+            scores[code] += 1
     for hint, code in _LETTER_HINTS.items():
         if hint in sample:
             scores[code] += 2
