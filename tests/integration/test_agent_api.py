@@ -220,6 +220,10 @@ def test_invalid_list_parameters_are_422_naming_the_field(store: Store, move: ob
     assert fields == {"query.status", "query.limit"}
 
 
+def test_an_empty_table_lists_nothing(store: Store, move: object) -> None:
+    assert get("/api/conversations") == (200, {"items": [], "next": None})
+
+
 def test_lists_read_indexes_never_scan(aws: Aws) -> None:
     log: list[dict] = []  # type: ignore[type-arg]
     measured = Store(TABLE, capacity_log=log)
@@ -269,7 +273,8 @@ def test_decisions_stored_on_messages_are_shown(store: Store, move: object) -> N
     store.client.update_item(
         TableName=TABLE,
         Key=store.key(f"CT#messenger#{PAGE}#d1", "MSG#m_d1"),
-        UpdateExpression="SET decisions = :d",
+        UpdateExpression="SET #r = :d",
+        ExpressionAttributeNames={"#r": "rules"},
         ExpressionAttributeValues={":d": store.marshal({"d": decision})["d"]},
     )
     _, body = get(f"/api/conversations/{conv.id}")

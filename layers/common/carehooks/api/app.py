@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from carehooks.api import errors
 from carehooks.api.auth import agent_of
 from carehooks.api.routes import ROUTE_MODULES
+from carehooks.http import RequestBodyError, raw_body
 
 PREFIX = "/api"
 TITLE = "carehooks agent API"
@@ -55,7 +56,21 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one API Gateway (payload v2) event."""
     if agent_of(event) is None:
         return errors.lambda_error(401, "unauthenticated", "a valid agent token is required")
+    problem = _body_problem(event)
+    if problem is not None:
+        return errors.lambda_error(400, "invalid_body", problem)
     return app().resolve(event, context)
+
+
+def _body_problem(event: dict[str, Any]) -> str | None:
+    """Why the body cannot be read as text, if it cannot (the resolver would fail on it, not the caller)."""
+    try:
+        raw_body(event).decode("utf-8")
+    except RequestBodyError:
+        return "the body is flagged base64 but is not valid base64"
+    except UnicodeDecodeError:
+        return "the body is not UTF-8 text"
+    return None
 
 
 def openapi_document() -> str:

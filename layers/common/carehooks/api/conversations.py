@@ -42,11 +42,11 @@ from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.events import ConversationEvent, conversation_events, save_with_event
 from carehooks.store.queries import ConversationFilter, Order, list_conversations, sla_state
+from carehooks.store.rules import DECISION_ATTRIBUTE
 
 MAX_ATTEMPTS = 4
 HISTORY_LIMIT = 50
 ME = "me"
-DECISIONS_ATTR = "decisions"
 SLA_ATTR = "sla"
 SURVEY_ATTR = "survey"
 # Conversation ids are ULIDs: anything else cannot exist, and is never sent to the table.
@@ -323,7 +323,7 @@ def message_out(message: Message) -> MessageOut:
         author=message.author,
         status=message.status,
         attachments=list(message.attachments),
-        decisions=_dict_or_none(message.extra.get(DECISIONS_ATTR)),
+        decisions=_dict_or_none(message.extra.get(DECISION_ATTRIBUTE)),
     )
 
 

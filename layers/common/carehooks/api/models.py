@@ -7,9 +7,18 @@ string that reaches the table is checked to be encodable text: JSON can carry a 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Status = Literal["open", "pending", "resolved"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -101,13 +110,34 @@ class PriorityRequest(VersionedRequest):
 
 
 class RulesTestRequest(_Request):
-    """A message to run the rules on, without side effects (same inputs as ``carehooks rules test``)."""
+    """A message to run the rules on, without side effects: the inputs of ``carehooks rules test``.
+
+    ``contact_id`` reads that customer's conversations (read-only) for "returning customer", "last
+    agent" and "already acknowledged", unless ``read_history`` is false (``--no-store``).
+    """
 
     channel: ChannelName
-    text: Annotated[Text, Field(max_length=65_536)] = ""
-    account_id: Name | None = None
-    contact_id: Name | None = None
-    at: IsoTime | None = Field(None, description="when the message arrives (default: now)")
+    text: Annotated[Text, Field(max_length=65_536)]
+    at: datetime | None = Field(None, description="when the message arrives (default: now)")
+    contact_id: Name | None = Field(None, description="the customer's id on the channel (`--contact`)")
+    account_id: Name | None = Field(None, description="the business account: page, number (`--account`)")
+    name: Name | None = Field(None, description="the customer's display name")
+    kind: Annotated[
+        Name, Field(max_length=40, description="message kind: text, postback, button, image…")
+    ] = "text"
+    attachments: list[Annotated[Name, Field(max_length=40)]] = Field(default_factory=list, max_length=10)
+    tags: list[TagName] = Field(
+        default_factory=list, max_length=MAX_TAGS_PER_CONVERSATION, description="tags it already has"
+    )
+    assignee: Name | None = Field(None, description="its current assignee")
+    read_history: bool = True
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone (Z or +hh:mm)")
+        return value
 
 
 # -- responses ---------------------------------------------------------------------------------------
@@ -193,9 +223,16 @@ class ReplyResult(BaseModel):
 
 
 class RulesTestResult(BaseModel):
-    """The rules' answer for a message, as ``carehooks rules test`` prints it."""
+    """The rules' answer for a message: ``carehooks rules test --json`` prints the same."""
 
-    model_config = ConfigDict(extra="allow")
+    decision: dict[str, Any] = Field(
+        description="matched rules, each action (ran or skipped, and why), tags added and removed, "
+        "priority, assignment, acknowledgement plan, configuration version"
+    )
+    tags: list[str]
+    ack: dict[str, Any] | None = Field(None, description="the acknowledgement that would be sent")
+    ack_skipped: str | None = Field(None, description="why no acknowledgement would be sent")
+    notes: list[str] = Field(default_factory=list)
 
 
 class FieldError(BaseModel):

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from carehooks.api.auth import Agent, current_agent
 from carehooks.api.deps import Services, services
-from carehooks.api.errors import NotImplementedApiError
+from carehooks.api.dryrun import rules_test
 from carehooks.api.models import RulesTestRequest, RulesTestResult
 from carehooks.api.routes import responses
 
@@ -21,11 +21,11 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
     summary="Dry-run the rules on a message: matched rules, tags, priority, assignment, acknowledgement",
     description="No side effects: nothing is stored or sent.",
     tags=["rules"],
-    responses=responses(501),
+    responses=responses(),
 )
 def post_rules_test(
     body: RulesTestRequest,
     agent: Annotated[Agent, Depends(current_agent)],
     deps: Annotated[Services, Depends(services)],
 ) -> RulesTestResult:
-    raise NotImplementedApiError("the rules dry run is not available yet in this deployment")
+    return RulesTestResult.model_validate(rules_test(deps, body))
