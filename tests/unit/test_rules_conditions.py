@@ -205,3 +205,30 @@ def test_evaluation_is_pure_and_repeatable() -> None:
     second = evaluate(config, message("order"), Context(conversation=conv), NOW)
     assert first == second
     assert conv.tags == ["old"]  # the input is not changed
+
+
+def test_indexed_and_unindexed_rules_still_run_in_declared_order() -> None:
+    from carehooks.rules.engine import program_for, required_words
+
+    config = rules_document(
+        """
+        - id: first
+          when: {not: {tags: spam}}
+          then: [{add_tags: [a]}]
+        - id: second
+          when: {text: {phrase: ["where is my order"]}}
+          then: [{add_tags: [b]}]
+        - id: third
+          when: {any: [{text: {keyword: [parcel]}}, {text: {regex: "#\\\\d+"}}]}
+          then: [{add_tags: [c]}]
+        - id: fourth
+          when: {all: [{channel: messenger}, {text: {keyword: [order, parcel]}}]}
+          then: [{add_tags: [d]}]
+        """
+    )
+    program = program_for(config)
+    assert program.unindexed == (0, 2)  # "not" and a regex alternative need no particular word
+    assert required_words(config.rules[1].when) == frozenset({"where"})
+    decision = evaluate(config, message("Where is my order #12"), Context(conversation=conversation()), NOW)
+    assert decision.matched == ("first", "second", "third", "fourth")
+    assert evaluate(config, message("hello"), Context(conversation=conversation()), NOW).matched == ("first",)
