@@ -83,6 +83,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv("INBOUND_QUEUE_URL", queue_url)
         monkeypatch.setenv("META_APP_SECRET", META_SECRET)
         monkeypatch.setenv("META_VERIFY_TOKEN", META_VERIFY_TOKEN)
+        # Never reach a real platform: an unstubbed outbound call fails fast on a closed local port.
+        for name in ("META_GRAPH_URL", "X_API_URL", "TELEGRAM_API_URL", "TWILIO_API_URL"):
+            monkeypatch.setenv(name, "http://127.0.0.1:9")
         monkeypatch.delenv("CAREHOOKS_SECRET_ID", raising=False)
         yield Aws(dynamodb=dynamodb, sqs=sqs, queue_url=queue_url, dlq_url=dlq_url)
 

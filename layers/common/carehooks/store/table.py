@@ -435,8 +435,15 @@ def _message_from_event(event: MessageEvent, conversation_id: str, now: datetime
 
 
 def _echo_author(event: MessageEvent) -> str:
-    """Who wrote a business message seen as an echo: carehooks (tagged) or a person in the platform inbox."""
-    return "carehooks" if event.origin_tag else "platform-inbox"
+    """Who wrote a business message seen as an echo.
+
+    Untagged: a person typing in the platform's own inbox. Tagged ``agent:…``: an agent's reply sent
+    through the API whose echo won the race against its own store write (still a person's response).
+    Any other tag: carehooks automation (acknowledgements, surveys), which never counts as a response.
+    """
+    if not event.origin_tag:
+        return "platform-inbox"
+    return "agent" if event.origin_tag.startswith("agent:") else "carehooks"
 
 
 def _apply_message(conv: Conversation, message: Message) -> Conversation:
