@@ -22,10 +22,11 @@ def _fresh_caches() -> Iterator[None]:
     """Settings and clients are cached per process; tests change the environment, so clear them."""
     from carehooks.config.settings import settings
     from carehooks.ingress.queue import sqs_client
+    from carehooks.notify.email import sesv2_client
     from carehooks.store.table import dynamodb_client, get_store
 
-    for cached in (settings, sqs_client, dynamodb_client, get_store):
+    for cached in (settings, sqs_client, dynamodb_client, get_store, sesv2_client):
         cached.cache_clear()
     yield
-    for cached in (settings, sqs_client, dynamodb_client, get_store):
+    for cached in (settings, sqs_client, dynamodb_client, get_store, sesv2_client):
         cached.cache_clear()

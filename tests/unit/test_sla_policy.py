@@ -146,3 +146,42 @@ def test_references_to_calendars_and_recipients_are_checked_against_the_document
 def test_the_link_must_name_the_conversation() -> None:
     with pytest.raises(ValidationError, match="conversation_id"):
         SlaConfig.model_validate({"link": "https://desk.example.com/"})
+
+
+def test_the_link_may_use_no_other_placeholder() -> None:
+    with pytest.raises(ValidationError, match="only use"):
+        SlaConfig.model_validate({"link": "https://desk.example.com/{team}/{conversation_id}"})
+
+
+def test_the_document_rejects_sla_policies_naming_missing_calendars_or_nobody() -> None:
+    from carehooks.config.loader import ConfigError, parse_document
+
+    text = """
+sla:
+  policies:
+    - {id: office, calendar: office-hours, first_response: 1h}
+"""
+    with pytest.raises(ConfigError) as caught:
+        parse_document(text)
+    reasons = " ".join(reason for _, reason in caught.value.errors)
+    assert "no calendar named 'office-hours'" in reasons
+    assert "nobody receives the warning" in reasons
+
+
+def test_ops_recipients_are_the_last_fallback() -> None:
+    from carehooks.config.loader import parse_document
+    from carehooks.sla.current import setup_from
+
+    document = parse_document(
+        """
+calendars: {office: {timezone: Europe/Paris, hours: {mon: ["09:00-17:00"]}}}
+ops: {recipients: [ops@example.com]}
+sla:
+  policies:
+    - {id: office, calendar: office, first_response: 1h}
+"""
+    )
+    setup = setup_from(document.sla, document.calendars, document.ops.recipients)
+    ladder = setup.config.ladder(setup.config.policies[0], Metric.FIRST_RESPONSE)
+    assert {s.recipients for s in ladder} == {("ops@example.com",)}
+    assert set(setup.calendars) == {"office"}

@@ -43,7 +43,7 @@ from carehooks.rules.config import (
     NotCondition,
     Rule,
 )
-from carehooks.sla.policy import SlaConfig
+from carehooks.sla.policy import SlaConfig, reference_problems
 from carehooks.surveys.config import SurveyConfig
 
 
@@ -134,6 +134,7 @@ class ConfigDocument(BaseModel):
         problems = [*self._directory_problems(), *self._template_problems()]
         for index, rule in enumerate(self.rules):
             problems.extend(self._rule_problems(index, rule))
+        problems.extend(reference_problems(self.sla, set(self.calendars), self.ops.recipients))
         if problems:
             raise ValueError("; ".join(problems))
         return self

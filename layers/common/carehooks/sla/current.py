@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carehooks.sla.policy import SlaConfig
 from carehooks.sla.worktime import CALENDAR_TIME, Calendar
+
+if TYPE_CHECKING:
+    from carehooks.config.document import ConfigDocument
 
 
 @dataclass(frozen=True)
@@ -60,26 +63,17 @@ def setup_from(
     return SlaSetup(config, calendars, hashlib.sha256(blob.encode()).hexdigest()[:16])
 
 
-_EMPTY = setup_from(SlaConfig())
-_cache: tuple[Any, SlaSetup] | None = None
+_cache: tuple[ConfigDocument, SlaSetup] | None = None
 
 
 def current() -> SlaSetup:
     """The setup of the configuration document in force (rebuilt only when the document changes)."""
     global _cache
-    document = _document()
-    if document is None:
-        return _EMPTY
+    from carehooks.config.loader import load_config
+
+    document = load_config()
     if _cache is not None and _cache[0] is document:
         return _cache[1]
-    ops = getattr(document, "ops", None)
-    built = setup_from(document.sla, getattr(document, "calendars", None), getattr(ops, "recipients", None))
+    built = setup_from(document.sla, dict(document.calendars), document.ops.recipients)
     _cache = (document, built)
     return built
-
-
-def _document() -> Any:
-    from carehooks.config import document
-
-    load = getattr(document, "load_config", None)
-    return load() if load is not None else None

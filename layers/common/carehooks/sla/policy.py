@@ -230,8 +230,13 @@ class SlaConfig(_Model):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"policy ids must be unique: {', '.join(duplicates)}")
-        if self.link is not None and "{conversation_id}" not in self.link:
-            raise ValueError("sla.link must contain {conversation_id}")
+        if self.link is not None:
+            try:
+                filled = self.link.format(conversation_id="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(f"sla.link may only use {{conversation_id}}: {exc}") from exc
+            if filled == self.link:
+                raise ValueError("sla.link must contain {conversation_id}")
         return self
 
     def policy_for(self, conv: Conversation) -> Policy | None:
