@@ -1,0 +1,16 @@
+"""SlaMonitorFunction (every minute): email the SLA warnings, breaches and escalations that fell due, once each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carehooks.observability import logger, metrics
+from carehooks.sla.monitor import monitor_now
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = monitor_now(run_id=getattr(context, "aws_request_id", None))
+    logger.info("SLA monitor run", extra=result.as_dict())
+    return result.as_dict()

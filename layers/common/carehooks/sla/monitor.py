@@ -1,0 +1,269 @@
+"""The SLA monitor (run every minute): find what is due, claim each alert once, email digests.
+
+1. After a policy change, re-derive the open conversations (a bounded number per run) so their due
+   times follow the new policies.
+2. Read the due conversations: one Query per shard of the sparse ``BySlaDue`` index, then a consistent
+   batch read of just those conversations.
+3. Re-evaluate each with the current policies and ``now``; claim every due rung
+   ``(conversation, metric, clock cycle, rung)`` with a conditional write before anything is sent, so
+   overlapping runs and retries never send it twice.
+4. Send one digest per recipient group. On success, mark the claims as sent and record the rungs as
+   done on the conversations (which moves their due marker to the next rung). On an SES failure, release
+   the claims: the next run retries them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from carehooks.domain.models import Conversation
+from carehooks.notify.email import EmailError
+from carehooks.observability import logger, metrics
+from carehooks.sla.clocks import DUE_AT_ATTRIBUTE, Due, due_now, mark_done
+from carehooks.sla.current import SlaSetup
+from carehooks.sla.digest import Alert, LinkFor, build_digests
+from carehooks.sla.policy import LevelKind
+from carehooks.store import ConflictError, Store, keys
+from carehooks.store.sla import (
+    PolicyMarker,
+    ReadStats,
+    alert_was_sent,
+    due_conversation_keys,
+    get_conversations,
+    get_policy_marker,
+    mark_alert_sent,
+    put_policy_marker,
+    status_page,
+)
+
+# A claim nobody marked as sent (its run died mid-send) is taken again after this; far longer than a run.
+CLAIM_TTL = timedelta(minutes=15)
+# How long a sent alert's claim is kept (it also guards against a duplicate if the conversation update
+# after the send was lost).
+SENT_KEEP = timedelta(days=90)
+# Conversations re-derived per run after a policy change (the rest continue next minute).
+REFRESH_BUDGET = 300
+SAVE_ATTEMPTS = 5
+REFRESH_STATUSES = ("open", "pending")
+
+Mailer = Callable[[Sequence[str], str, str, str], str]
+
+KIND_METRICS = {
+    LevelKind.WARNING: "SlaWarnings",
+    LevelKind.BREACH: "SlaBreaches",
+    LevelKind.ESCALATION: "SlaEscalations",
+}
+
+
+@dataclass
+class MonitorResult:
+    """What one run did (returned by the function and logged)."""
+
+    due_conversations: int = 0
+    alerts_sent: int = 0
+    emails_sent: int = 0
+    emails_failed: int = 0
+    superseded: int = 0
+    already_sent: int = 0
+    claimed_elsewhere: int = 0
+    rederived: int = 0
+    sent_by_kind: dict[str, int] = field(default_factory=dict)
+    reads: ReadStats = field(default_factory=ReadStats)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["reads"]["total_items"] = self.reads.total_items
+        return data
+
+
+def run_monitor(
+    store: Store,
+    now: datetime,
+    setup: SlaSetup,
+    mailer: Mailer,
+    link_for: LinkFor,
+    run_id: str | None = None,
+) -> MonitorResult:
+    """One monitor run at ``now``. Raises only on storage faults (claims then expire and are retried)."""
+    result = MonitorResult()
+    owner = run_id or str(uuid.uuid4())
+    result.rederived = refresh_after_policy_change(store, now, setup, result.reads)
+
+    due_keys = [
+        k
+        for shard in range(keys.SLA_DUE_SHARDS)
+        for k in due_conversation_keys(store, shard, now, result.reads)
+    ]
+    conversations = get_conversations(store, due_keys, result.reads)
+    result.due_conversations = len(conversations)
+
+    alerts: list[Alert] = []
+    finished: dict[str, tuple[Conversation, list[Due]]] = {}
+    for conv in conversations:
+        send, superseded = due_now(conv, now, setup.config, setup.calendar_for)
+        done = list(superseded)
+        result.superseded += len(superseded)
+        for due in send:
+            scope = keys.sla_alert_scope(conv.id, due.metric, due.cycle, due.step.name)
+            if store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner):
+                alerts.append(Alert(conv, due, scope))
+            elif alert_was_sent(store, scope, result.reads):
+                # An earlier run sent it but stopped before recording it on the conversation.
+                done.append(due)
+                result.already_sent += 1
+            else:
+                result.claimed_elsewhere += 1
+        if done:
+            finished[conv.id] = (conv, done)
+        elif not send and _stale_marker(conv, now):
+            # Due under older policies, not under the current ones: rewrite so the index forgets it.
+            finished[conv.id] = (conv, [])
+
+    sent: list[Alert] = []
+    for digest in build_digests(alerts, now, link_for):
+        try:
+            message_id = mailer(list(digest.recipients), digest.subject, digest.html, digest.text)
+        except EmailError as exc:
+            _release(store, digest.alerts)
+            result.emails_failed += 1
+            logger.warning(
+                "SLA digest not sent; its alerts are released for the next run",
+                extra={"recipients": digest.recipients, "alerts": len(digest.alerts), "error": str(exc)},
+            )
+            continue
+        except Exception:
+            _release(store, digest.alerts)
+            raise
+        result.emails_sent += 1
+        for alert in digest.alerts:
+            mark_alert_sent(store, alert.scope, message_id, now, SENT_KEEP)
+            entry = finished.setdefault(alert.conversation.id, (alert.conversation, []))
+            entry[1].append(alert.due)
+            result.alerts_sent += 1
+            sent.append(alert)
+            kind = alert.due.step.kind.value
+            result.sent_by_kind[kind] = result.sent_by_kind.get(kind, 0) + 1
+        logger.info(
+            "SLA digest sent",
+            extra={"subject": digest.subject, "recipients": digest.recipients, "message_id": message_id},
+        )
+
+    for conv, dues in finished.values():
+        _record_done(store, conv, dues)
+    _emit_metrics(result, sent)
+    return result
+
+
+def _stale_marker(conv: Conversation, now: datetime) -> bool:
+    marker = conv.extra.get(DUE_AT_ATTRIBUTE)
+    return isinstance(marker, str) and marker <= keys.sla_due_sk(now)
+
+
+def _release(store: Store, alerts: Sequence[Alert]) -> None:
+    for alert in alerts:
+        store.release_claim(keys.SLA_CLAIM_KIND, alert.scope)
+
+
+def _record_done(store: Store, conv: Conversation, dues: list[Due]) -> None:
+    """Record sent (or superseded) rungs on the conversation; the deriver then moves its due marker on."""
+    current: Conversation | None = conv
+    for _ in range(SAVE_ATTEMPTS):
+        if current is None:
+            return
+        try:
+            store.save_conversation(mark_done(current, dues))
+            return
+        except ConflictError:
+            current = store.get_conversation(conv.id)
+    # The claims are marked as sent, so the next run records the rungs without sending them again.
+    logger.warning("SLA rungs not recorded on a busy conversation", extra={"conversation_id": conv.id})
+
+
+def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, stats: ReadStats) -> int:
+    """Re-derive open and pending conversations when the policies changed; how many were rewritten.
+
+    Walks the ByStatus index in pages, at most :data:`REFRESH_BUDGET` conversations per run, and keeps
+    its place in the policy marker, so a large backlog finishes over a few runs.
+    """
+    from carehooks.domain.derived import derive
+
+    marker = get_policy_marker(store, stats)
+    if marker is not None and marker.fingerprint == setup.fingerprint and marker.status is None:
+        return 0
+    if marker is None or marker.fingerprint != setup.fingerprint:
+        status: str | None = REFRESH_STATUSES[0]
+        cursor: dict[str, Any] | None = None
+    else:
+        status, cursor = marker.status, marker.cursor
+    examined = rewritten = 0
+    while status is not None and examined < REFRESH_BUDGET:
+        page, cursor = status_page(store, status, cursor, min(100, REFRESH_BUDGET - examined), stats)
+        for conv in get_conversations(store, page, stats):
+            examined += 1
+            if derive(conv, now).extra == conv.extra:
+                continue
+            try:
+                store.save_conversation(conv)
+                rewritten += 1
+            except ConflictError:
+                pass  # written meanwhile, so derived with the current policies already
+        if cursor is None:
+            position = REFRESH_STATUSES.index(status) + 1
+            status = REFRESH_STATUSES[position] if position < len(REFRESH_STATUSES) else None
+    put_policy_marker(store, PolicyMarker(setup.fingerprint, status, cursor), now)
+    if rewritten:
+        logger.info("SLA due times re-derived after a policy change", extra={"conversations": rewritten})
+    return rewritten
+
+
+def _emit_metrics(result: MonitorResult, sent: list[Alert]) -> None:
+    """Totals for alarms and dashboards, and sent alerts per policy."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    for kind, name in KIND_METRICS.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=result.sent_by_kind.get(kind.value, 0))
+    metrics.add_metric(name="SlaEmailsSent", unit=MetricUnit.Count, value=result.emails_sent)
+    metrics.add_metric(name="SlaEmailsFailed", unit=MetricUnit.Count, value=result.emails_failed)
+    metrics.add_metric(name="SlaDueConversations", unit=MetricUnit.Count, value=result.due_conversations)
+    metrics.add_metric(name="SlaItemsRead", unit=MetricUnit.Count, value=result.reads.total_items)
+    per_policy: dict[tuple[str, LevelKind], int] = {}
+    for alert in sent:
+        key = (alert.due.policy.id, alert.due.step.kind)
+        per_policy[key] = per_policy.get(key, 0) + 1
+    for (policy, kind), count in sorted(per_policy.items()):
+        with single_metric(
+            name=KIND_METRICS[kind], unit=MetricUnit.Count, value=count, namespace="carehooks"
+        ) as m:
+            m.add_dimension(name="policy", value=policy)
+
+
+def monitor_now(run_id: str | None = None) -> MonitorResult:
+    """One run with the process's store, clock, configuration and SES (what the function calls)."""
+    from carehooks import clock
+    from carehooks.notify.email import send_email
+    from carehooks.sla.current import current
+    from carehooks.store import get_store
+
+    setup = current()
+    return run_monitor(get_store(), clock.now(), setup, send_email, default_link_for(setup), run_id)
+
+
+def default_link_for(setup: SlaSetup) -> LinkFor:
+    """``sla.link`` with the conversation id, else the agent API resource under ``PUBLIC_BASE_URL``."""
+    template = setup.config.link
+    if template is not None:
+        return lambda conversation_id: template.format(conversation_id=conversation_id)
+    from carehooks.config.settings import secret
+
+    try:
+        base = secret("PUBLIC_BASE_URL").rstrip("/")
+    except Exception:  # a link is a convenience: never lose an alert for want of one
+        logger.warning("PUBLIC_BASE_URL unavailable; SLA emails go without links", exc_info=True)
+        base = ""
+    if not base:
+        return lambda conversation_id: None
+    return lambda conversation_id: f"{base}/api/conversations/{conversation_id}"
