@@ -52,11 +52,6 @@ class UnauthenticatedError(ApiError):
     code = "unauthenticated"
 
 
-class ForbiddenError(ApiError):
-    status = 403
-    code = "forbidden"
-
-
 class ResourceNotFoundError(ApiError):
     status = 404
     code = "not_found"
@@ -83,11 +78,6 @@ class SendNotDoneError(StateConflictError):
     def __init__(self, message: str, code: str = "send_refused") -> None:
         super().__init__(message)
         self.code = code
-
-
-class NotImplementedApiError(ApiError):
-    status = 501
-    code = "not_implemented"
 
 
 class UnavailableError(ApiError):

@@ -18,11 +18,9 @@ ROUTE_MODULES: tuple[str, ...] = ("conversations", "contacts", "rules", "reports
 _DESCRIPTIONS = {
     400: "malformed request (bad JSON, bad cursor)",
     401: "no valid agent token",
-    403: "the token does not allow this",
     404: "no such conversation",
     409: "conflicts with the conversation's state or version, or the channel did not take the message",
     422: "invalid input: each field and why",
-    501: "not available in this deployment",
     503: "a dependency is busy or unreachable; retry later",
 }
 
