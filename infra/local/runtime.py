@@ -207,7 +207,9 @@ class FunctionPool:
         self.size = size
         self.generation = 0
         self._idle: list[Worker] = []
+        self._busy: set[Worker] = set()
         self._count = 0
+        self._starting = 0
         self._cond = threading.Condition()
         self._closed = False
 
@@ -215,8 +217,12 @@ class FunctionPool:
     def _lease(self, timeout: float) -> Iterator[tuple[Worker | None, Invocation | None]]:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while not self._idle and self._count >= self.size:
-                if self._closed or not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
+            # Wait for an environment that is starting rather than start a second one at once: two
+            # cold starts competing for the CPU finish later than one start and a short wait.
+            while self._closed or (not self._idle and (self._count >= self.size or self._starting)):
+                if self._closed:
+                    raise InvocationTimeoutError("the local stack is stopping")
+                if not self._cond.wait(timeout=max(0.0, deadline - time.monotonic())):
                     raise InvocationTimeoutError("no free execution environment")
             if self._idle:
                 worker: Worker | None = self._idle.pop()
@@ -224,6 +230,7 @@ class FunctionPool:
             else:
                 worker = None
                 self._count += 1
+                self._starting += 1
                 generation = self.generation
         failure: Invocation | None = None
         if worker is None:
@@ -231,17 +238,23 @@ class FunctionPool:
                 worker = Worker(self.function, self.env, generation)
                 failure = worker.wait_ready()
             except BaseException:
+                self._started()
                 self._release(None)
                 raise
+            self._started()
             if failure is not None:
                 self._release(None)
                 yield None, failure
                 return
         healthy = False
+        with self._cond:
+            self._busy.add(worker)
         try:
             yield worker, None
             healthy = True
         finally:
+            with self._cond:
+                self._busy.discard(worker)
             self._release(worker if healthy else None, broken=worker)
 
     def _release(self, worker: Worker | None, broken: Worker | None = None) -> None:
@@ -254,10 +267,10 @@ class FunctionPool:
             )
             if worker is not None and reusable:
                 self._idle.append(worker)
-                self._cond.notify()
+                self._cond.notify_all()
                 return
             self._count -= 1
-            self._cond.notify()
+            self._cond.notify_all()
         for gone in (worker, broken):
             if gone is not None:
                 gone.close()
@@ -308,22 +321,28 @@ class FunctionPool:
                 duration_ms=(time.monotonic() - started) * 1000,
             )
 
+    def _started(self) -> None:
+        with self._cond:
+            self._starting -= 1
+            self._cond.notify_all()
+
     def prewarm(self) -> None:
         """Start one environment ahead of the first invocation."""
         with self._cond:
             if self._idle or self._count or self._closed:
                 return
             self._count += 1
+            self._starting += 1
             generation = self.generation
         try:
             worker = Worker(self.function, self.env, generation)
+            failed = worker.wait_ready() is not None
         except BaseException:
+            self._started()
             self._release(None)
             raise
-        if worker.wait_ready() is not None:
-            self._release(None)
-            return
-        self._release(worker)
+        self._started()
+        self._release(None if failed else worker)
 
     def recycle(self) -> None:
         """Replace every environment (new code): idle ones end now, busy ones when they finish."""
@@ -336,12 +355,22 @@ class FunctionPool:
             worker.close()
 
     def close(self) -> None:
+        """Take no more invocations; end the idle environments."""
         with self._cond:
             self._closed = True
             idle, self._idle = self._idle, []
             self._count -= len(idle)
             self._cond.notify_all()
         for worker in idle:
+            worker.close()
+
+    def drain(self, deadline: float) -> None:
+        """Let running invocations finish until ``deadline`` (monotonic), then end them."""
+        with self._cond:
+            while self._busy and time.monotonic() < deadline:
+                self._cond.wait(timeout=max(0.01, deadline - time.monotonic()))
+            busy = list(self._busy)
+        for worker in busy:
             worker.close()
 
 
@@ -388,7 +417,11 @@ class Runtime:
             self._watch_thread.start()
 
     def _prewarm(self) -> None:
-        for pool in self.pools.values():
+        # Functions behind routes and queues first: they are the ones a newcomer calls at once.
+        def order(pool: FunctionPool) -> int:
+            return 0 if pool.function.routes or pool.function.queues else 1
+
+        for pool in sorted(self.pools.values(), key=order):
             if self._stop.is_set():
                 return
             with contextlib.suppress(Exception):
@@ -418,7 +451,15 @@ class Runtime:
                 for pool in self.pools.values():
                     pool.recycle()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 10.0) -> None:
+        """Refuse new invocations, give running ones ``grace`` seconds, then end every environment.
+
+        Running invocations finish while the embedded AWS is still up, so a stop does not turn them
+        into connection errors.
+        """
         self._stop.set()
         for pool in self.pools.values():
             pool.close()
+        deadline = time.monotonic() + grace
+        for pool in self.pools.values():
+            pool.drain(deadline)

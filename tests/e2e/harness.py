@@ -69,7 +69,7 @@ class LocalStack:
         env = clean_env(
             PORT=str(self.port),
             CAREHOOKS_LOCAL_DIR=str(self.data_dir),
-            LOCAL_VISIBILITY_TIMEOUT="1",
+            LOCAL_VISIBILITY_TIMEOUT="2",
             LOCAL_RELOAD="0",
             **self.extra_env,
         )
@@ -145,7 +145,7 @@ class LocalStack:
         return items
 
 
-def wait_for[T](probe: Callable[[], T | None], timeout: float = 20.0, what: str = "the condition") -> T:
+def wait_for[T](probe: Callable[[], T | None], timeout: float = 30.0, what: str = "the condition") -> T:
     """Poll ``probe`` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
