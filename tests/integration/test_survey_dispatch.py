@@ -145,7 +145,7 @@ def test_outside_the_messenger_window_the_survey_is_skipped_with_the_reason(
     survey = stored.extra[SURVEY_ATTR]
     assert survey["status"] == "skipped"
     assert survey["reason"].startswith("outside the 24-hour messaging window")
-    assert "messenger allows no automated message" in survey["reason"]
+    assert "only a person's reply may be sent" in survey["reason"]
     assert due_index(aws) == []
     # And the customer was not surveyed, so the cooldown was given back
     assert [i["pk"]["S"] for i in aws.items("CLAIM")] == [f"CLAIM#survey#{conv_id}"]

@@ -12,7 +12,7 @@ from carehooks.domain.models import Channel, Conversation
 from carehooks.surveys import config as survey_settings
 from carehooks.surveys.config import SurveyConfig, SurveyTexts
 from carehooks.surveys.due import derive_survey_due
-from carehooks.surveys.policy import in_window, ineligible_reason, sampled, survey_due_at
+from carehooks.surveys.policy import ineligible_reason, sampled, survey_due_at
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -97,16 +97,6 @@ def test_the_deriver_removes_the_marker_when_the_conversation_reopens(
     assert "survey_due_pk" not in reopened.extra
     assert "survey_due_at" not in reopened.extra
     assert "survey_due_pk" in marked.extra  # the input is not mutated
-
-
-def test_the_window_applies_only_to_channels_that_have_one() -> None:
-    late = T0 + timedelta(hours=25)
-    assert in_window(resolved(), T0 + timedelta(hours=23))
-    assert not in_window(resolved(), late)
-    assert not in_window(resolved(channel=Channel.WHATSAPP), late)
-    assert in_window(resolved(channel=Channel.TELEGRAM), late)
-    assert in_window(resolved(channel=Channel.SMS), late)
-    assert not in_window(resolved(last_inbound_at=None), T0)
 
 
 def test_texts_follow_the_conversation_language_with_a_fallback() -> None:

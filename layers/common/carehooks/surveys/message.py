@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from carehooks.clock import iso
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
+from carehooks.outbound.window import decide
 from carehooks.surveys.config import MAX_LABEL_CHARS, SCORES, SurveyConfig, SurveyTexts
-from carehooks.surveys.policy import NATIVE_CHOICE_CHANNELS, TEMPLATE_CHANNELS, in_window
+from carehooks.surveys.policy import NATIVE_CHOICE_CHANNELS, TEMPLATE_CHANNELS
 
 CHOICE_PREFIX = "csat_"
 
@@ -39,47 +39,42 @@ def choices(texts: SurveyTexts) -> tuple[Choice, ...]:
 def plan_survey(conv: Conversation, config: SurveyConfig, now: datetime, link: str | None) -> SurveyPlan:
     """The survey for this conversation now: in-channel inside the window (native choices where the
     platform has them, "reply 1-5" text elsewhere), a template outside it where one is configured,
-    otherwise nothing, with the reason."""
+    otherwise nothing, with the reason. The window rules are the channels' own
+    (:func:`carehooks.outbound.window.decide`), so a survey is never planned that ``deliver`` refuses."""
     texts = config.texts_for(conv)
     origin = f"survey:{conv.id}"
-    if in_window(conv, now):
-        native = conv.channel in NATIVE_CHOICE_CHANNELS
-        lines = [texts.question]
-        if not native:
-            lines.append(texts.reply_hint)
-            if link:
-                lines.append(texts.link_hint.replace("{link}", link))
-        message = OutboundMessage(
-            text="\n".join(lines),
-            kind="survey",
-            author="carehooks",
-            origin_tag=origin,
-            choices=choices(texts) if native else (),
-        )
+    native = conv.channel in NATIVE_CHOICE_CHANNELS
+    lines = [texts.question]
+    if not native:
+        lines.append(texts.reply_hint)
+        if link:
+            lines.append(texts.link_hint.replace("{link}", link))
+    message = OutboundMessage(
+        text="\n".join(lines),
+        kind="survey",
+        author="carehooks",
+        origin_tag=origin,
+        choices=choices(texts) if native else (),
+    )
+    decision = decide(conv.channel, conv.last_inbound_at, message, now)
+    if decision.allowed:
         return SurveyPlan(message=message, via="message")
-    last = iso(conv.last_inbound_at) if conv.last_inbound_at else "never"
     template = config.templates.get(conv.channel)
     if template is not None and conv.channel in TEMPLATE_CHANNELS:
         name = conv.contact_name or "there"
         parameters = tuple(
             p.replace("{contact_name}", name).replace("{link}", link or "") for p in template.parameters
         )
-        message = OutboundMessage(
+        templated = OutboundMessage(
             text=texts.question,
             kind="survey",
             author="carehooks",
             origin_tag=origin,
             template=TemplateRef(name=template.name, language=template.language, parameters=parameters),
         )
-        return SurveyPlan(message=message, via="template")
-    if conv.channel in TEMPLATE_CHANNELS:
-        reason = (
-            f"outside the 24-hour messaging window (last customer message {last}) and no survey "
-            f"template is configured for {conv.channel}"
-        )
-    else:
-        reason = (
-            f"outside the 24-hour messaging window (last customer message {last}); {conv.channel} "
-            "allows no automated message after it"
-        )
+        if decide(conv.channel, conv.last_inbound_at, templated, now).allowed:
+            return SurveyPlan(message=templated, via="template")
+    reason = decision.reason or "the channel's messaging window is closed"
+    if conv.channel in TEMPLATE_CHANNELS and template is None:
+        reason += f"; no survey template is configured for {conv.channel}"
     return SurveyPlan(skip_reason=reason)

@@ -12,11 +12,6 @@ from carehooks.surveys.config import SurveyConfig
 # Where a survey outcome (sent / skipped, with its reason) is kept on the conversation.
 SURVEY_ATTR = "survey"
 
-# Channels whose platforms only let a business send free-form messages for 24 h after the customer's
-# last message (platforms.md §8.6). X, Telegram and SMS have no window.
-WINDOW_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM, Channel.WHATSAPP, Channel.TWILIO_WHATSAPP})
-MESSAGING_WINDOW = timedelta(hours=24)
-
 # Channels with tappable answers (quick replies, reply buttons or list, inline keyboard); the others
 # get "reply 1-5" text.
 NATIVE_CHOICE_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM, Channel.WHATSAPP, Channel.TELEGRAM})
@@ -67,15 +62,6 @@ def survey_due_at(conv: Conversation, config: SurveyConfig) -> datetime | None:
     if ineligible_reason(conv, config) is not None:
         return None
     return conv.resolved_at + timedelta(minutes=config.delay_minutes)
-
-
-def in_window(conv: Conversation, now: datetime) -> bool:
-    """Whether a free-form message may be sent now (always, on channels without a window)."""
-    if conv.channel not in WINDOW_CHANNELS:
-        return True
-    if conv.last_inbound_at is None:
-        return False
-    return now - conv.last_inbound_at < MESSAGING_WINDOW
 
 
 def survey_state(conv: Conversation) -> dict[str, object]:
