@@ -88,3 +88,13 @@ def test_no_recipients_is_an_error_before_any_call() -> None:
     with pytest.raises(EmailError):
         send_email([], "s", "h", "t", sender="x@example.com", client=ses)  # type: ignore[arg-type]
     assert ses.calls == []
+
+
+def test_the_date_header_follows_the_one_clock() -> None:
+    from datetime import UTC, datetime
+
+    from carehooks import clock
+
+    with clock.frozen(datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)):
+        message = build_message("a@example.com", ["b@example.com"], "s", "<p>h</p>", "t")
+    assert message["Date"] == "Wed, 02 Jan 2030 03:04:05 +0000"

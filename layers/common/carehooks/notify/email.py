@@ -8,10 +8,13 @@ retry later; botocore exceptions never leave this module.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from functools import cache
 from typing import TYPE_CHECKING
+
+from carehooks import clock
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -29,13 +32,18 @@ class EmailThrottledError(EmailError):
     """SES refused for now: sending rate or daily quota exceeded."""
 
 
-def build_message(sender: str, to: Sequence[str], subject: str, html: str, text: str) -> EmailMessage:
-    """The MIME message: text first, HTML last (mail clients show the last part they can render)."""
+def build_message(
+    sender: str, to: Sequence[str], subject: str, html: str, text: str, at: datetime | None = None
+) -> EmailMessage:
+    """The MIME message: text first, HTML last (mail clients show the last part they can render).
+
+    ``Date`` is ``at``, by default the one clock's now (so moved clocks date their mail consistently).
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = format_datetime(at or clock.now())
     domain = sender.rsplit("@", 1)[-1].rstrip(">").strip() or "carehooks.local"
     message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(text, subtype="plain", cte="quoted-printable")
