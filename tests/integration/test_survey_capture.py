@@ -195,3 +195,40 @@ def test_the_alert_email_goes_to_ops_through_ses(
     raw = sent[0].raw_data
     assert "Low CSAT 2/5 on messenger" in raw
     assert "ops@example.com" in sent[0].destinations
+
+
+def test_a_redelivered_old_message_never_becomes_the_comment(aws: Aws, store: Store) -> None:
+    from carehooks.domain.models import Channel, Direction, MessageEvent
+    from carehooks.inbound.processor import ProcessResult, _store_message
+
+    messenger(aws, T0 - timedelta(minutes=2), "hello?")
+    surveyed_conversation(aws, store)  # its first message, at T0, is the conversation's second
+    messenger(aws, T0 + timedelta(minutes=90), "5")
+    # Meta redelivers the T0 message hours later (past the queue's 5-minute dedup): the processor
+    # sees a duplicate and resumes its after-store steps
+    again = MessageEvent(
+        channel=Channel.MESSENGER,
+        account_id=PAGE,
+        contact_id=PSID,
+        platform_message_id=f"m_{to_epoch_ms(T0)}",
+        sent_at=T0,
+        direction=Direction.IN,
+        text="where is my order? #1234",
+    )
+    result = ProcessResult()
+    with clock.frozen(T0 + timedelta(hours=3)):
+        _store_message(again, store, result)
+    assert result.duplicates == 1
+    after = latest(store)
+    assert after.csat is not None
+    assert after.csat["score"] == 5
+    assert after.csat["comment"] is None
+    assert after.status == "resolved"
+
+
+def test_a_comment_sent_before_the_rating_was_processed_still_counts(aws: Aws, store: Store) -> None:
+    surveyed_conversation(aws, store)
+    # Both sent within a second; the comment's platform time is after the rating's
+    messenger(aws, T0 + timedelta(minutes=90), "4")
+    messenger(aws, T0 + timedelta(minutes=90, milliseconds=800), "very helpful")
+    assert (latest(store).csat or {})["comment"] == "very helpful"

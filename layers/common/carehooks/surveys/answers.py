@@ -36,11 +36,13 @@ def record_answer(
     now: datetime,
     config: SurveyConfig,
     alert: Alerter | None = None,
+    message_at: datetime | None = None,
 ) -> AnswerOutcome:
     """Store ``score`` (and an optional comment) as the conversation's CSAT, unless it already has one.
 
     A low score (``<= low_score.threshold``) adds the configured tag in the same write and alerts
-    operations once (claimed, so a retried record never alerts twice).
+    operations once (claimed, so a retried record never alerts twice). ``message_at``: the platform
+    time of the rating message (a following comment must be later).
     """
     if score not in range(1, 6):
         raise ValueError("score must be 1 to 5")
@@ -61,6 +63,8 @@ def record_answer(
             "answered_at": iso(now),
             "via": via,
         }
+        if message_at is not None:
+            csat["message_at"] = iso(message_at)
         try:
             saved = store.save_conversation(replace(current, csat=csat, tags=tags))
         except ConflictError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from carehooks.clock import parse_iso
 from carehooks.domain.models import Conversation, Direction, MessageEvent
 from carehooks.inbound.context import InboundContext
 from carehooks.surveys import config as survey_settings
@@ -25,10 +26,17 @@ def answers_survey(conv: Conversation, event: MessageEvent, now: datetime) -> bo
     until = capture_until(conv)
     if until is None or now > until:
         return False
+    if conv.resolved_at is not None and event.sent_at <= conv.resolved_at:
+        # A message from before the resolution (reordered, or redelivered and resumed) answers nothing.
+        return False
     if parse_rating(event.text, event.reply_payload) is not None:
         return True
-    awaiting_comment = bool(conv.csat) and not (conv.csat or {}).get("comment")
-    return awaiting_comment and bool(event.text.strip())
+    csat = conv.csat or {}
+    if not csat or csat.get("comment") or not event.text.strip():
+        return False
+    # Only what the customer wrote after their rating is its comment (platform times on both sides).
+    rated_at = csat.get("message_at")
+    return not isinstance(rated_at, str) or event.sent_at > parse_iso(rated_at)
 
 
 def capture_survey_answer(context: InboundContext) -> None:
@@ -43,6 +51,8 @@ def capture_survey_answer(context: InboundContext) -> None:
     score = parse_rating(event.text, event.reply_payload)
     config = survey_settings.survey_config()
     if score is not None:
-        record_answer(context.store, conv.id, score, None, "message", context.now, config)
+        record_answer(
+            context.store, conv.id, score, None, "message", context.now, config, message_at=event.sent_at
+        )
     else:
         record_comment(context.store, conv.id, event.text, context.now)
