@@ -129,3 +129,14 @@ def test_the_configuration_document_has_a_surveys_section_with_defaults() -> Non
     document = ConfigDocument.model_validate({"surveys": {"delay_minutes": 5}})
     assert document.surveys.delay_minutes == 5
     assert ConfigDocument().surveys == SurveyConfig()
+
+
+def test_the_deriver_never_blocks_a_write_when_the_configuration_is_unreadable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken() -> SurveyConfig:
+        raise RuntimeError("SSM unreachable")
+
+    monkeypatch.setattr(survey_settings, "survey_config", broken)
+    conv = resolved(extra={"survey_due_pk": "SURVEYDUE", "survey_due_at": "x"})
+    assert derive_survey_due(conv, T0) is conv

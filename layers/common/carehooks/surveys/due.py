@@ -16,8 +16,20 @@ from carehooks.surveys.policy import survey_due_at
 
 
 def derive_survey_due(conv: Conversation, now: datetime) -> Conversation:
-    """Set (or remove) ``survey_due_pk`` / ``survey_due_at``, the keys of the BySurveyDue index."""
-    due = survey_due_at(conv, survey_settings.survey_config())
+    """Set (or remove) ``survey_due_pk`` / ``survey_due_at``, the keys of the BySurveyDue index.
+
+    Never raises: when the configuration cannot be read, the conversation is written with its marker
+    as it was (a survey late or missed is better than a customer message lost).
+    """
+    try:
+        config = survey_settings.survey_config()
+    except Exception:
+        from carehooks.observability import logger, metrics
+
+        logger.exception("survey configuration unavailable; due marker left as it was")
+        metrics.add_metric(name="SurveyDeriveErrors", unit="Count", value=1)
+        return conv
+    due = survey_due_at(conv, config)
     extra = dict(conv.extra)
     if due is None:
         extra.pop(keys.SURVEY_DUE_PK_ATTR, None)
