@@ -42,7 +42,7 @@ class ConversationReader:
     def resource(conversation: Any) -> dict[str, Any]:
         data = dataclasses.asdict(conversation)
         extra = data.pop("extra", {}) or {}
-        out = {**extra, **data}
+        out = {**data, **{k: v for k, v in extra.items() if k not in data}}
         out["channel"] = str(conversation.channel)
         return {k: _plain(v) for k, v in out.items()}
 
@@ -85,7 +85,8 @@ class ConversationReader:
         for message in store.messages(conversation):
             data = dataclasses.asdict(message)
             extra = data.pop("extra", {}) or {}
-            entry = {**extra, **data, "id": message.platform_message_id}
+            entry = {"id": message.platform_message_id, **data}
+            entry.update({k: v for k, v in extra.items() if k not in entry})
             entry["channel"] = str(message.channel)
             entry["direction"] = str(message.direction)
             messages.append({k: _plain(v) for k, v in entry.items()})

@@ -64,8 +64,16 @@ class Sandbox:
     """Records outbound calls and answers them like the platforms."""
 
     def __init__(
-        self, outbox_file: Path, now: Callable[[], datetime], iso: Callable[[datetime], str]
+        self,
+        outbox_file: Path,
+        now: Callable[[], datetime],
+        iso: Callable[[datetime], str],
+        secret: dict[str, str] | None = None,
     ) -> None:
+        secret = secret or {}
+        # The app that "is subscribed" to Pages and WABAs: the configured one, so health checks pass.
+        self.app_id = secret.get("META_APP_ID") or "100000000000001"
+        self.waba_ids = {w.strip() for w in secret.get("META_WABA_IDS", "").split(",") if w.strip()}
         self.outbox_file = outbox_file
         self.now = now
         self.iso = iso
@@ -187,10 +195,13 @@ class Sandbox:
                 return _json(200, {"success": True})
             with self._lock:
                 fields = self._subscriptions.get(node)
+            if node in self.waba_ids:
+                return _json(
+                    200, {"data": [{"whatsapp_business_api_data": {"id": self.app_id, "name": "carehooks"}}]}
+                )
             subscribed = fields or ["messages", "message_echoes", "messaging_postbacks", "message_reads"]
             return _json(
-                200,
-                {"data": [{"id": "100000000000001", "name": "carehooks", "subscribed_fields": subscribed}]},
+                200, {"data": [{"id": self.app_id, "name": "carehooks", "subscribed_fields": subscribed}]}
             )
         if method == "DELETE":
             return _json(200, {"success": True})

@@ -175,7 +175,7 @@ class Stack:
         self.router = Router(self.model.routes())
         authorizers = [r.authorizer for r in self.model.routes() if r.authorizer is not None]
         self.jwt = LocalJwt(settings.jwt_secret_file, authorizers)
-        self.sandbox = Sandbox(settings.outbox_file, self.clock.now, self.clock.iso)
+        self.sandbox = Sandbox(settings.outbox_file, self.clock.now, self.clock.iso, self.secret)
         self.mail = MailFolder(settings.mail_dir, settings.region, self.clock.now, self.clock.iso)
         failures = FailureLog()
         dlqs = {
