@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -372,3 +373,46 @@ def test_a_policy_change_moves_due_times_of_open_conversations(sla: Aws, config_
     assert result["rederived"] == 1
     assert [m.subject for m in mails()] == ["SLA warning: 1 conversation, longest 25 min"]
     assert run_monitor_at(SENT_AT + 26 * MINUTE)["rederived"] == 0
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def emf(out: str) -> list[dict[str, Any]]:
+    """The EMF blobs printed to stdout."""
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+
+
+def value(blob: dict[str, Any], name: str) -> float:
+    found = blob[name]
+    return float(found[0] if isinstance(found, list) else found)
+
+
+def test_runs_publish_alert_counts_in_total_and_per_policy(
+    sla: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer_message("c1", SENT_AT)
+    capsys.readouterr()
+    run_monitor_at(SENT_AT + 48 * MINUTE)
+    blobs = emf(capsys.readouterr().out)
+    (totals,) = [b for b in blobs if "SlaEmailsSent" in b]
+    assert value(totals, "SlaWarnings") == 1
+    assert value(totals, "SlaBreaches") == 0
+    assert value(totals, "SlaEmailsSent") == 1
+    (per_policy,) = [b for b in blobs if b.get("policy") == "messenger"]
+    assert value(per_policy, "SlaWarnings") == 1
+
+
+def test_an_answer_publishes_attainment_per_policy_and_metric(
+    sla: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    on_time = customer_message("c1", SENT_AT)
+    late = customer_message("c2", SENT_AT)
+    capsys.readouterr()
+    reply(on_time, SENT_AT + 59 * MINUTE, author="alice")
+    reply(late, SENT_AT + 61 * MINUTE, author="alice")
+    blobs = [b for b in emf(capsys.readouterr().out) if "SlaAttainment" in b]
+    assert [(b["policy"], b["metric"], value(b, "SlaAttainment")) for b in blobs] == [
+        ("messenger", "first_response", 100.0),
+        ("messenger", "first_response", 0.0),
+    ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from carehooks.clock import iso
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.rules.business_hours import Calendar as RulesCalendar
@@ -230,3 +232,16 @@ def test_an_unreadable_state_starts_afresh_instead_of_failing_the_write() -> Non
     conv.extra["sla"] = {"wait_since": "not a time"}
     conv = customer(conv, T0)
     assert due_at(conv) == iso(T0 + 48 * MINUTE)
+
+
+def test_a_fault_in_sla_bookkeeping_never_blocks_a_conversation_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from carehooks.sla import deriver
+
+    def broken() -> None:
+        raise RuntimeError("configuration unreadable")
+
+    monkeypatch.setattr(deriver, "current", broken)
+    conv = conversation()
+    assert deriver.derive_sla_due(conv, T0) is conv
