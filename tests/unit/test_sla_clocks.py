@@ -111,6 +111,24 @@ def test_an_agent_reply_stops_the_clock_and_removes_the_due_marker() -> None:
     assert outcomes == [Attainment("messenger", Metric.FIRST_RESPONSE, met=True)]
 
 
+def test_stopped_clocks_are_recorded_on_the_conversation_for_reports() -> None:
+    conv = customer(conversation(), T0)
+    conv, _ = write(conv, Direction.OUT, T0 + 61 * MINUTE, author="alice")
+    conv = customer(conv, T0 + 90 * MINUTE)
+    conv, _ = write(conv, Direction.OUT, T0 + 95 * MINUTE, author="alice")
+    resolved, _ = derive_sla(
+        replace(conv, status="resolved", resolved_at=T0 + 96 * MINUTE), CONFIG, calendar_for
+    )
+    assert resolved.extra["sla_attainment"] == [
+        {"metric": "first_response", "met": False, "policy": "messenger"},
+        {"metric": "next_response", "met": True, "policy": "messenger"},
+        {"metric": "resolution", "met": True, "policy": "messenger"},
+    ]
+    # Writes that stop no clock add nothing.
+    again, _ = derive_sla(resolved, CONFIG, calendar_for)
+    assert len(again.extra["sla_attainment"]) == 3
+
+
 def test_a_reply_typed_in_the_platform_inbox_counts_as_an_answer() -> None:
     conv = customer(conversation(), T0)
     conv, _ = write(conv, Direction.OUT, T0 + 70 * MINUTE, author="platform-inbox")

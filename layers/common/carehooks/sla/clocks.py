@@ -30,6 +30,10 @@ from carehooks.sla.worktime import Calendar, add_working_time, working_time_betw
 from carehooks.store import keys
 
 STATE_ATTRIBUTE = "sla"
+# Outcomes of the clocks that stopped, ``[{"metric", "met", "policy"}, …]`` (what reports count).
+ATTAINMENT_ATTRIBUTE = "sla_attainment"
+# A conversation with endless back-and-forth keeps its latest outcomes only (the item stays small).
+ATTAINMENT_KEPT = 100
 DUE_PK_ATTRIBUTE = keys.SLA_DUE_PK_ATTR
 DUE_AT_ATTRIBUTE = keys.SLA_DUE_SK_ATTR
 
@@ -148,6 +152,11 @@ def derive_sla(
 
     extra = dict(conv.extra)
     extra[STATE_ATTRIBUTE] = state.dump()
+    if outcomes:
+        recorded = extra.get(ATTAINMENT_ATTRIBUTE)
+        history = list(recorded) if isinstance(recorded, list) else []
+        history += [{"metric": o.metric.value, "met": o.met, "policy": o.policy} for o in outcomes]
+        extra[ATTAINMENT_ATTRIBUTE] = history[-ATTAINMENT_KEPT:]
     upcoming = schedule(state, policy, config, calendar)
     if upcoming:
         first = min(upcoming, key=lambda d: d.due_at)
