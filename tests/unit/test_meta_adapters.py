@@ -355,7 +355,7 @@ def test_instagram_postback_is_an_inbound_message() -> None:
     )
 
 
-def test_instagram_comments_changes_are_ignored() -> None:
+def test_instagram_comments_changes_are_public_messages_not_direct_ones() -> None:
     raw = json.dumps(
         {
             "object": "instagram",
@@ -369,7 +369,9 @@ def test_instagram_comments_changes_are_ignored() -> None:
             ],
         }
     ).encode()
-    assert ignored(parse_raw(raw)).kind == "change:comments"
+    # (the public comment flow is specified in test_meta_comments.py)
+    event = message(parse_raw(raw))
+    assert (event.public, event.kind, event.thread_id) == (True, "comment", "c1")
 
 
 # ================================================================ WhatsApp

@@ -48,10 +48,17 @@ class QueuedEvent(BaseModel):
     received_at: datetime
     position: int = 0
     payload: dict[str, Any]
+    thread_id: str | None = None  # a public comment thread: its events are ordered per thread
 
     @property
     def group_id(self) -> str:
-        """FIFO group: one customer on one business account of one channel is processed in order."""
+        """FIFO group: one customer on one business account of one channel is processed in order.
+
+        Public comments are grouped by their thread instead (several people write in one thread, and
+        the thread is one conversation), so a thread's comments, edits and removals stay in order.
+        """
+        if self.thread_id:
+            return f"{self.channel}#{self.account_id}#thread:{self.thread_id}"
         return f"{self.channel}#{self.account_id}#{self.contact_id}"
 
 
@@ -70,6 +77,10 @@ class MessageEvent:
     ``origin_tag`` is the marker carehooks attached when it sent the message itself (Messenger
     ``metadata``, WhatsApp ``biz_opaque_callback_data``); an echo without one was typed by a person in
     the platform's own inbox.
+
+    ``per_thread`` marks a public comment (Facebook Page, Instagram): its conversation is the comment
+    thread ``thread_id`` (the top-level comment), whoever writes in it, not the author's conversation.
+    ``post_id`` and ``permalink`` say where the thread is.
     """
 
     channel: Channel
@@ -89,6 +100,30 @@ class MessageEvent:
     reply_to: str | None = None
     position: int = 0
     standby: bool = False  # a thread another app owns (Meta handover): stored, never auto-answered
+    per_thread: bool = False
+    post_id: str | None = None
+    permalink: str | None = None
+
+
+CommentChange = Literal["edited", "removed", "hidden", "unhidden"]
+
+
+@dataclass(frozen=True)
+class CommentChangeEvent:
+    """A public comment already seen changed: its author edited or removed it, or the Page hid it.
+
+    ``text`` is the new text of an edit. ``fallback`` is the comment as a message, stored instead when
+    the original was never received (an edit of a comment from before the subscription).
+    """
+
+    channel: Channel
+    account_id: str
+    thread_id: str
+    platform_message_id: str
+    change: CommentChange
+    at: datetime
+    text: str | None = None
+    fallback: MessageEvent | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +150,7 @@ class IgnoredEvent:
     reason: str
 
 
-type CanonicalEvent = MessageEvent | StatusEvent | IgnoredEvent
+type CanonicalEvent = MessageEvent | StatusEvent | IgnoredEvent | CommentChangeEvent
 
 
 class AdapterError(ValueError):
@@ -152,6 +187,9 @@ class Conversation:
     preview: str = ""
     csat: dict[str, Any] | None = None
     version: int = 0
+    # Set when the conversation is one public comment thread: it and its messages live in the thread's
+    # partition, not the customer's (see ``store/keys.py``).
+    thread_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -174,4 +212,5 @@ class Message:
     author: str | None = None
     status: str | None = None
     stored_at: datetime | None = None
+    thread_id: str | None = None  # as its conversation's (public comment threads)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -8,11 +8,19 @@ from datetime import datetime, timedelta
 from carehooks import clock
 from carehooks.channels.registry import parser_for
 from carehooks.config.settings import settings
-from carehooks.domain.models import Direction, IgnoredEvent, MessageEvent, QueuedEvent, StatusEvent
+from carehooks.domain.models import (
+    CommentChangeEvent,
+    Direction,
+    IgnoredEvent,
+    MessageEvent,
+    QueuedEvent,
+    StatusEvent,
+)
 from carehooks.inbound import hooks
 from carehooks.inbound.context import InboundContext
 from carehooks.observability import logger, metrics
 from carehooks.store import RecordOutcome, Store
+from carehooks.store.table import thread_of
 from carehooks.surveys.capture import answers_survey
 
 
@@ -21,6 +29,7 @@ class ProcessResult:
     stored: int = 0
     duplicates: int = 0
     statuses: int = 0
+    changes: int = 0
     ignored: list[str] = field(default_factory=list)
 
 
@@ -47,7 +56,31 @@ def process_queued(body: str, store: Store) -> ProcessResult:
             result.statuses += 1
         elif isinstance(event, MessageEvent):
             _store_message(event, store, result)
+        elif isinstance(event, CommentChangeEvent):
+            _apply_comment_change(event, store, result)
     return result
+
+
+def _apply_comment_change(event: CommentChangeEvent, store: Store, result: ProcessResult) -> None:
+    """An edited, removed or hidden comment changes the stored one; an unknown edited one is stored."""
+    from carehooks.store.public import apply_change
+
+    before = apply_change(store, event)
+    if before is not None:
+        result.changes += 1
+        metrics.add_metric(name="CommentsChanged", unit="Count", value=1)
+        logger.info(
+            "comment changed",
+            extra={"channel": event.channel, "change": event.change, "comment_id": event.platform_message_id},
+        )
+    elif event.fallback is not None and event.change == "edited":
+        # An edit of a comment never received (written before the subscription): keep what it says now.
+        _store_message(event.fallback, store, result)
+    else:
+        logger.info(
+            "comment change without effect (unknown comment, or already applied)",
+            extra={"channel": event.channel, "change": event.change, "comment_id": event.platform_message_id},
+        )
 
 
 def _store_message(event: MessageEvent, store: Store, result: ProcessResult) -> None:
@@ -93,7 +126,9 @@ def _resume_steps(event: MessageEvent, store: Store, now: datetime) -> None:
     idempotent (each finds what it already did: a recorded rules decision, a claimed side effect), so
     running them again finishes only what did not.
     """
-    message = store.get_message(event.channel, event.account_id, event.contact_id, event.platform_message_id)
+    message = store.get_message(
+        event.channel, event.account_id, event.contact_id, event.platform_message_id, thread_of(event)
+    )
     if message is None:
         return
     conversation = store.get_conversation(message.conversation_id)

@@ -79,7 +79,9 @@ def conversation_events(store: Store, conv: Conversation, limit: int = 200) -> l
         "TableName": store.table_name,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
         "ExpressionAttributeValues": {
-            ":pk": {"S": keys.contact_pk(conv.channel, conv.account_id, conv.contact_id)},
+            ":pk": {
+                "S": keys.conversation_pk(conv.channel, conv.account_id, conv.contact_id, conv.thread_id)
+            },
             ":prefix": {"S": keys.event_prefix(conv.id)},
         },
         "Limit": limit,
@@ -95,7 +97,7 @@ def conversation_events(store: Store, conv: Conversation, limit: int = 200) -> l
 
 def _event_item(conv: Conversation, event: ConversationEvent) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "pk": keys.contact_pk(conv.channel, conv.account_id, conv.contact_id),
+        "pk": keys.conversation_pk(conv.channel, conv.account_id, conv.contact_id, conv.thread_id),
         "sk": keys.event_sk(conv.id, event.at, str(ULID.from_timestamp(event.at.timestamp()))),
         "type": "event",
         "conversation_id": event.conversation_id,

@@ -56,7 +56,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         item[name] = iso(value) if isinstance(value, datetime) else value
     item["channel"] = str(conv.channel)
     item.update(
-        pk=keys.contact_pk(conv.channel, conv.account_id, conv.contact_id),
+        pk=keys.conversation_pk(conv.channel, conv.account_id, conv.contact_id, conv.thread_id),
         sk=keys.conversation_sk(conv.id),
         type="conversation",
         conv_id=conv.id,
@@ -92,7 +92,7 @@ def message_item(message: Message) -> dict[str, Any]:
     item["channel"] = str(message.channel)
     item["direction"] = str(message.direction)
     item.update(
-        pk=keys.contact_pk(message.channel, message.account_id, message.contact_id),
+        pk=keys.conversation_pk(message.channel, message.account_id, message.contact_id, message.thread_id),
         sk=keys.message_sk(message.platform_message_id),
         type="message",
         lsi1sk=keys.message_order(message.conversation_id, message.sent_at, message.platform_message_id),

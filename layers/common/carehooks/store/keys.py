@@ -2,8 +2,8 @@
 
 | item | pk | sk | index attributes |
 |---|---|---|---|
-| conversation | ``CT#<channel>#<account>#<contact>`` | ``CONV#<conversation id (ULID)>`` | ``conv_id`` (ById, keys only); ``gsi1pk`` = ``STATUS#<status>``, ``gsi1sk`` = ``<last activity ISO>#<id>`` (ByStatus) |
-| message (also the dedupe marker of its platform id) | ``CT#<channel>#<account>#<contact>`` | ``MSG#<platform message id>`` | ``lsi1sk`` = ``<conversation id>#<platform ms, 13 digits>#<platform id>`` (ByConversation, LSI) |
+| conversation | ``CT#<channel>#<account>#<contact>``, or ``CT#<channel>#<account>#thread:<thread id>`` for a public comment thread | ``CONV#<conversation id (ULID)>`` | ``conv_id`` (ById, keys only); ``gsi1pk`` = ``STATUS#<status>``, ``gsi1sk`` = ``<last activity ISO>#<id>`` (ByStatus) |
+| message (also the dedupe marker of its platform id) | its conversation's partition | ``MSG#<platform message id>`` | ``lsi1sk`` = ``<conversation id>#<platform ms, 13 digits>#<platform id>`` (ByConversation, LSI) |
 | dedupe marker (events that are not messages) | ``DEDUPE#<channel>#<account>#<event id>`` | ``DEDUPE`` | ``ttl`` ≥ 8 days |
 | side-effect claim | ``CLAIM#<kind>#<scope>`` | ``CLAIM`` | ``ttl`` |
 | send log (sends skipped or failed, with why) | ``SENDLOG#<conversation id>`` | ``<attempt ISO>#<ULID>`` | ``ttl`` 90 days |
@@ -11,7 +11,7 @@
 | report day (attributes of a conversation) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>`` (UTC day the conversation was created), ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes) |
 | SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..3>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
 | SLA policy marker | ``SLAPOLICY`` | ``SLAPOLICY`` | fingerprint of the SLA policies the open conversations were last derived with |
-| conversation event (an agent's action: assign, tag, priority, resolve, reopen) | ``CT#<channel>#<account>#<contact>`` | ``EVT#<conversation id>#<at ISO>#<ULID>`` | none: read with its conversation, one Query ``begins_with(sk, "EVT#<conversation id>#")`` |
+| conversation event (an agent's action: assign, tag, priority, resolve, reopen) | its conversation's partition | ``EVT#<conversation id>#<at ISO>#<ULID>`` | none: read with its conversation, one Query ``begins_with(sk, "EVT#<conversation id>#")`` |
 | assignee queue (attributes of a conversation) | (the conversation's) | (the conversation's) | ``assignee_pk`` = ``AGENT#<status>#<assignee>``, range ``gsi1sk`` (ByAssignee, sparse: only assigned conversations) |
 
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
@@ -40,6 +40,15 @@ matches are then read with BatchGetItem. An agent's own queue is exact (``ByAssi
 is one partition per status. Events of a conversation sit in its customer's partition, after its
 conversations (``CONV#``) and before its messages (``MSG#``), and are written in the same transaction as
 the change they record.
+
+Public comment threads (Facebook Page comments, Instagram comments and mentions) are one conversation per
+thread, whoever writes in it: the thread's conversations, messages and events share the partition
+``CT#<channel>#<account>#thread:<thread id>`` (the thread id is the top-level comment's id; ``thread:``
+cannot clash with a platform's customer id, which never contains a colon). Their ``contact_id`` stays the
+author (the top-level commenter on the conversation, each comment's author on its message), and
+``thread_id`` on the conversation and message items names the partition. Private reply claims:
+``private-reply#<comment id>`` (Meta allows one private reply per comment; its ``ttl`` outlives the
+7-day limit).
 
 A customer's conversations and messages share one partition, so a message and its conversation are
 written in one two-item transaction, and "the customer's latest conversation" is one Query. A message
@@ -78,8 +87,19 @@ SLA_POLICY_KEY = "SLAPOLICY"
 SLA_CLAIM_KIND = "sla"
 
 
+THREAD_CONTACT_PREFIX = "thread:"
+PRIVATE_REPLY_CLAIM_KIND = "private-reply"
+
+
 def contact_pk(channel: str, account_id: str, contact_id: str) -> str:
     return f"{CONTACT_PREFIX}{channel}#{account_id}#{contact_id}"
+
+
+def conversation_pk(channel: str, account_id: str, contact_id: str, thread_id: str | None = None) -> str:
+    """The partition of a conversation, its messages and events: the customer's, or its public thread's."""
+    if thread_id:
+        return contact_pk(channel, account_id, f"{THREAD_CONTACT_PREFIX}{thread_id}")
+    return contact_pk(channel, account_id, contact_id)
 
 
 def conversation_sk(conversation_id: str) -> str:

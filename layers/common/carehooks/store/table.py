@@ -94,13 +94,15 @@ class Store:
         return {"pk": {"S": pk}, "sk": {"S": sk}}
 
     # -- conversations ----------------------------------------------------------------------
-    def latest_conversation(self, channel: str, account_id: str, contact_id: str) -> Conversation | None:
-        """The customer's most recent conversation on this account and channel (one Query)."""
+    def latest_conversation(
+        self, channel: str, account_id: str, contact_id: str, thread_id: str | None = None
+    ) -> Conversation | None:
+        """The customer's (or, with ``thread_id``, the public thread's) most recent conversation (one Query)."""
         response = self.client.query(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={
-                ":pk": {"S": keys.contact_pk(channel, account_id, contact_id)},
+                ":pk": {"S": keys.conversation_pk(channel, account_id, contact_id, thread_id)},
                 ":prefix": {"S": keys.CONVERSATION_PREFIX},
             },
             ScanIndexForward=False,
@@ -171,7 +173,9 @@ class Store:
             "IndexName": keys.BY_CONVERSATION_INDEX,
             "KeyConditionExpression": "pk = :pk AND begins_with(lsi1sk, :prefix)",
             "ExpressionAttributeValues": {
-                ":pk": {"S": keys.contact_pk(conv.channel, conv.account_id, conv.contact_id)},
+                ":pk": {
+                    "S": keys.conversation_pk(conv.channel, conv.account_id, conv.contact_id, conv.thread_id)
+                },
                 ":prefix": {"S": f"{conv.id}#"},
             },
         }
@@ -183,12 +187,19 @@ class Store:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def get_message(
-        self, channel: str, account_id: str, contact_id: str, platform_message_id: str
+        self,
+        channel: str,
+        account_id: str,
+        contact_id: str,
+        platform_message_id: str,
+        thread_id: str | None = None,
     ) -> Message | None:
+        """A stored message by its platform id, in the customer's (or the public thread's) partition."""
         got = self.client.get_item(
             TableName=self.table_name,
             Key=self.key(
-                keys.contact_pk(channel, account_id, contact_id), keys.message_sk(platform_message_id)
+                keys.conversation_pk(channel, account_id, contact_id, thread_id),
+                keys.message_sk(platform_message_id),
             ),
             ConsistentRead=True,
         )
@@ -213,7 +224,9 @@ class Store:
         reopening it.
         """
         for _ in range(MAX_ATTEMPTS):
-            latest = self.latest_conversation(event.channel, event.account_id, event.contact_id)
+            latest = self.latest_conversation(
+                event.channel, event.account_id, event.contact_id, thread_of(event)
+            )
             conv, is_new, reopened = _thread(event, latest, now, reopen_window, keeps_resolved)
             message = _message_from_event(event, conv.id, now)
             conv = derive(_apply_message(conv, message), now)
@@ -411,8 +424,25 @@ def _thread(
         status="open" if event.direction is Direction.IN else "pending",
         contact_name=event.contact_name,
         public=event.public,
+        thread_id=thread_of(event),
+        # A comment thread remembers what started it (a comment, or an Instagram mention).
+        extra={**_place(event), "thread_kind": event.kind} if thread_of(event) else _place(event),
     )
     return conv, True, False
+
+
+def thread_of(event: MessageEvent) -> str | None:
+    """The public thread whose partition the event's conversation lives in, if it is one per thread."""
+    return event.thread_id if event.per_thread and event.thread_id else None
+
+
+def _place(event: MessageEvent) -> dict[str, Any]:
+    """Where a public comment was written (post and its link), kept on its message and conversation."""
+    return {
+        name: value
+        for name, value in (("post_id", event.post_id), ("permalink", event.permalink))
+        if value is not None
+    }
 
 
 def _message_from_event(event: MessageEvent, conversation_id: str, now: datetime) -> Message:
@@ -431,6 +461,8 @@ def _message_from_event(event: MessageEvent, conversation_id: str, now: datetime
         origin_tag=event.origin_tag,
         author=None if event.direction is Direction.IN else _echo_author(event),
         stored_at=now,
+        thread_id=thread_of(event),
+        extra=_place(event),
     )
 
 

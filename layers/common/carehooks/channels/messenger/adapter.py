@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from carehooks.channels.meta.comments import parse_change
 from carehooks.channels.meta.messaging import parse_messaging
-from carehooks.domain.models import CanonicalEvent, IgnoredEvent, QueuedEvent
+from carehooks.domain.models import CanonicalEvent, QueuedEvent
 
 
 def parse(event: QueuedEvent) -> list[CanonicalEvent]:
-    """Messages, postbacks, echoes (incl. replies typed in Meta's inbox), deliveries and reads."""
+    """Messages, postbacks, echoes (incl. replies typed in Meta's inbox), deliveries and reads; comments
+    on the Page's posts (``feed`` changes, see :mod:`carehooks.channels.meta.comments`)."""
     if event.payload.get("kind") == "change":
-        field = (event.payload.get("change") or {}).get("field", "unknown")
-        return [
-            IgnoredEvent(channel=event.channel, kind=f"change:{field}", reason="Page changes not handled")
-        ]
+        return parse_change(event)
     return parse_messaging(event)

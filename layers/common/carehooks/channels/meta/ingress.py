@@ -2,7 +2,7 @@
 
 Walks every batching level: ``entry[].messaging[]`` and ``entry[].standby[]`` for Pages and Instagram,
 ``entry[].changes[].value.messages[]`` / ``statuses[]`` for WhatsApp, and ``entry[].changes[]`` for
-feed and comment changes (kept whole: their adapters decide).
+feed and comment changes (kept whole: their adapters decide; a comment's is grouped by its thread).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from carehooks.channels.meta.comments import thread_key
 from carehooks.domain.models import Channel, QueuedEvent
 from carehooks.ingress.errors import MalformedBodyError
 
@@ -90,7 +91,9 @@ def split(raw: bytes, received_at: datetime) -> list[QueuedEvent]:
             if channel is Channel.WHATSAPP:
                 events.extend(_whatsapp_events(change, received_at, len(events)))
             else:
-                events.append(_change_event(channel, account, change, received_at, len(events)))
+                events.append(
+                    _change_event(channel, account, change, raw_entry.get("time"), received_at, len(events))
+                )
     return events
 
 
@@ -174,13 +177,22 @@ def _whatsapp_events(change: dict[str, Any], received_at: datetime, start: int) 
 
 
 def _change_event(
-    channel: Channel, account: str, change: dict[str, Any], received_at: datetime, position: int
+    channel: Channel,
+    account: str,
+    change: dict[str, Any],
+    entry_time: Any,
+    received_at: datetime,
+    position: int,
 ) -> QueuedEvent:
     value = change.get("value") or {}
     author: dict[str, Any] = value["from"] if isinstance(value.get("from"), dict) else {}
     contact = str(author.get("id") or value.get("sender_id") or "unknown")
     event_id = str(value.get("comment_id") or value.get("id") or "")
     verb = value.get("verb") or value.get("item") or ""
+    payload: dict[str, Any] = {"kind": "change", "entry_id": account, "change": change}
+    if entry_time is not None:
+        # Instagram comment changes carry no time of their own: the entry's stands in.
+        payload["entry_time"] = entry_time
     return QueuedEvent(
         source="meta",
         channel=channel,
@@ -189,7 +201,9 @@ def _change_event(
         event_id=f"change:{change.get('field')}:{event_id}:{verb}:{_digest(value)[:16]}",
         received_at=received_at,
         position=position,
-        payload={"kind": "change", "entry_id": account, "change": change},
+        payload=payload,
+        # A comment thread's changes are processed in order, whoever wrote them (see QueuedEvent.group_id).
+        thread_id=thread_key(str(change.get("field") or ""), value) if isinstance(value, dict) else None,
     )
 
 
