@@ -39,7 +39,7 @@ STATUSES = ("open", "pending", "resolved")
 
 def _message_key(store: Store, message: Message) -> dict[str, Any]:
     return store.key(
-        keys.contact_pk(message.channel, message.account_id, message.contact_id),
+        keys.conversation_pk(message.channel, message.account_id, message.contact_id, message.thread_id),
         keys.message_sk(message.platform_message_id),
     )
 
@@ -49,7 +49,7 @@ def read_conversation(store: Store, message: Message) -> Conversation:
     got = store.client.get_item(
         TableName=store.table_name,
         Key=store.key(
-            keys.contact_pk(message.channel, message.account_id, message.contact_id),
+            keys.conversation_pk(message.channel, message.account_id, message.contact_id, message.thread_id),
             keys.conversation_sk(message.conversation_id),
         ),
         ConsistentRead=True,
@@ -112,12 +112,17 @@ def record_decision(
 
 def set_ack_outcome(store: Store, message: Message, outcome: dict[str, Any]) -> None:
     """Record what happened to the message's acknowledgement inside its decision (``rules.ack``)."""
+    set_decision_part(store, message, "ack", outcome)
+
+
+def set_decision_part(store: Store, message: Message, part: str, outcome: dict[str, Any]) -> None:
+    """Record what happened to one side effect of the decision (``rules.<part>``: ack, hide, private_reply)."""
     store.client.update_item(
         TableName=store.table_name,
         Key=_message_key(store, message),
         UpdateExpression="SET #d.#a = :a",
         ConditionExpression="attribute_exists(#d)",
-        ExpressionAttributeNames={"#d": DECISION_ATTRIBUTE, "#a": "ack"},
+        ExpressionAttributeNames={"#d": DECISION_ATTRIBUTE, "#a": part},
         ExpressionAttributeValues={":a": store.marshal({"a": to_dynamo(outcome)})["a"]},
     )
 
