@@ -5,6 +5,11 @@ every send asks the channel's window first, carries an origin tag the platform e
 stored as an outbound message keyed by the platform's own id. Its echo (Messenger, Instagram, X DMs
 and replies) then dedupes against it, and status webhooks (WhatsApp, Twilio) update it.
 
+Public comment threads (Messenger, Instagram): every send is a public reply in the thread (on its
+top-level comment), except ``private_reply``, a direct message to a comment's author (``reply_to``: the
+comment id; within 7 days of it). The private reply is stored in the author's private conversation,
+opened or joined then, and linked both ways with the public one (``carehooks.store.public``).
+
 What ``deliver`` does not do: claim the side effect. Callers that must send at most once (the
 acknowledgement, the survey) claim first (``Store.claim``) and release the claim when the result is
 ``retryable``. ``deliver`` never raises for a platform refusal: it returns a ``failed`` or ``skipped``
@@ -34,6 +39,7 @@ from carehooks.store.sends import SendAttempt, record_attempt
 
 # Kinds that must never go out as a public X post: a survey link or a private answer.
 _PRIVATE_ON_X = ("private_reply", "survey")
+_COMMENT_CHANNELS = (Channel.MESSENGER, Channel.INSTAGRAM)
 
 
 def origin_tag(conv: Conversation, message: OutboundMessage) -> str:
@@ -49,7 +55,14 @@ def deliver(
     client: ChannelClient | None = None,
 ) -> SendResult:
     """Send ``message`` to the customer of ``conv`` if the channel allows it now; see the module doc."""
-    decision = decide(conv.channel, conv.last_inbound_at, message, now)
+    decision = decide(
+        conv.channel,
+        conv.last_inbound_at,
+        message,
+        now,
+        public=conv.public,
+        comment_at=_comment_time(conv, message, store),
+    )
     if not decision.allowed:
         result = SendResult(
             status="skipped",
@@ -75,8 +88,28 @@ def deliver(
     return _sent(conv, tagged, plan, result, store, now)
 
 
+def _comment_time(conv: Conversation, message: OutboundMessage, store: Store) -> datetime | None:
+    """When the comment a private reply answers was written (its window is 7 days from then)."""
+    if not (conv.public and message.kind == "private_reply" and message.reply_to and conv.thread_id):
+        return None
+    from carehooks.store.public import comment
+
+    found = comment(store, conv.channel, conv.account_id, conv.thread_id, message.reply_to)
+    return found.sent_at if found is not None else None
+
+
 def _public_reply_target(conv: Conversation, message: OutboundMessage, store: Store) -> str | None:
-    """On X: the post to answer publicly, when the customer's latest message was a public post."""
+    """The post or comment a public reply answers.
+
+    A Meta comment thread is always answered on its top-level comment (Instagram accepts replies only
+    there, and Facebook shows them in the thread). On X: the customer's latest post, when there is one.
+    """
+    if conv.public and conv.channel in _COMMENT_CHANNELS:
+        if message.kind == "private_reply":
+            return None
+        if not conv.thread_id:
+            raise PermanentError("this public conversation has no comment thread to answer in")
+        return conv.thread_id
     if conv.channel is not Channel.X or message.kind in _PRIVATE_ON_X:
         return None
     if message.kind == "public_reply" and message.reply_to:
@@ -159,6 +192,25 @@ def _sent(
         logger.error("a client reported a send without a platform id", extra={"channel": conv.channel})
         return result
     details = dict(result.details)
+    public_conversation_id: str | None = None
+    if conv.public and message.kind == "private_reply":
+        # The direct message continues in the author's private conversation, linked to this one.
+        public_conversation_id = conv.id
+        try:
+            conv = _private_home(conv, result, now, store)
+        except Exception:
+            logger.exception("private reply sent but its conversation could not be opened")
+            metrics.add_metric(name="SentNotStored", unit="Count", value=1)
+            return replace(result, details={**details, "stored": "false"})
+        details["private_conversation_id"] = conv.id
+    extra: dict[str, object] = {"send_mode": plan.mode}
+    if details:
+        extra["send_details"] = details
+    if plan.public_reply_to:
+        extra["in_reply_to"] = plan.public_reply_to
+    if public_conversation_id:
+        extra["in_reply_to"] = message.reply_to
+        extra["from_public_conversation"] = public_conversation_id
     sent = Message(
         conversation_id=conv.id,
         channel=conv.channel,
@@ -173,7 +225,8 @@ def _sent(
         author=message.author,
         status="sent",
         stored_at=now,
-        extra={"send_mode": plan.mode, "send_details": details} if details else {"send_mode": plan.mode},
+        thread_id=conv.thread_id,
+        extra=extra,
     )
     try:
         stored = store.put_outbound_message(conv, sent)
@@ -197,3 +250,13 @@ def _sent(
         },
     )
     return replace(result, details={**details, "stored": "echo" if stored is None else "true"})
+
+
+def _private_home(public: Conversation, result: SendResult, now: datetime, store: Store) -> Conversation:
+    """The private conversation a sent private reply belongs to (opened or joined, and linked)."""
+    from carehooks.store.public import open_private_conversation
+
+    recipient = result.details.get("recipient_id")
+    if not recipient:
+        raise PermanentError("Meta did not say who received the private reply")
+    return open_private_conversation(store, public, recipient, now)

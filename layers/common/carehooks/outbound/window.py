@@ -6,6 +6,10 @@
 | WhatsApp (Cloud API and Twilio) | 24 h after the customer's last message: any message; later: only an approved template (``TemplateRef``), else nothing |
 | X, Telegram, SMS | none (blocks, opt-outs and DM permissions are reported by the platform) |
 
+Public comment threads (Facebook Page, Instagram) have no messaging window: a reply in the thread may
+go out at any time. A **private reply** to a comment (a direct message the comment opens) is allowed
+within 7 days of the comment, once per comment (the caller claims it; see ``carehooks.public``).
+
 "The customer's last message" is ``Conversation.last_inbound_at``: only customer-originated messages
 (texts, postbacks, button taps) move it; the business's own sends never reopen a window.
 """
@@ -21,6 +25,7 @@ from carehooks.outbound.models import OutboundMessage
 
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
+PRIVATE_REPLY_WINDOW = timedelta(days=7)
 AUTOMATION = "carehooks"
 
 SendMode = Literal["standard", "human_agent", "template"]
@@ -44,9 +49,27 @@ def is_person(author: str) -> bool:
 
 
 def decide(
+    channel: Channel,
+    last_inbound_at: datetime | None,
+    message: OutboundMessage,
+    now: datetime,
+    *,
+    public: bool = False,
+    comment_at: datetime | None = None,
+) -> WindowDecision:
+    """The window decision for sending ``message`` on ``channel`` at ``now``.
+
+    ``public``: the conversation is a Messenger / Instagram comment thread; ``comment_at``: when the
+    comment a private reply answers was written.
+    """
+    if public and channel in _META_TAGGED:
+        return _comment_thread(message, comment_at, now)
+    return _messaging(channel, last_inbound_at, message, now)
+
+
+def _messaging(
     channel: Channel, last_inbound_at: datetime | None, message: OutboundMessage, now: datetime
 ) -> WindowDecision:
-    """The window decision for sending ``message`` on ``channel`` at ``now``."""
     if channel not in _META_TAGGED and channel not in _WHATSAPP:
         return WindowDecision(allowed=True)
     if last_inbound_at is None:
@@ -62,6 +85,20 @@ def decide(
     if channel in _META_TAGGED:
         return _after_window_meta(age, message)
     return _after_window_whatsapp(age, message)
+
+
+def _comment_thread(message: OutboundMessage, comment_at: datetime | None, now: datetime) -> WindowDecision:
+    if message.kind != "private_reply":
+        return WindowDecision(allowed=True)
+    if comment_at is None:
+        return WindowDecision(allowed=False, reason="the comment to answer privately is not known")
+    age = now - comment_at
+    if age > PRIVATE_REPLY_WINDOW:
+        return WindowDecision(
+            allowed=False,
+            reason=f"a private reply must follow its comment within 7 days; this one is {_hours(age)} old",
+        )
+    return WindowDecision(allowed=True)
 
 
 def _after_window_meta(age: timedelta, message: OutboundMessage) -> WindowDecision:

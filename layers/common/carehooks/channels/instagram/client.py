@@ -7,15 +7,51 @@ token is looked up by the conversation's ``account_id`` (the Instagram account i
 
 from __future__ import annotations
 
+from typing import Any
+
 from carehooks.channels.messenger.client import MessengerClient
+from carehooks.channels.meta.comments import MENTION_KIND
 from carehooks.domain.models import Conversation
+from carehooks.outbound.models import OutboundMessage, PermanentError, SendResult, TransientError
+from carehooks.outbound.text import fit
 
 
 class InstagramClient(MessengerClient):
-    """Same body as Messenger (RESPONSE / HUMAN_AGENT, metadata, quick replies)."""
+    """Same body as Messenger (RESPONSE / HUMAN_AGENT, metadata, quick replies).
+
+    Comments: replies are ``POST /{ig-comment-id}/replies`` (on top-level comments only), hiding is
+    ``POST /{ig-comment-id} {"hide": true}``, and a mention is answered with
+    ``POST /{ig-user-id}/mentions {"media_id", "comment_id", "message"}``.
+    """
 
     # Instagram documents text as "less than 1000 characters" (unverified in platforms.md).
     text_limit = 1000
+    # Instagram comments are limited to 2,200 characters (unverified in platforms.md).
+    comment_limit = 2200
+    reply_edge = "replies"
+    hide_field = "hide"
 
     def path(self, conversation: Conversation) -> str:
         return "me/messages"
+
+    def public_reply(
+        self, conversation: Conversation, message: OutboundMessage, comment_id: str
+    ) -> SendResult:
+        """A reply under a comment, or, in a mention's thread, a comment on the media that mentions us."""
+        if conversation.extra.get("thread_kind") != MENTION_KIND:
+            return super().public_reply(conversation, message, comment_id)
+        media_id = conversation.extra.get("post_id")
+        fitted = fit(message.text, self.comment_limit)
+        body: dict[str, Any] = {"media_id": media_id, "message": fitted.text}
+        if comment_id != media_id:
+            body["comment_id"] = comment_id
+        answer = self.graph.call("POST", f"{conversation.account_id}/mentions", conversation.account_id, body)
+        comment = answer.get("id")
+        if not comment:
+            raise TransientError("Meta accepted the reply to the mention but returned no id")
+        return SendResult(status="sent", platform_message_id=str(comment), details=dict(fitted.details))
+
+    def private_reply(self, conversation: Conversation, message: OutboundMessage) -> SendResult:
+        if conversation.extra.get("thread_kind") == MENTION_KIND:
+            raise PermanentError("private replies answer comments on the account's own posts, not mentions")
+        return super().private_reply(conversation, message)
