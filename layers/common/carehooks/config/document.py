@@ -41,6 +41,7 @@ from carehooks.rules.config import (
     Assign,
     FieldCondition,
     NotCondition,
+    PrivateReply,
     Rule,
 )
 from carehooks.sla.policy import SlaConfig, reference_problems
@@ -168,6 +169,12 @@ class ConfigDocument(BaseModel):
             f"language {language!r}"
             for name, template in self.acknowledgement.templates.items()
             if language not in template.in_hours or language not in template.out_of_hours
+        ] + [
+            f"acknowledgement.templates.{name}.public: in_hours and out_of_hours need a text in the "
+            f"default language {language!r}"
+            for name, template in self.acknowledgement.templates.items()
+            if template.public is not None
+            and (language not in template.public.in_hours or language not in template.public.out_of_hours)
         ]
 
     def _rule_problems(self, index: int, rule: Rule) -> list[str]:
@@ -176,22 +183,7 @@ class ConfigDocument(BaseModel):
         if any(other.id == rule.id for other in self.rules[:index]):
             problems.append(f"{where}: duplicate rule id")
         for action in rule.then:
-            if isinstance(action, Acknowledge):
-                if action.acknowledge.template not in self.acknowledgement.templates:
-                    problems.append(
-                        f"{where}: no acknowledgement template named {action.acknowledge.template!r}"
-                    )
-                if (
-                    action.acknowledge.calendar is not None
-                    and action.acknowledge.calendar not in self.calendars
-                ):
-                    problems.append(f"{where}: no calendar named {action.acknowledge.calendar!r}")
-            elif isinstance(action, Assign):
-                target = action.assign
-                if target.agent is not None and target.agent not in self.agents_by_id:
-                    problems.append(f"{where}: no agent named {target.agent!r}")
-                if target.team is not None and target.team not in self.teams_by_id:
-                    problems.append(f"{where}: no team named {target.team!r}")
+            problems.extend(f"{where}: {problem}" for problem in self._action_problems(action))
         for field in _field_conditions(rule):
             if field.within_hours is None:
                 continue
@@ -200,6 +192,28 @@ class ConfigDocument(BaseModel):
                 problems.append(f"{where}: within_hours needs a calendar (defaults.calendar or calendar:)")
             elif calendar not in self.calendars:
                 problems.append(f"{where}: no calendar named {calendar!r}")
+        return problems
+
+    def _action_problems(self, action: object) -> list[str]:
+        """What an action names that the document does not define."""
+        problems: list[str] = []
+        templates = self.acknowledgement.templates
+        if isinstance(action, Acknowledge):
+            if action.acknowledge.template not in templates:
+                problems.append(f"no acknowledgement template named {action.acknowledge.template!r}")
+            if action.acknowledge.calendar is not None and action.acknowledge.calendar not in self.calendars:
+                problems.append(f"no calendar named {action.acknowledge.calendar!r}")
+        elif isinstance(action, PrivateReply):
+            if action.private_reply.template not in templates:
+                problems.append(
+                    f"private_reply: no acknowledgement template named {action.private_reply.template!r}"
+                )
+        elif isinstance(action, Assign):
+            target = action.assign
+            if target.agent is not None and target.agent not in self.agents_by_id:
+                problems.append(f"no agent named {target.agent!r}")
+            if target.team is not None and target.team not in self.teams_by_id:
+                problems.append(f"no team named {target.team!r}")
         return problems
 
 

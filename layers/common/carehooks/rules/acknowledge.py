@@ -29,7 +29,7 @@ from carehooks.clock import iso
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.rules.business_hours import is_open, local_time, next_opening
-from carehooks.rules.config import CHANNEL_TEXT_LIMITS, PLACEHOLDERS, TemplateSet
+from carehooks.rules.config import CHANNEL_TEXT_LIMITS, PLACEHOLDERS, PUBLIC_TEXT_LIMIT, TemplateSet
 from carehooks.rules.language import UNDETERMINED
 
 if TYPE_CHECKING:
@@ -87,6 +87,11 @@ def check_template(text: str, where: str = "") -> None:
             raise ValueError(f"{prefix}unknown placeholder {{{name}}}: use {', '.join(sorted(PLACEHOLDERS))}")
 
 
+def placeholders(text: str) -> set[str]:
+    """The placeholder names a template text uses (``{{`` / ``}}`` are literal braces, not placeholders)."""
+    return {m.group(1) for m in _TOKEN.finditer(text) if m.group(1) is not None}
+
+
 def clean_value(value: str) -> str:
     """A placeholder value as plain text: no control or direction characters, one line, bounded."""
     flat = " ".join(_CONTROL.sub(" ", value).split())
@@ -131,10 +136,25 @@ def _pick(texts: dict[str, str], language: str) -> tuple[str, str] | None:
 
 
 def choose_text(
-    template: TemplateSet, channel: Channel, language: str, in_hours: bool, default_language: str
+    template: TemplateSet,
+    channel: Channel,
+    language: str,
+    in_hours: bool,
+    default_language: str,
+    public: bool = False,
 ) -> tuple[str, str] | None:
-    """(language, text): the channel's override first, then the generic text; the language, then the default."""
+    """(language, text): the channel's override first, then the generic text; the language, then the default.
+
+    ``public`` (a comment thread): only the set's ``public`` texts, never the others.
+    """
     hours = "in_hours" if in_hours else "out_of_hours"
+    if public:
+        texts: dict[str, str] = getattr(template.public, hours) if template.public is not None else {}
+        for wanted in (language, default_language):
+            found = _pick(texts, wanted) if wanted != UNDETERMINED else None
+            if found:
+                return found
+        return None
     override = template.channels.get(channel)
     for wanted in (language, default_language):
         if wanted == UNDETERMINED:
@@ -190,7 +210,9 @@ def skip_reason(message: Message, conv: Conversation, now: datetime, *, standby:
     for failed, reason in checks:
         if failed:
             return reason
-    window = decide(conv.channel, conv.last_inbound_at, OutboundMessage(text="", kind="ack"), now)
+    window = decide(
+        conv.channel, conv.last_inbound_at, OutboundMessage(text="", kind="ack"), now, public=conv.public
+    )
     if not window.allowed:
         return window.reason or "outside the messaging window"
     return None
@@ -241,7 +263,12 @@ def draft(
     calendar_name = _calendar_name(config, plan, str(team_id) if team_id else None)
     calendar = config.calendars.get(calendar_name or "")
     in_hours = True if calendar is None else is_open(calendar, now)
-    chosen = choose_text(template, conv.channel, language, in_hours, config.defaults.language)
+    chosen = choose_text(template, conv.channel, language, in_hours, config.defaults.language, conv.public)
+    if chosen is None and conv.public:
+        return (
+            f"template {plan.template!r} has no public text for a comment thread (its other texts may "
+            "name the customer, which a public reply must not)"
+        )
     if chosen is None:
         hours = "in hours" if in_hours else "out of hours"
         return f"template {plan.template!r} has no {hours} text for {conv.channel} in {language!r} or the default language"
@@ -256,7 +283,8 @@ def draft(
             )
             reopen_text = values["reopen"]
     rendered = render(text, values)
-    fitted = fit(rendered, CHANNEL_TEXT_LIMITS[conv.channel], utf16=conv.channel is Channel.TELEGRAM)
+    limit = PUBLIC_TEXT_LIMIT if conv.public else CHANNEL_TEXT_LIMITS[conv.channel]
+    fitted = fit(rendered, limit, utf16=conv.channel is Channel.TELEGRAM)
     return AckDraft(
         template=plan.template,
         language=used_language,
@@ -276,7 +304,8 @@ def _values(
     agent_id: str | None,
     team_id: Any,
 ) -> dict[str, str]:
-    name = (conv.contact_name or "").split()
+    # A public reply never carries the customer's name, whatever the template says.
+    name = [] if conv.public else (conv.contact_name or "").split()
     fallback = _pick(template.fallback_name, language) or _pick(
         template.fallback_name, config.defaults.language
     )

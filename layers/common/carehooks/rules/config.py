@@ -19,14 +19,32 @@ A rule::
         - acknowledge: {template: order}
         - stop                                                 # no further rule runs
 
+Public comment threads (Facebook Page and Instagram comments)::
+
+    - id: troll
+      when: {all: [{visibility: public}, {text: {keyword: [idiot, scam]}}]}
+      then: [hide_comment, {add_tags: [abuse]}, stop]          # hidden, not deleted: reversible
+    - id: complaint
+      when: {all: [{visibility: public}, {text: {keyword: [broken, refund]}}]}
+      then:
+        - add_tags: [complaint]
+        - acknowledge: {template: complaint}                   # in the thread: the template's ``public`` texts
+        - private_reply: {template: complaint-dm}              # a direct message to the commenter
+
 A mapping with several fields means all of them must hold. Fields and their tests:
 
 | field | value | operators |
 |---|---|---|
 | ``text`` | the message text | ``keyword``, ``phrase`` (case- and accent-insensitive, whole words), ``regex`` (RE2, on the raw text), ``equals``, ``in`` (normalized whole text) |
 | ``channel``, ``account``, ``customer``, ``language``, ``kind``, ``status``, ``priority``, ``assignee``, ``team`` | one string each | ``equals``, ``in`` (a bare string or list is shorthand) |
+| ``visibility`` | ``public`` (a comment thread) or ``private`` | ``equals``, ``in`` |
 | ``tags``, ``attachments`` | lists (the conversation's tags so far, attachment kinds) | ``equals`` (contains), ``in`` (contains any), ``empty`` |
 | ``within_hours``, ``returning_customer``, ``vip``, ``new_conversation``, ``reopened``, ``assigned`` | booleans | ``true`` / ``false`` |
+
+Actions: ``add_tags``, ``remove_tags``, ``set_priority``, ``assign``, ``acknowledge`` (on a public thread:
+the template's ``public`` texts, in the thread), ``hide_comment`` (public threads: hide the comment),
+``private_reply: {template}`` (public threads: a direct message to the commenter, once per comment),
+``stop``.
 """
 
 from __future__ import annotations
@@ -48,6 +66,7 @@ from carehooks.domain.models import Channel
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
 MAX_PATTERN_CHARS = 2000
 PRIORITIES = ("low", "normal", "high", "urgent")
+VISIBILITIES = ("public", "private")
 Priority = Literal["low", "normal", "high", "urgent"]
 
 
@@ -174,7 +193,7 @@ class FieldCondition(BaseModel):
     account: ValueTest | None = Field(None, description="the business account (page, number, bot) id")
     customer: ValueTest | None = Field(None, description="the customer's id on the channel")
     language: ValueTest | None = Field(None, description="detected language (ISO 639-1) or und")
-    kind: ValueTest | None = Field(None, description="message kind: text, postback, button, image…")
+    kind: ValueTest | None = Field(None, description="message kind: text, postback, button, image, comment…")
     status: ValueTest | None = Field(None, description="conversation status: open, pending, resolved")
     priority: ValueTest | None = Field(None, description="the conversation's priority so far")
     assignee: ValueTest | None = None
@@ -191,6 +210,9 @@ class FieldCondition(BaseModel):
     new_conversation: bool | None = None
     reopened: bool | None = None
     assigned: bool | None = Field(None, description="the conversation has an assignee (agent)")
+    visibility: ValueTest | None = Field(
+        None, description="public: a comment thread everyone can read; private: a direct conversation"
+    )
 
     @model_validator(mode="after")
     def _some_field(self) -> Self:
@@ -205,6 +227,15 @@ class FieldCondition(BaseModel):
             for name in [value.equals] if value.equals is not None else value.in_ or []:
                 if name not in set(Channel):
                     raise ValueError(f"unknown channel {name!r}: use {', '.join(Channel)}")
+        return value
+
+    @field_validator("visibility")
+    @classmethod
+    def _known_visibilities(cls, value: ValueTest | None) -> ValueTest | None:
+        if value is not None:
+            for name in [value.equals] if value.equals is not None else value.in_ or []:
+                if name not in VISIBILITIES:
+                    raise ValueError(f"unknown visibility {name!r}: use {', '.join(VISIBILITIES)}")
         return value
 
     @field_validator("priority")
@@ -334,6 +365,38 @@ class Acknowledge(BaseModel):
         return value
 
 
+class HideComment(BaseModel):
+    """Hide the comment (public threads): only its author and their friends still see it. Reversible."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hide_comment: Literal[True] = True
+
+
+class PrivateReplyWith(BaseModel):
+    """The acknowledgement template set whose (private) texts the direct message uses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    template: str
+
+
+class PrivateReply(BaseModel):
+    """Answer the comment with a direct message to its author (public threads; once per comment, within
+    7 days of it). The conversation continues privately, linked to the public one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    private_reply: PrivateReplyWith
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("private_reply"), str):
+            return {**value, "private_reply": {"template": value["private_reply"]}}
+        return value
+
+
 class Stop(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -351,15 +414,26 @@ def _action_kind(value: Any) -> str | None:
 
 
 def _bare_action(value: Any) -> Any:
-    """``stop`` and ``acknowledge`` may be written as bare words."""
+    """``stop``, ``acknowledge`` and ``hide_comment`` may be written as bare words."""
     if value == "stop":
         return {"stop": True}
     if value == "acknowledge":
         return {"acknowledge": {}}
+    if value == "hide_comment":
+        return {"hide_comment": True}
     return value
 
 
-_ACTIONS = ("add_tags", "remove_tags", "set_priority", "assign", "acknowledge", "stop")
+_ACTIONS = (
+    "add_tags",
+    "remove_tags",
+    "set_priority",
+    "assign",
+    "acknowledge",
+    "hide_comment",
+    "private_reply",
+    "stop",
+)
 
 Action = Annotated[
     Annotated[AddTags, Tag("add_tags")]
@@ -367,11 +441,13 @@ Action = Annotated[
     | Annotated[SetPriority, Tag("set_priority")]
     | Annotated[Assign, Tag("assign")]
     | Annotated[Acknowledge, Tag("acknowledge")]
+    | Annotated[HideComment, Tag("hide_comment")]
+    | Annotated[PrivateReply, Tag("private_reply")]
     | Annotated[Stop, Tag("stop")],
     Discriminator(
         _action_kind,
         custom_error_type="invalid_action",
-        custom_error_message=f"an action is one of: {', '.join(_ACTIONS)} (a mapping with one key; stop and acknowledge may be bare words)",
+        custom_error_message=f"an action is one of: {', '.join(_ACTIONS)} (a mapping with one key; stop, acknowledge and hide_comment may be bare words)",
     ),
 ]
 
@@ -405,6 +481,11 @@ PLACEHOLDERS = {
     "reference": "a short reference of the conversation (last 8 characters of its id)",
 }
 
+# Placeholders that would put the customer's personal data in a public reply.
+PERSONAL_PLACEHOLDERS = ("contact_name",)
+# Longest comment the platforms accept (Instagram: 2,200 characters; unverified in platforms.md).
+PUBLIC_TEXT_LIMIT = 2200
+
 # Longest text each channel accepts in one message (Telegram counts UTF-16 units; SMS is the length
 # Twilio accepts before it refuses, about ten segments).
 CHANNEL_TEXT_LIMITS: dict[Channel, int] = {
@@ -436,14 +517,37 @@ class TemplateTexts(BaseModel):
         return value
 
 
+class PublicTexts(TemplateTexts):
+    """Texts for public comment threads: everyone reads them, so they never name the customer."""
+
+    @field_validator("in_hours", "out_of_hours")
+    @classmethod
+    def _no_personal_data(cls, value: dict[str, str]) -> dict[str, str]:
+        from carehooks.rules.acknowledge import placeholders
+
+        for language, text in value.items():
+            for name in sorted(placeholders(text) & set(PERSONAL_PLACEHOLDERS)):
+                raise ValueError(
+                    f"{language}: {{{name}}} is personal data, which a public reply must not show"
+                )
+        return value
+
+
 class TemplateSet(BaseModel):
-    """One named acknowledgement: texts for every channel, and optional per-channel overrides."""
+    """One named acknowledgement: texts for every channel, and optional per-channel overrides.
+
+    ``public``: the texts used in public comment threads (without them, a public thread gets no
+    acknowledgement from this set: its other texts may greet the customer by name).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     in_hours: dict[str, str] = Field(default_factory=dict)
     out_of_hours: dict[str, str] = Field(default_factory=dict)
     channels: dict[Channel, TemplateTexts] = Field(default_factory=dict)
+    public: PublicTexts | None = Field(
+        None, description="texts for public comment threads (no {contact_name}: everyone reads them)"
+    )
     fallback_name: dict[str, str] = Field(
         default_factory=dict,
         description="{contact_name} per language when the name is unknown (default: empty, and the space before it goes)",
@@ -473,6 +577,13 @@ class TemplateSet(BaseModel):
                             f"{limit}-character limit of {channel}: add a shorter one under "
                             f"channels.{channel}.{hours}"
                         )
+        for hours in ("in_hours", "out_of_hours"):
+            for language, text in getattr(self.public or PublicTexts(), hours).items():
+                if len(text) > PUBLIC_TEXT_LIMIT:
+                    raise ValueError(
+                        f"the public {hours} text in {language!r} has {len(text)} characters, over the "
+                        f"{PUBLIC_TEXT_LIMIT}-character limit of a comment"
+                    )
         return self
 
 

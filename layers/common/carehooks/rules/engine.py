@@ -78,6 +78,21 @@ class AckPlan:
 
 
 @dataclass(frozen=True)
+class HidePlan:
+    """A rule asked to hide the comment (done by :mod:`carehooks.rules.step`)."""
+
+    rule: str
+
+
+@dataclass(frozen=True)
+class PrivateReplyPlan:
+    """A rule asked for a private reply to the comment, with the texts of ``template``."""
+
+    rule: str
+    template: str
+
+
+@dataclass(frozen=True)
 class Decision:
     """Everything the rules decided for one message."""
 
@@ -94,6 +109,8 @@ class Decision:
     assignment: Assignment | None
     ack: AckPlan | None
     stopped_by: str | None = None
+    hide: HidePlan | None = None
+    private_reply: PrivateReplyPlan | None = None
 
     @property
     def changes_conversation(self) -> bool:
@@ -127,6 +144,13 @@ class Decision:
             record["ack_plan"] = {"rule": self.ack.rule, "template": self.ack.template}
             if self.ack.calendar is not None:
                 record["ack_plan"]["calendar"] = self.ack.calendar
+        if self.hide is not None:
+            record["hide_plan"] = {"rule": self.hide.rule}
+        if self.private_reply is not None:
+            record["private_reply_plan"] = {
+                "rule": self.private_reply.rule,
+                "template": self.private_reply.template,
+            }
         if self.stopped_by is not None:
             record["stopped_by"] = self.stopped_by
         return record
@@ -158,6 +182,7 @@ class Facts:
         self.team: str | None = conv.extra.get("team")
         self.new_conversation = context.new_conversation
         self.reopened = context.reopened
+        self.visibility = "public" if conv.public else "private"
         self._hours: dict[str, bool] = {}
 
     @cached_property
@@ -250,6 +275,7 @@ _VALUE_FIELDS = (
     "priority",
     "assignee",
     "team",
+    "visibility",
 )
 _BOOL_FIELDS = ("returning_customer", "vip", "new_conversation", "reopened")
 
@@ -417,19 +443,11 @@ def _words_of(items: list[str]) -> frozenset[str]:
 
 
 def _step(action: Any) -> tuple[Callable[[_Run, str, Any], None], Any] | None:
-    """An action as (method, argument), so evaluation dispatches without type checks."""
-    if isinstance(action, rc.AddTags):
-        return _Run.add_tags, tuple(action.add_tags)
-    if isinstance(action, rc.RemoveTags):
-        return _Run.remove_tags, tuple(action.remove_tags)
-    if isinstance(action, rc.SetPriority):
-        return _Run.set_priority, action.set_priority
-    if isinstance(action, rc.Assign):
-        return _Run.assign, action.assign
-    if isinstance(action, rc.Acknowledge):
-        return _Run.acknowledge, action.acknowledge
-    assert isinstance(action, rc.Stop)
-    return None
+    """An action as (method, argument), so evaluation dispatches without type checks; None for ``stop``."""
+    if isinstance(action, rc.Stop):
+        return None
+    method, argument = _ACTION_STEPS[type(action)]
+    return method, argument(action)
 
 
 def compile_rules(config: ConfigDocument) -> Program:
@@ -487,6 +505,8 @@ class _Run:
         self.priority: str | None = None
         self.assignment: Assignment | None = None
         self.ack: AckPlan | None = None
+        self.hide: HidePlan | None = None
+        self.private: PrivateReplyPlan | None = None
 
     def record(self, rule: str, action: str, status: ActionStatus, detail: str) -> None:
         self.actions.append(ActionRecord(rule, action, status, detail))
@@ -586,6 +606,39 @@ class _Run:
             self.ack = AckPlan(rule=rule, template=target.template, calendar=target.calendar)
             self.record(rule, "acknowledge", "ran", f"template {target.template}")
 
+    def hide_comment(self, rule: str, _: None) -> None:
+        if self.facts.visibility != "public":
+            self.record(rule, "hide_comment", "skipped", "not a public comment: only comments are hidden")
+        elif self.hide is not None:
+            self.record(rule, "hide_comment", "skipped", f"rule {self.hide.rule} already hides it")
+        else:
+            self.hide = HidePlan(rule=rule)
+            self.record(rule, "hide_comment", "ran", "hide the comment")
+
+    def private_reply(self, rule: str, target: rc.PrivateReplyWith) -> None:
+        if self.facts.visibility != "public":
+            self.record(
+                rule, "private_reply", "skipped", "not a public comment: private replies answer comments"
+            )
+        elif self.private is not None:
+            self.record(
+                rule, "private_reply", "skipped", f"rule {self.private.rule} already chose a private reply"
+            )
+        else:
+            self.private = PrivateReplyPlan(rule=rule, template=target.template)
+            self.record(rule, "private_reply", "ran", f"template {target.template}")
+
+
+_ACTION_STEPS: dict[type, tuple[Callable[[_Run, str, Any], None], Callable[[Any], Any]]] = {
+    rc.AddTags: (_Run.add_tags, lambda a: tuple(a.add_tags)),
+    rc.RemoveTags: (_Run.remove_tags, lambda a: tuple(a.remove_tags)),
+    rc.SetPriority: (_Run.set_priority, lambda a: a.set_priority),
+    rc.Assign: (_Run.assign, lambda a: a.assign),
+    rc.Acknowledge: (_Run.acknowledge, lambda a: a.acknowledge),
+    rc.HideComment: (_Run.hide_comment, lambda a: None),
+    rc.PrivateReply: (_Run.private_reply, lambda a: a.private_reply),
+}
+
 
 def _is_active_agent(config: ConfigDocument, agent_id: str) -> bool:
     """A configured, active agent; when no agents are configured, any person (not automation)."""
@@ -658,4 +711,6 @@ def evaluate(config: ConfigDocument, message: Message, context: Context, now: da
         assignment=run.assignment,
         ack=run.ack,
         stopped_by=stopped_by,
+        hide=run.hide,
+        private_reply=run.private,
     )

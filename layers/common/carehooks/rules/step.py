@@ -4,11 +4,13 @@ Order, each part idempotent so a retried record finishes what a failed attempt l
 
 1. evaluate the rules (pure) on the stored message, its conversation and the customer's history;
 2. store the decision on the message and its effects on the conversation, in one transaction, with
-   ``ack.status = pending`` when a rule asked for an acknowledgement;
-3. acknowledge (claim → send), then record the outcome in the decision.
+   ``ack.status = pending`` when a rule asked for an acknowledgement (and ``hide`` / ``private_reply``
+   pending when a rule asked to hide a comment or answer it privately);
+3. hide the comment, acknowledge (claim → send), send the private reply (claim → send), recording each
+   outcome in the decision.
 
-A retry that finds a decision with a pending acknowledgement does only step 3, with the plan recorded in
-step 2 (the configuration may have changed since; the decision is not re-taken).
+A retry that finds a decision with pending side effects does only those of step 3, with the plans
+recorded in step 2 (the configuration may have changed since; the decision is not re-taken).
 """
 
 from __future__ import annotations
@@ -19,13 +21,23 @@ from typing import TYPE_CHECKING, Any
 
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.observability import logger, metrics
-from carehooks.rules.acknowledge import AckOutcome, Deliver, acknowledge
-from carehooks.rules.engine import AckPlan, Assignment, Context, Decision, evaluate, program_for
+from carehooks.rules.acknowledge import AckOutcome, Deliver, acknowledge, draft
+from carehooks.rules.engine import (
+    AckPlan,
+    Assignment,
+    Context,
+    Decision,
+    PrivateReplyPlan,
+    evaluate,
+    program_for,
+)
 
 if TYPE_CHECKING:
     from carehooks.config.document import ConfigDocument
     from carehooks.inbound.context import InboundContext
+    from carehooks.public.moderation import Moderator
     from carehooks.store import Store
+
 
 HISTORY_LIMIT = 20
 
@@ -107,6 +119,7 @@ def run_rules(
     standby: bool = False,
     config: ConfigDocument | None = None,
     deliver: Deliver | None = None,
+    moderator: Moderator | None = None,
 ) -> RulesResult:
     """Evaluate, record and acknowledge for one stored message (see the module docstring)."""
     from carehooks.store import rules as rules_store
@@ -120,12 +133,7 @@ def run_rules(
 
         config = load_config()
     if existing is not None:
-        if (existing.get("ack") or {}).get("status") != "pending":
-            return RulesResult(decision=None, ack=None, conversation=conv)
-        plan, language, assignment = _recorded_plan(existing)
-        resumed = _acknowledge(
-            store, config, plan, conv, message, now, language, assignment, standby, deliver
-        )
+        resumed = _resume(store, config, existing, conv, message, now, standby, deliver, moderator)
         return RulesResult(decision=None, ack=resumed, conversation=conv)
 
     history = customer_history(store, conv) if program_for(config).needs_history else ()
@@ -140,8 +148,15 @@ def run_rules(
         record["ack"] = AckOutcome(
             status="skipped", reason="no rule asked for an acknowledgement"
         ).as_record()
+    if decision.hide is not None:
+        record["hide"] = {"status": "pending"}
+    if decision.private_reply is not None:
+        record["private_reply"] = {"status": "pending"}
     conv = rules_store.record_decision(store, message, apply_decision(decision), record, now)
     _log_decision(message, conv, decision)
+    if decision.hide is not None:
+        # First: a comment to hide should be out of sight before anything answers it.
+        _hide(store, decision.hide.rule, conv, message, now, moderator)
     outcome: AckOutcome | None = None
     if decision.ack is not None:
         outcome = _acknowledge(
@@ -156,7 +171,123 @@ def run_rules(
             standby,
             deliver,
         )
+    if decision.private_reply is not None:
+        _private_reply(
+            store,
+            config,
+            decision.private_reply,
+            conv,
+            message,
+            now,
+            decision.language,
+            decision.assignment,
+            deliver,
+        )
     return RulesResult(decision=decision, ack=outcome, conversation=conv)
+
+
+def _resume(
+    store: Store,
+    config: ConfigDocument,
+    existing: dict[str, Any],
+    conv: Conversation,
+    message: Message,
+    now: datetime,
+    standby: bool,
+    deliver: Deliver | None,
+    moderator: Moderator | None,
+) -> AckOutcome | None:
+    """Finish the side effects a recorded decision left pending (a retried record); the ack's outcome."""
+    plan, language, assignment = _recorded_plan(existing)
+    if _pending(existing, "hide"):
+        rule = str((existing.get("hide_plan") or {}).get("rule", ""))
+        _hide(store, rule, conv, message, now, moderator)
+    resumed = None
+    if _pending(existing, "ack"):
+        resumed = _acknowledge(
+            store, config, plan, conv, message, now, language, assignment, standby, deliver
+        )
+    if _pending(existing, "private_reply"):
+        recorded = existing.get("private_reply_plan") or {}
+        reply = PrivateReplyPlan(
+            rule=str(recorded.get("rule", "")), template=str(recorded.get("template", ""))
+        )
+        _private_reply(store, config, reply, conv, message, now, language, assignment, deliver)
+    return resumed
+
+
+def _pending(record: dict[str, Any], part: str) -> bool:
+    return bool((record.get(part) or {}).get("status") == "pending")
+
+
+def _hide(
+    store: Store, rule: str, conv: Conversation, message: Message, now: datetime, moderator: Moderator | None
+) -> None:
+    """Hide the comment a rule asked to hide; record the outcome (a retryable failure raises)."""
+    from carehooks.outbound.models import SendError
+    from carehooks.public.moderation import ModerationError, set_comment_hidden
+    from carehooks.store import rules as rules_store
+
+    outcome: dict[str, Any]
+    try:
+        set_comment_hidden(store, conv, message.platform_message_id, True, f"rule:{rule}", now, moderator)
+        outcome = {"status": "done", "rule": rule}
+    except ModerationError as exc:
+        outcome = {"status": "skipped", "rule": rule, "reason": exc.reason}
+    except SendError as exc:
+        if exc.retryable:
+            raise
+        outcome = {"status": "failed", "rule": rule, "reason": exc.reason, "error_class": exc.error_class}
+    rules_store.set_decision_part(store, message, "hide", outcome)
+    metrics.add_metric(name=f"CommentsHidden{outcome['status'].capitalize()}", unit="Count", value=1)
+    logger.info("hide comment", extra={"conversation_id": conv.id, **outcome})
+
+
+def _private_reply(
+    store: Store,
+    config: ConfigDocument,
+    plan: PrivateReplyPlan,
+    conv: Conversation,
+    message: Message,
+    now: datetime,
+    language: str,
+    assignment: Assignment | None,
+    deliver: Deliver | None,
+) -> None:
+    """Answer the comment privately with the template's (private) texts; record the outcome."""
+    from carehooks.public.replies import PrivateReplyOutcome, private_reply
+    from carehooks.store import rules as rules_store
+
+    # The direct message is private: the template's ordinary texts (which may greet by name) apply.
+    prepared = draft(
+        config,
+        AckPlan(plan.rule, plan.template, None),
+        replace(conv, public=False),
+        language,
+        now,
+        assignment,
+    )
+    if isinstance(prepared, str):
+        outcome = PrivateReplyOutcome(
+            status="skipped", reason=prepared, comment_id=message.platform_message_id
+        )
+    else:
+        outcome = private_reply(
+            store,
+            conv,
+            message.platform_message_id,
+            prepared.text,
+            now,
+            origin_tag=f"private_reply:{conv.id}",
+            deliver=deliver,
+        )
+    record = {**outcome.as_record(), "rule": plan.rule, "template": plan.template}
+    rules_store.set_decision_part(store, message, "private_reply", record)
+    metrics.add_metric(name=f"PrivateReplies{outcome.status.capitalize()}", unit="Count", value=1)
+    logger.info(
+        "private reply",
+        extra={"conversation_id": conv.id, "status": outcome.status, "reason": outcome.reason},
+    )
 
 
 def _acknowledge(

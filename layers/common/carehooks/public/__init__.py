@@ -1,0 +1,1 @@
+"""Public conversations (comment threads): private replies to comments, and hiding comments."""
