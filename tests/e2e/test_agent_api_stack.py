@@ -32,6 +32,7 @@ SAMPLE_PARAMS = {
     "channel": "messenger",
     "account_id": PAGE,
     "contact_id": "7318845612093471",
+    "comment_id": "556677889900112_1029384756473829",
 }
 
 

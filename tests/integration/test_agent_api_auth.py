@@ -17,6 +17,7 @@ SAMPLE_PARAMS = {
     "channel": "messenger",
     "account_id": "112233445566778",
     "contact_id": "7318845612093471",
+    "comment_id": "556677889900112_1029384756473829",
 }
 
 

@@ -41,6 +41,7 @@ from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.events import ConversationEvent, conversation_events, save_with_event
+from carehooks.store.public import linked_id
 from carehooks.store.queries import ConversationFilter, Order, list_conversations, sla_state
 from carehooks.store.rules import DECISION_ATTRIBUTE
 
@@ -147,7 +148,7 @@ def reply(services: Services, agent: Agent, conversation_id: str, text: str) -> 
         raise SendNotDoneError(_reason(result, "the channel refused the message"), "send_refused")
     platform_id = result.platform_message_id or ""
     stored = (
-        store.get_message(conv.channel, conv.account_id, conv.contact_id, platform_id)
+        store.get_message(conv.channel, conv.account_id, conv.contact_id, platform_id, conv.thread_id)
         if platform_id
         else None
     )
@@ -309,6 +310,11 @@ def conversation_out(conv: Conversation) -> ConversationOut:
         sla_state=sla_state(conv),
         csat=_csat(conv.csat),
         version=conv.version,
+        public=conv.public,
+        linked_conversation_id=linked_id(conv),
+        thread_id=conv.thread_id,
+        post_id=_str_or_none(conv.extra.get("post_id")),
+        permalink=_str_or_none(conv.extra.get("permalink")),
     )
 
 
@@ -324,6 +330,10 @@ def message_out(message: Message) -> MessageOut:
         status=message.status,
         attachments=list(message.attachments),
         decisions=_dict_or_none(message.extra.get(DECISION_ATTRIBUTE)),
+        hidden=bool(message.extra.get("hidden")),
+        hidden_by=_str_or_none(message.extra.get("hidden_by")),
+        deleted=bool(message.extra.get("deleted")),
+        edits=[dict(e) for e in message.extra.get("edits") or [] if isinstance(e, dict)],
     )
 
 
@@ -355,6 +365,10 @@ def _csat(value: Any) -> Csat | None:
     return Csat(
         score=score if isinstance(score, int) else None, comment=comment if isinstance(comment, str) else None
     )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def _dict_or_none(value: Any) -> dict[str, Any] | None:

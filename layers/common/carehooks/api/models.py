@@ -109,6 +109,22 @@ class PriorityRequest(VersionedRequest):
     priority: Priority
 
 
+class PrivateReplyRequest(_Request):
+    """A direct message to the author of a comment of a public conversation (once per comment, within
+    7 days of it). Without ``comment_id``: the thread's top-level comment, else its latest customer
+    comment."""
+
+    text: Annotated[Text, Field(min_length=1, max_length=MAX_REPLY_CHARS), AfterValidator(_not_blank)]
+    comment_id: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^#/]+$"),
+            AfterValidator(_encodable),
+        ]
+        | None
+    ) = None
+
+
 class RulesTestRequest(_Request):
     """A message to run the rules on, without side effects: the inputs of ``carehooks rules test``.
 
@@ -161,6 +177,14 @@ class MessageOut(BaseModel):
     status: str | None = Field(None, description="out only: sent, delivered, read or failed")
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     decisions: dict[str, Any] | None = Field(None, description="which rules fired on this message, and why")
+    hidden: bool = Field(False, description="comments: hidden from everyone but its author and their friends")
+    hidden_by: str | None = Field(
+        None, description="comments: `rule:<id>`, an agent's sub, or `platform-inbox`"
+    )
+    deleted: bool = Field(False, description="comments: removed by its author or the Page")
+    edits: list[dict[str, Any]] = Field(
+        default_factory=list, description="comments: earlier texts, oldest first (`text`, `until`)"
+    )
 
 
 class EventOut(BaseModel):
@@ -200,6 +224,15 @@ class ConversationOut(BaseModel):
     sla_state: SlaState = "none"
     csat: Csat | None
     version: int = Field(description="send it back with a change to detect concurrent edits")
+    public: bool = Field(False, description="a public comment thread (Facebook Page or Instagram comments)")
+    linked_conversation_id: str | None = Field(
+        None,
+        description="public: the private conversation its private reply opened; private: the public "
+        "thread it continues",
+    )
+    thread_id: str | None = Field(None, description="public: the top-level comment of the thread")
+    post_id: str | None = Field(None, description="public: the post (or Instagram media) commented on")
+    permalink: str | None = Field(None, description="public: the post's link, when the platform gives it")
 
 
 class ConversationDetail(ConversationOut):
@@ -220,6 +253,21 @@ class ReplyResult(BaseModel):
     message: MessageOut
     conversation: ConversationOut
     details: dict[str, str] = Field(default_factory=dict, description="what the channel did to the text")
+
+
+class PrivateReplyResult(BaseModel):
+    """The private reply as stored in the private conversation, and both linked conversations."""
+
+    message: MessageOut
+    conversation: ConversationOut = Field(description="the public conversation")
+    private_conversation: ConversationOut = Field(description="where the private reply continues")
+
+
+class ModerationResult(BaseModel):
+    """A comment as it is after hiding or unhiding it, and its conversation."""
+
+    comment: MessageOut
+    conversation: ConversationOut
 
 
 class RulesTestResult(BaseModel):

@@ -62,7 +62,7 @@ def apply_change(store: Store, event: CommentChangeEvent) -> Message | None:
     if event.change == "removed":
         if found.extra.get("deleted"):
             return None
-        _update(store, found, "SET deleted = :t, deleted_at = :at", {":t": True, ":at": iso(event.at)})
+        _update(store, found, {"deleted": True, "deleted_at": iso(event.at)})
         return found
     hidden = event.change == "hidden"
     if bool(found.extra.get("hidden")) == hidden:
@@ -116,20 +116,19 @@ def edit(store: Store, message: Message, text: str, at: datetime) -> bool:
 
 def set_hidden(store: Store, message: Message, hidden: bool, by: str, at: datetime) -> None:
     """Record that a comment was hidden (or shown again), by whom and when."""
-    _update(
-        store,
-        message,
-        "SET hidden = :h, hidden_at = :at, hidden_by = :by",
-        {":h": hidden, ":at": iso(at), ":by": by},
-    )
+    _update(store, message, {"hidden": hidden, "hidden_at": iso(at), "hidden_by": by})
 
 
-def _update(store: Store, message: Message, expression: str, values: dict[str, Any]) -> None:
+def _update(store: Store, message: Message, attributes: dict[str, Any]) -> None:
+    """Set attributes of a stored message (by name placeholders: ``hidden`` is a reserved word)."""
+    names = {f"#a{i}": name for i, name in enumerate(attributes)}
+    values = {f":v{i}": value for i, value in enumerate(attributes.values())}
     store.client.update_item(
         TableName=store.table_name,
         Key=_message_key(store, message),
-        UpdateExpression=expression,
+        UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
         ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeNames=names,
         ExpressionAttributeValues=store.marshal(values),
     )
 

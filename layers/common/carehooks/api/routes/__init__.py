@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from carehooks.api.models import ErrorBody
 
-ROUTE_MODULES: tuple[str, ...] = ("conversations", "contacts", "rules", "reports")
+ROUTE_MODULES: tuple[str, ...] = ("conversations", "contacts", "rules", "reports", "comments")
 
 _DESCRIPTIONS = {
     400: "malformed request (bad JSON, bad cursor)",

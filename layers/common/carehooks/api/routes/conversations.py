@@ -101,7 +101,9 @@ def get_history(conversation_id: str, agent: CurrentAgent, deps: Deps) -> Conver
     "/conversations/<conversation_id>/reply",
     summary="Reply to the customer on the conversation's channel",
     description=(
-        "Sends through the channel (window-aware). 409 `send_skipped`: outside the channel's messaging "
+        "Sends through the channel (window-aware); on a public comment thread the reply is posted in the "
+        "thread, for everyone to read (answer privately with `/private-reply`). "
+        "409 `send_skipped`: outside the channel's messaging "
         "window; 409 `send_refused`: the platform refused; 503: the platform is unreachable (nothing was "
         "sent). The first reply sets `first_response_at` and `first_responder`."
     ),
