@@ -36,7 +36,7 @@ def test_the_default_is_the_last_seven_days() -> None:
 
 def test_filters_are_read() -> None:
     _, filters = parse_summary_query({"channel": "whatsapp", "tag": "vip", "agent": "ann"}, NOW)
-    assert filters.as_dict() == {"channel": "whatsapp", "tag": "vip", "agent": "ann"}
+    assert filters.as_dict() == {"channel": "whatsapp", "tag": "vip", "agent": "ann", "visibility": None}
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ class ReportFilters(BaseModel):
     channel: str | None
     tag: str | None
     agent: str | None
+    visibility: str | None = None
 
 
 class ReportConversations(BaseModel):
@@ -21,6 +22,9 @@ class ReportConversations(BaseModel):
     previous_total: int
     by_status: dict[str, int]
     by_channel: dict[str, int]
+    by_visibility: dict[str, int] = Field(
+        default_factory=dict, description="public (comment threads, public posts) and private conversations"
+    )
 
 
 class ReportSpread(BaseModel):
@@ -68,6 +72,15 @@ class ReportDay(BaseModel):
     first_response_median_seconds: float | None
 
 
+class ReportVisibility(BaseModel):
+    """The figures of the public (or private) conversations alone."""
+
+    conversations: int
+    first_response: ReportDurations
+    resolution: ReportDurations
+    sla: dict[str, ReportSla]
+
+
 class SummaryReport(BaseModel):
     """Figures over every conversation created in the period (a cohort), computed from stored data."""
 
@@ -75,6 +88,10 @@ class SummaryReport(BaseModel):
     previous_period: ReportRange
     filters: ReportFilters
     conversations: ReportConversations
+    visibility: dict[str, ReportVisibility] = Field(
+        default_factory=dict,
+        description="public and private conversations apart (public targets are tighter)",
+    )
     first_response: ReportDurations
     resolution: ReportDurations
     sla: dict[str, ReportSla] = Field(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from carehooks.domain.models import Channel
-from carehooks.reports.summary import Filters, Period
+from carehooks.reports.summary import VISIBILITIES, Filters, Period
 
 MAX_DAYS = 93
 DEFAULT_DAYS = 7
@@ -31,8 +31,8 @@ def _instant(value: str, name: str, end: bool) -> datetime:
 
 
 def parse_summary_query(params: dict[str, str], now: datetime) -> tuple[Period, Filters]:
-    """``from`` / ``to`` (default: the 7 days up to now), ``channel``, ``tag``, ``agent``."""
-    unknown = set(params) - {"from", "to", "channel", "tag", "agent"}
+    """``from`` / ``to`` (default: the 7 days up to now), ``channel``, ``tag``, ``agent``, ``visibility``."""
+    unknown = set(params) - {"from", "to", "channel", "tag", "agent", "visibility"}
     if unknown:
         raise ReportQueryError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
     end = _instant(params["to"], "to", end=True) if params.get("to") else now
@@ -48,5 +48,10 @@ def parse_summary_query(params: dict[str, str], now: datetime) -> tuple[Period, 
     channel = params.get("channel") or None
     if channel is not None and channel not in {str(c) for c in Channel}:
         raise ReportQueryError(f"unknown channel {channel!r}")
-    filters = Filters(channel=channel, tag=params.get("tag") or None, agent=params.get("agent") or None)
+    seen = params.get("visibility") or None
+    if seen is not None and seen not in VISIBILITIES:
+        raise ReportQueryError(f"visibility is one of {', '.join(VISIBILITIES)}")
+    filters = Filters(
+        channel=channel, tag=params.get("tag") or None, agent=params.get("agent") or None, visibility=seen
+    )
     return Period(start, end), filters

@@ -13,6 +13,9 @@ Definitions (the README's report section repeats them):
 - SLA attainment: the share of stopped SLA clocks that met their target, per metric, as the SLA module
   records them on the conversation.
 - CSAT: average and distribution of the scores given; response rate = rated / surveyed (survey sent).
+- Public and private: public conversations are comment threads (Facebook Page, Instagram; X posts),
+  private ones direct conversations. ``visibility`` repeats volume, first response, resolution and SLA
+  attainment for each, since public targets are usually tighter; ``filters.visibility`` keeps one.
 """
 
 from __future__ import annotations
@@ -51,21 +54,32 @@ class Period:
         return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+VISIBILITIES = ("public", "private")
+
+
+def visibility(conv: Conversation) -> str:
+    """``public`` for a comment thread (or public posts), ``private`` for a direct conversation."""
+    return "public" if conv.public else "private"
+
+
 @dataclass(frozen=True)
 class Filters:
     channel: str | None = None
     tag: str | None = None
     agent: str | None = None
+    visibility: str | None = None
 
     def matches(self, conv: Conversation) -> bool:
         if self.channel is not None and str(conv.channel) != self.channel:
             return False
         if self.tag is not None and self.tag not in conv.tags:
             return False
+        if self.visibility is not None and visibility(conv) != self.visibility:
+            return False
         return self.agent is None or agent_of(conv) == self.agent
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"channel": self.channel, "tag": self.tag, "agent": self.agent}
+        return {"channel": self.channel, "tag": self.tag, "agent": self.agent, "visibility": self.visibility}
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -193,6 +207,16 @@ def _daily(convs: list[Conversation], period: Period) -> list[dict[str, Any]]:
     return out
 
 
+def _visibility_part(convs: list[Conversation], calendar: Calendar | None) -> dict[str, Any]:
+    """Volume, first response, resolution and SLA attainment of the public (or private) conversations."""
+    return {
+        "conversations": len(convs),
+        "first_response": _durations([p for p in map(first_response_pair, convs) if p is not None], calendar),
+        "resolution": _durations([p for p in map(resolution_pair, convs) if p is not None], calendar),
+        "sla": _sla(convs),
+    }
+
+
 def summarize(
     current: Iterable[Conversation],
     previous: Iterable[Conversation],
@@ -206,6 +230,7 @@ def summarize(
     before = [c for c in previous if earlier.start <= c.created_at < earlier.end and filters.matches(c)]
     statuses = Counter(c.status for c in convs)
     channels = Counter(str(c.channel) for c in convs)
+    visibilities = Counter(visibility(c) for c in convs)
     first_responses = [p for p in (first_response_pair(c) for c in convs) if p is not None]
     resolutions = [p for p in (resolution_pair(c) for c in convs) if p is not None]
     return {
@@ -217,6 +242,10 @@ def summarize(
             "previous_total": len(before),
             "by_status": {s: statuses[s] for s in ("open", "pending", "resolved")},
             "by_channel": dict(sorted(channels.items())),
+            "by_visibility": {v: visibilities[v] for v in VISIBILITIES},
+        },
+        "visibility": {
+            v: _visibility_part([c for c in convs if visibility(c) == v], calendar) for v in VISIBILITIES
         },
         "first_response": _durations(first_responses, calendar),
         "resolution": _durations(resolutions, calendar),

@@ -28,7 +28,8 @@ Text = Annotated[str | None, Query(max_length=100)]
         "Over every conversation created in [from, to) (a cohort), computed from stored data, never "
         "sampled. `from`/`to`: a date (a whole UTC day; `to` is included) or an ISO 8601 time with a "
         "zone (`to` excluded); default: the 7 days up to now; at most 93 days. Median and p90 "
-        "interpolate linearly. Tags are compared with the previous period of the same length."
+        "interpolate linearly. Tags are compared with the previous period of the same length. "
+        "`visibility` splits public (comment threads) and private conversations; the filter keeps one."
     ),
     tags=["reports"],
     responses=responses(),
@@ -41,8 +42,18 @@ def get_summary(
     channel: Text = None,
     tag: Text = None,
     agent_id: Annotated[str | None, Query(alias="agent", max_length=100)] = None,
+    visibility: Annotated[
+        str | None, Query(max_length=20, description="public (comment threads) or private")
+    ] = None,
 ) -> SummaryReport:
-    params = {"from": from_, "to": to, "channel": channel, "tag": tag, "agent": agent_id}
+    params = {
+        "from": from_,
+        "to": to,
+        "channel": channel,
+        "tag": tag,
+        "agent": agent_id,
+        "visibility": visibility,
+    }
     try:
         period, filters = parse_summary_query({k: v for k, v in params.items() if v}, deps.now())
     except ReportQueryError as exc:
