@@ -40,6 +40,7 @@ SOON = COMMENTED + timedelta(minutes=1)
 
 CONFIG = """
 version: public-it
+ops: {recipients: [ops@example.com]}
 acknowledgement:
   cooldown_hours: 0
   templates:
@@ -49,6 +50,10 @@ acknowledgement:
       public:
         in_hours: {en: "We're sorry to hear this. We've sent you a private message to sort it out."}
         out_of_hours: {en: "We're sorry to hear this. We've sent you a private message to sort it out."}
+sla:
+  policies:
+    - {id: public-comments, when: {public: true}, first_response: 15m}
+    - {id: direct, when: {public: false}, first_response: 1h}
 rules:
   - id: troll
     when: {all: [{visibility: public}, {text: {keyword: [idiot, scam, scammers]}}]}
@@ -186,6 +191,17 @@ def test_the_customer_answering_the_private_reply_continues_the_linked_conversat
     (private,) = store.contact_conversations("messenger", PAGE, PSID)
     assert private.id == private_id
     assert [m.text for m in store.messages(private) if m.direction is Direction.IN] == ["It is order #4411"]
+
+
+def test_public_and_private_conversations_run_their_own_sla_policies(aws: Aws, graph: Graph) -> None:
+    arrive(aws, event_bytes("meta/feed_comment.json"))
+    raw = event_bytes("meta/messenger_text.json").replace(b"where is my order? #1234", b"It is order #4411")
+    arrive(aws, raw, SOON + timedelta(minutes=5))
+    store = get_store()
+    private = store.latest_conversation("messenger", PAGE, PSID)
+    assert private is not None
+    assert thread(store).extra["sla"]["policy"] == "public-comments"
+    assert private.extra["sla"]["policy"] == "direct"
 
 
 def test_the_echo_of_our_public_reply_is_not_stored_twice(aws: Aws, graph: Graph) -> None:
