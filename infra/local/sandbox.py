@@ -8,6 +8,7 @@ make the next calls fail with ``POST /_local/outbox/fail`` (see the README).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -54,6 +55,12 @@ def parse_body(body: bytes, content_type: str) -> Any:
 
 def _json(status: int, payload: Any) -> Response:
     return Response(status, [("Content-Type", "application/json")], json.dumps(payload).encode())
+
+
+def _scoped_id(seed: str) -> str:
+    """A stable 16-digit id made from ``seed`` (the stand-in for a page-scoped user id)."""
+    digest = int(hashlib.sha256(seed.encode()).hexdigest(), 16)
+    return str(10**15 + digest % (9 * 10**15))
 
 
 def _digits(count: int) -> str:
@@ -173,8 +180,12 @@ class Sandbox:
                     },
                 )
             recipient = data.get("recipient") or {}
+            # A private reply (to a comment) is answered with the commenter's page-scoped id, which the
+            # sandbox cannot know: a stable made-up one per comment stands in.
             recipient_id = (
-                recipient.get("id") or recipient.get("comment_id") or recipient.get("post_id") or ""
+                _scoped_id(str(recipient["comment_id"]))
+                if recipient.get("comment_id")
+                else recipient.get("id") or recipient.get("post_id") or ""
             )
             answer: dict[str, Any] = {"recipient_id": str(recipient_id)}
             if "message" in data:
