@@ -441,3 +441,18 @@ def test_an_instagram_complaint_is_answered_with_a_reply_and_a_private_reply(aws
     private = store.latest_conversation("instagram", IG_ACCOUNT, IGSID)
     assert private is not None
     assert private.extra["linked_public_id"] == public.id
+
+
+def test_a_private_reply_meta_took_without_naming_the_recipient_is_not_sent_again(
+    aws: Aws, graph: Graph
+) -> None:
+    arrive(aws, comment_body("Do you ship to Ireland?"))
+    public_id = thread(get_store()).id
+    graph.failures.append((200, {"message_id": "m_unknown_recipient"}))
+    with clock.frozen(SOON + timedelta(minutes=3)):
+        answer = call(api_event("POST", f"/api/conversations/{public_id}/private-reply", {"text": "Hi!"}))
+        again = call(api_event("POST", f"/api/conversations/{public_id}/private-reply", {"text": "Hi!"}))
+    # It went out, but its conversation is unknown: the agent is told, and it is never sent twice
+    assert answer.status == 503
+    assert (again.status, again.error["code"]) == (409, "private_reply_used")
+    assert len(graph.to(f"{PAGE}/messages")) == 1

@@ -69,7 +69,9 @@ def reply_privately(
         raise SendNotDoneError(outcome.reason, code)
     if outcome.status != "sent":
         raise SendNotDoneError(outcome.reason or "the channel refused the private reply", "send_refused")
-    private = store.get_conversation(outcome.private_conversation_id or "")
+    private = (
+        store.get_conversation(outcome.private_conversation_id) if outcome.private_conversation_id else None
+    )
     if private is None:
         raise UnavailableError("the private reply was sent but its conversation could not be read")
     sent = store.get_message(
