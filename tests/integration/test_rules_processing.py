@@ -222,15 +222,19 @@ def test_later_messages_of_the_conversation_are_not_acknowledged(aws: Aws, messe
     assert "already acknowledged" in second["ack"]["reason"]
 
 
+@pytest.mark.ddblocal
 def test_two_records_of_one_conversation_processed_concurrently_get_one_acknowledgement(
-    aws: Aws, messenger: FakeMessenger
+    aws: Aws, messenger: FakeMessenger, ddblocal: str
 ) -> None:
+    # moto's in-process DynamoDB is not thread safe ("dictionary changed size during iteration"), and
+    # it does not enforce conditions as DynamoDB does: the race runs on DynamoDB Local.
+    store = _ddblocal_store(ddblocal)
     # Given a conversation started by the business (an echo), so both customer messages thread into it
-    deliver_at(
-        aws,
-        body("Hi from the shop", "m_echo", LATE - timedelta(minutes=5), echo=True),
-        LATE - timedelta(minutes=5),
-    )
+    with clock.frozen(LATE - timedelta(minutes=5)):
+        process_queued(
+            _queued_body(aws, body("Hi from the shop", "m_echo", LATE - timedelta(minutes=5), echo=True)),
+            store,
+        )
     assert messenger.acks() == []
     bodies = [
         _queued_body(aws, body("where is my order?", "m_a", LATE)),
@@ -239,26 +243,38 @@ def test_two_records_of_one_conversation_processed_concurrently_get_one_acknowle
     messenger.delay = 0.3  # the first send is still in flight when the second record claims
     errors: list[BaseException] = []
     start = threading.Barrier(2)
-    store = get_store()
 
     def run(queued: str) -> None:
         start.wait()
         try:
-            with clock.frozen(LATE + timedelta(seconds=5)):
-                process_queued(queued, store)
+            process_queued(queued, store)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(b,)) for b in bodies]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    # The clock is frozen once for both threads: it is one module global, so a freeze per thread would
+    # let the first thread to finish unfreeze the other.
+    with clock.frozen(LATE + timedelta(seconds=5)):
+        threads = [threading.Thread(target=run, args=(b,)) for b in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
     assert errors == []
     assert len(conversations(store)) == 1
     assert len(messenger.acks()) == 1
     outcomes = sorted(stored_decision(store, mid)["ack"]["status"] for mid in ("m_a", "m_b"))
     assert outcomes == ["sent", "skipped"]
+
+
+def _ddblocal_store(endpoint: str) -> Store:
+    """A fresh table on DynamoDB Local, created from template.yaml."""
+    import boto3
+    from infra.template import table_create_kwargs
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="eu-west-1")
+    name = f"rules-race-{time.time_ns()}"
+    client.create_table(**table_create_kwargs("Table", name))
+    return Store(name, client=client)
 
 
 def test_a_rate_limited_send_fails_the_record_and_its_retry_acknowledges_once(
