@@ -9,7 +9,7 @@ from typing import Any
 
 
 class RequestBodyError(ValueError):
-    """The body could not be decoded (bad base64)."""
+    """The body could not be decoded (bad base64, or text that is not Unicode)."""
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
@@ -18,26 +18,41 @@ def raw_body(event: dict[str, Any]) -> bytes:
     if event.get("isBase64Encoded"):
         try:
             return base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as exc:
+        except (binascii.Error, ValueError, TypeError) as exc:
             raise RequestBodyError("body is not valid base64") from exc
-    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates: no platform sent these bytes
+            raise RequestBodyError("body is not valid UTF-8 text") from exc
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    raise RequestBodyError("body is not text")
 
 
 def header(event: dict[str, Any], name: str) -> str | None:
     """A header by case-insensitive name."""
     wanted = name.lower()
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == wanted:
+    for key, value in mapping(event, "headers").items():
+        if str(key).lower() == wanted:
             return str(value)
     return None
 
 
+def mapping(event: dict[str, Any], name: str) -> dict[str, Any]:
+    """A map of the event (``headers``, ``queryStringParameters``); empty when absent or not a map."""
+    value = event.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def query(event: dict[str, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()}
+    return {str(k): str(v) for k, v in mapping(event, "queryStringParameters").items()}
 
 
 def method(event: dict[str, Any]) -> str:
-    return str(((event.get("requestContext") or {}).get("http") or {}).get("method", "")).upper()
+    context = mapping(event, "requestContext")
+    http = context.get("http") if isinstance(context.get("http"), dict) else {}
+    return str((http or {}).get("method", "")).upper()
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:

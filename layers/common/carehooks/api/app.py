@@ -66,8 +66,8 @@ def _body_problem(event: dict[str, Any]) -> str | None:
     """Why the body cannot be read as text, if it cannot (the resolver would fail on it, not the caller)."""
     try:
         raw_body(event).decode("utf-8")
-    except RequestBodyError:
-        return "the body is flagged base64 but is not valid base64"
+    except RequestBodyError as exc:
+        return f"the {exc}"
     except UnicodeDecodeError:
         return "the body is not UTF-8 text"
     return None

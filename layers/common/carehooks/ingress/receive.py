@@ -57,7 +57,7 @@ class WebhookRequest:
             method=http.method(event) or "POST",
             path=str(event.get("rawPath") or ""),
             raw=raw,
-            headers={str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()},
+            headers={str(k).lower(): str(v) for k, v in http.mapping(event, "headers").items()},
             query=http.query(event),
             raw_query=str(event.get("rawQueryString") or ""),
         )

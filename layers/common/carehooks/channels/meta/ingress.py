@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from carehooks.channels.meta.comments import thread_key
 from carehooks.domain.models import Channel, QueuedEvent
 from carehooks.ingress.errors import MalformedBodyError
+from carehooks.ingress.jsonbody import load_object
 
 
 class _Party(BaseModel):
@@ -62,12 +63,7 @@ _OBJECT_CHANNEL = {
 
 def parse_envelope(raw: bytes) -> tuple[MetaEnvelope, dict[str, Any]]:
     """Validate the envelope; returns the model and the plain JSON (slices are queued raw)."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBodyError("body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise MalformedBodyError("body is not a JSON object")
+    body = load_object(raw)
     try:
         return MetaEnvelope.model_validate(body), body
     except ValidationError as exc:

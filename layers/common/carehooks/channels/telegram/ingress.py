@@ -9,24 +9,19 @@ be random, so the bot id scopes them.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from carehooks.domain.models import Channel, QueuedEvent
 from carehooks.ingress.errors import MalformedBodyError
+from carehooks.ingress.jsonbody import load_object
 
 CUSTOMER_KINDS = ("message", "edited_message", "callback_query")
 
 
 def parse_update(raw: bytes) -> dict[str, Any]:
     """The update as a JSON object with an integer ``update_id``, or MalformedBodyError."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBodyError("body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise MalformedBodyError("body is not a JSON object")
+    body = load_object(raw)
     update_id = body.get("update_id")
     if isinstance(update_id, bool) or not isinstance(update_id, int):
         raise MalformedBodyError("not a Telegram update: update_id missing or not an integer")

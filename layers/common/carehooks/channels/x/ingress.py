@@ -7,24 +7,19 @@ counted by the caller, so it never costs a queue message.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from carehooks.domain.models import Channel, QueuedEvent
 from carehooks.ingress.errors import MalformedBodyError
+from carehooks.ingress.jsonbody import load_object
 
 CUSTOMER_ARRAYS = ("direct_message_events", "tweet_create_events")
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object with a ``for_user_id``, or MalformedBodyError."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedBodyError("body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise MalformedBodyError("body is not a JSON object")
+    body = load_object(raw)
     if not isinstance(body.get("for_user_id"), str | int) or not str(body["for_user_id"]):
         raise MalformedBodyError("not an Account Activity event: for_user_id missing")
     for key in CUSTOMER_ARRAYS:
