@@ -1,7 +1,8 @@
 """InboundProcessorFunction: SQS FIFO batches → stored conversations, with partial batch failures.
 
 A record that fails is reported alone; later records of the same customer (same message group) are
-skipped for this round so their order holds, and every other customer's records go on.
+skipped for this round so their order holds, and every other customer's records go on. A record that
+can never succeed (malformed) is parked in the DLQ with its reason at once and counts as handled.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from carehooks.config.settings import settings
+from carehooks.inbound.parking import DeadLetterQueue, Record, process_or_park
 from carehooks.inbound.processor import process_queued
 from carehooks.observability import logger, metrics
 from carehooks.store import get_store
@@ -19,7 +22,16 @@ _processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def _record_handler(record: SQSRecord) -> None:
-    process_queued(record.body, get_store())
+    process_or_park(
+        Record(
+            message_id=record.message_id,
+            body=record.body,
+            group_id=record.attributes.message_group_id,
+            deduplication_id=record.attributes.message_deduplication_id,
+        ),
+        lambda body: process_queued(body, get_store()),
+        DeadLetterQueue(settings().inbound_dlq_url),
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

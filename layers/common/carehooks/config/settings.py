@@ -31,6 +31,8 @@ class Settings(BaseModel):
 
     table_name: str = Field("carehooks", alias="TABLE_NAME")
     inbound_queue_url: str = Field("", alias="INBOUND_QUEUE_URL")
+    # Where the processor parks records that can never succeed (with ErrorCode / ErrorMessage).
+    inbound_dlq_url: str = Field("", alias="INBOUND_DLQ_URL")
     secret_id: str = Field("", alias="CAREHOOKS_SECRET_ID")
     config_parameter: str = Field("", alias="CONFIG_PARAMETER")
     config_file: str = Field("", alias="CAREHOOKS_CONFIG")

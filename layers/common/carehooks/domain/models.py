@@ -153,8 +153,20 @@ class IgnoredEvent:
 type CanonicalEvent = MessageEvent | StatusEvent | IgnoredEvent | CommentChangeEvent
 
 
-class AdapterError(ValueError):
-    """A signed payload that cannot be understood: the record fails and is parked in the DLQ."""
+class MalformedEventError(ValueError):
+    """A queued record that can never be processed: parked in the DLQ at once with its reason.
+
+    ``code`` is what operators see (the DLQ message's ``ErrorCode``); the message must be short and
+    carry no customer text and no secret (it becomes ``ErrorMessage``).
+    """
+
+    code = "malformed_record"
+
+
+class AdapterError(MalformedEventError):
+    """A signed payload an adapter cannot understand (raised by the adapter itself)."""
+
+    code = "malformed_payload"
 
 
 ConversationStatus = Literal["open", "pending", "resolved"]

@@ -6,18 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from carehooks import clock
-from carehooks.channels.registry import parser_for
 from carehooks.config.settings import settings
 from carehooks.domain.models import (
     CommentChangeEvent,
     Direction,
     IgnoredEvent,
     MessageEvent,
-    QueuedEvent,
     StatusEvent,
 )
 from carehooks.inbound import hooks
 from carehooks.inbound.context import InboundContext
+from carehooks.inbound.parking import parse_queued, read_queued
 from carehooks.observability import logger, metrics
 from carehooks.store import RecordOutcome, Store
 from carehooks.store.table import thread_of
@@ -34,11 +33,11 @@ class ProcessResult:
 
 
 def process_queued(body: str, store: Store) -> ProcessResult:
-    """Handle one SQS record body. Raises on anything that should be retried or parked."""
-    queued = QueuedEvent.model_validate_json(body)
-    parse = parser_for(queued.channel)
+    """Handle one SQS record body. Raises :class:`MalformedEventError` for a record to park (it can never
+    succeed), anything else for a record to retry."""
+    queued = read_queued(body)
     result = ProcessResult()
-    for event in parse(queued):
+    for event in parse_queued(queued):
         if isinstance(event, IgnoredEvent):
             result.ignored.append(event.kind)
             metrics.add_metric(name="EventsIgnored", unit="Count", value=1)
