@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "infra.cli.replay",
     "infra.cli.config",
     "infra.cli.rules",
+    "infra.cli.dlq",
 ]
 
 

@@ -128,6 +128,7 @@ class Stack:
         if self.embedded.endpoints.dynamodb_kind == "DynamoDB Local":
             _remember_dynamodb(settings, self.embedded)
         endpoints = self.embedded.endpoints
+        _remember_endpoints(settings, endpoints)
 
         from infra.template import load as load_template
 
@@ -357,6 +358,12 @@ def _remember_dynamodb(settings: LocalSettings, embedded: aws.Embedded) -> None:
     if embedded.dynamodb_pid:
         record = {"stack": os.getpid(), "dynamodb": embedded.dynamodb_pid}
         (settings.data_dir / "dynamodb.pid").write_text(json.dumps(record), encoding="utf-8")
+
+
+def _remember_endpoints(settings: LocalSettings, endpoints: aws.Endpoints) -> None:
+    """Write where the embedded services listen, for tools run beside the stack (``carehooks dlq --local``)."""
+    record = {"aws": endpoints.aws, "dynamodb": endpoints.dynamodb, "region": settings.region}
+    (settings.data_dir / "endpoints.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 def _stop_stale_dynamodb(settings: LocalSettings) -> None:
