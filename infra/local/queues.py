@@ -192,6 +192,14 @@ class QueueConsumer:
             self._slots.release()
 
 
+def parked_reason(message: Any) -> str:
+    """``ErrorCode: ErrorMessage`` of a record the processor parked itself (empty for a redriven one)."""
+    attributes = getattr(message, "message_attributes", None) or {}
+    code = (attributes.get("ErrorCode") or {}).get("StringValue") or ""
+    text = (attributes.get("ErrorMessage") or {}).get("StringValue") or ""
+    return f"parked: {code}: {text}" if code else ""
+
+
 class DeadLetterWatch:
     """Prints every message that reaches a dead-letter queue and lists what the DLQs hold."""
 
@@ -232,7 +240,7 @@ class DeadLetterWatch:
                         "deduplication_id": message.deduplication_id,
                         "receive_count": message.approximate_receive_count,
                         "sent_at": datetime.fromtimestamp(sent / 1000, UTC).isoformat() if sent else None,
-                        "reason": self.failures.get(message.id),
+                        "reason": parked_reason(message) or self.failures.get(message.id),
                         "body": message.body,
                     }
                 )

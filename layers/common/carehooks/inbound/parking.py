@@ -59,9 +59,7 @@ def parse_queued(queued: QueuedEvent) -> list[CanonicalEvent]:
         raise NotAQueuedEventError(f"no adapter for channel {queued.channel}") from exc
     try:
         return parse(queued)
-    except MalformedEventError:
-        raise
-    except PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:  # an AdapterError too: its message may quote the payload
         raise UnparseablePayloadError(
             f"{queued.channel} adapter cannot parse the payload: {describe(exc)}"
         ) from exc
