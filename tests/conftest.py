@@ -30,3 +30,13 @@ def _fresh_caches() -> Iterator[None]:
     yield
     for cached in (settings, sqs_client, dynamodb_client, get_store, sesv2_client):
         cached.cache_clear()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The hostile-input figure (tests/hostile_support.py counts each fuzz case)."""
+    import sys
+
+    support = sys.modules.get("tests.hostile_support")
+    line = support.summary() if support is not None else None
+    if line:
+        terminalreporter.write_line(line)

@@ -3,7 +3,8 @@
 A record is *malformed* when retrying cannot help: its body is not a :class:`QueuedEvent` (not JSON,
 missing fields, an unknown channel), or its channel's adapter cannot parse the payload. Parsing is
 pure, so the errors it raises on a broken payload (pydantic ``ValidationError``, ``KeyError``,
-``TypeError``, ``ValueError``, ``AttributeError``, an adapter's own :class:`AdapterError`) mean the same
+``TypeError``, ``ValueError``, ``AttributeError``, ``OverflowError``, an adapter's own
+:class:`AdapterError`) mean the same
 thing on every try; they all become :class:`MalformedEventError` here, in this one place.
 
 Such a record is sent straight to the inbound DLQ, with its original group and deduplication ids and
@@ -30,8 +31,16 @@ from carehooks.observability import logger, metrics
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-# What a pure parse raises on a payload of the wrong shape (ValidationError is a ValueError).
-PARSE_ERRORS: tuple[type[Exception], ...] = (KeyError, TypeError, ValueError, AttributeError, LookupError)
+# What a pure parse raises on a payload of the wrong shape (ValidationError is a ValueError;
+# OverflowError is a timestamp no datetime can hold).
+PARSE_ERRORS: tuple[type[Exception], ...] = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    LookupError,
+    OverflowError,
+)
 MAX_MESSAGE_CHARS = 256
 
 

@@ -2,7 +2,7 @@
 
 Hostile or broken bodies become :class:`MalformedBodyError` (400), never an unhandled error (500):
 
-- not UTF-8, not JSON, or not an object;
+- not UTF-8 (strictly: no encoded surrogates, no overlong forms), not JSON, or not an object;
 - nested deeper than :data:`MAX_DEPTH` (``json.loads`` raises ``RecursionError`` near 1,000 levels,
   and deep documents would also break later steps: DynamoDB allows 32 levels);
 - ``NaN`` / ``Infinity`` (not JSON; Python accepts them by default).
@@ -31,7 +31,8 @@ def _no_constant(name: str) -> Any:
 def load_object(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object, or :class:`MalformedBodyError` with a short reason."""
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
+        # Decoded strictly first: json.loads(bytes) would let UTF-8-encoded surrogates through.
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except RecursionError as exc:
         raise MalformedBodyError("body is nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:

@@ -100,7 +100,7 @@ def receive(
         if request.method == "GET":
             return receiver.handshake(request)
         receiver.verify(request)
-        events = receiver.split(request, now())
+        events = _split(receiver, request, now())
         if events:
             queue.send(events)
     except NotConfiguredError as exc:
@@ -118,6 +118,24 @@ def receive(
     metrics.add_metric(name="WebhookEventsEnqueued", unit="Count", value=len(events))
     logger.info("webhook accepted", extra={"platform": receiver.name, "events": len(events)})
     return receiver.accepted(len(events))
+
+
+# What splitting (pure, on a verified body) raises on a shape its checks did not foresee.
+_SHAPE_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError, RecursionError)
+
+
+def _split(receiver: Receiver, request: WebhookRequest, received_at: datetime) -> list[QueuedEvent]:
+    """``receiver.split``; a body it cannot walk is malformed (400: a retry cannot help), never a 500."""
+    try:
+        return receiver.split(request, received_at)
+    except IngressError:
+        raise
+    except _SHAPE_ERRORS as exc:
+        logger.error(
+            "webhook body of an unforeseen shape",
+            extra={"platform": receiver.name, "error": type(exc).__name__},
+        )
+        raise MalformedBodyError(f"unforeseen shape: {type(exc).__name__}") from exc
 
 
 def _error(exc: IngressError) -> dict[str, Any]:

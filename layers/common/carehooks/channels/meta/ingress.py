@@ -98,7 +98,7 @@ def _messaging_event(
 ) -> QueuedEvent:
     sender = str(item["sender"]["id"])
     recipient = str(item["recipient"]["id"])
-    message = item.get("message") or {}
+    message = item["message"] if isinstance(item.get("message"), dict) else {}
     from_business = bool(message.get("is_echo")) or sender == account
     contact = recipient if from_business else sender
     return QueuedEvent(

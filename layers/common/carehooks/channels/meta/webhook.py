@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from carehooks import http
+from carehooks.channels.content_type import require_json
 from carehooks.channels.meta import ingress, signature
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import QueuedEvent
@@ -39,6 +40,7 @@ class MetaReceiver:
         return http.text_response(200, challenge)
 
     def verify(self, request: WebhookRequest) -> None:
+        require_json(request)
         secrets = secret_list("META_APP_SECRET")
         if not secrets:
             raise NotConfiguredError("META_APP_SECRET")
