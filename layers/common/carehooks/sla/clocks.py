@@ -195,7 +195,28 @@ def _advance_response(
         state.wait_since = conv.last_inbound_at
         state.wait_metric = Metric.FIRST_RESPONSE if conv.first_response_at is None else Metric.NEXT_RESPONSE
         state.wait_done = []
+    if waiting and state.wait_metric is Metric.FIRST_RESPONSE and state.wait_since is not None:
+        _start_at_first_message(state, conv)
     return outcomes
+
+
+def _start_at_first_message(state: SlaState, conv: Conversation) -> None:
+    """Nobody has answered yet: the customer has waited since their first message, in platform time.
+
+    A message delivered late (processed after a later one) moves the clocks' start back to it; the
+    rungs already done stay done.
+    """
+    from carehooks.reports.index import FIRST_INBOUND_ATTR
+
+    first = _time(conv.extra.get(FIRST_INBOUND_ATTR))
+    if first is None or state.wait_since is None or first >= state.wait_since:
+        return
+    before = state.wait_since
+    state.wait_since = first
+    if state.res_since == before:
+        state.res_since = first
+    if state.res_running_since == before:
+        state.res_running_since = first
 
 
 def _advance_resolution(

@@ -485,6 +485,7 @@ def _apply_message(conv: Conversation, message: Message) -> Conversation:
     if updated.last_activity_at is None or message.sent_at > updated.last_activity_at:
         updated.last_activity_at = message.sent_at
     if message.direction is Direction.IN:
+        _note_first_inbound(updated, message.sent_at)
         if updated.last_inbound_at is None or message.sent_at > updated.last_inbound_at:
             updated.last_inbound_at = message.sent_at
             if message.text:
@@ -501,6 +502,19 @@ def _apply_message(conv: Conversation, message: Message) -> Conversation:
             if updated.last_response_at is None or message.sent_at > updated.last_response_at:
                 updated.last_response_at = message.sent_at
     return updated
+
+
+def _note_first_inbound(conv: Conversation, sent_at: datetime) -> None:
+    """Keep ``first_inbound_at`` at the earliest customer message, also one that arrives late.
+
+    A late message never moves ``last_inbound_at`` (times only move forward), so the report deriver,
+    which reads that, cannot see it: the store, which sees the message, records it here.
+    """
+    from carehooks.reports.index import FIRST_INBOUND_ATTR
+
+    known = conv.extra.get(FIRST_INBOUND_ATTR)
+    if not isinstance(known, str) or sent_at < clock.parse_iso(known):
+        conv.extra[FIRST_INBOUND_ATTR] = iso(sent_at)
 
 
 @cache
