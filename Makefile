@@ -17,7 +17,7 @@ export UV_TOOL_BIN_DIR := $(BIN)
 export UV_PYTHON_DOWNLOADS := never
 export PATH := $(BIN):$(PATH)
 
-.PHONY: chromium help run test bench load replay lint typecheck unit integration e2e template build deploy venv tools clean openapi
+.PHONY: chromium help run test bench load replay redrive lint typecheck unit integration e2e template build deploy venv tools clean openapi
 
 help: ## show the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ run: $(PY) $(DDB_LOCAL) ## the local stack: the whole system on 127.0.0.1:3000 (
 
 replay: $(PY) ## sign and post events/<path> to the running stack: make replay EVENT=meta/messenger_text.json
 	@$(PY) -m infra.cli replay $(or $(EVENT),meta/messenger_text.json)
+
+redrive: $(PY) ## replay the inbound DLQ after a fix: make redrive ARGS="--stack-name carehooks --dry-run" (default --local)
+	@$(PY) -m infra.cli dlq redrive $(or $(ARGS),--local)
 
 lint: $(PY) ## ruff and mypy
 	@$(VENV)/bin/ruff check .
