@@ -1,4 +1,5 @@
-"""Hostile-input helpers: the four webhooks as targets, body mutations, and the case counter.
+"""Hostile-input helpers: the four webhooks as targets, body mutations, the signature matrix, and the
+case counter.
 
 Every fuzz example calls :func:`count` with its target, and ``tests/conftest.py`` prints the total at
 the end of the run ("hostile input: N cases across M targets"), so the figure shows in ``make test``.
@@ -6,12 +7,15 @@ the end of the run ("hostile input: N cases across M targets"), so the figure sh
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,8 @@ from carehooks.domain.models import QueuedEvent
 from tests.channel_support import (
     PUBLIC_BASE_URL,
     TELEGRAM_SECRET,
+    TWILIO_TOKEN,
+    X_SECRET,
     StubSqs,
     install_stub_sqs,
     twilio_signature,
@@ -274,3 +280,203 @@ def assert_rejected_cleanly(response: dict[str, Any]) -> str:
 
 def event_paths(folder: str) -> list[Path]:
     return sorted((EVENTS / folder).iterdir())
+
+
+# ---------------------------------------------------------------- the signature matrix
+# For every channel, every way a request can be unauthentic, in one table: each forgery is built from
+# a real body of its channel and must be refused with the status given, queueing (and storing) nothing.
+@dataclass(frozen=True)
+class SignedChannel:
+    name: str
+    function: str
+    path: str
+    sample: str
+    header: str
+    content_type: str
+    secret_env: str
+    sign: Callable[[bytes], str]
+    sign_with: Callable[[bytes, str], str]  # the same scheme keyed with another secret
+
+
+def _sha1_hex(raw: bytes, secret: str) -> str:
+    return "sha1=" + hmac.new(secret.encode(), raw, hashlib.sha1).hexdigest()
+
+
+def _sha1_b64(raw: bytes, secret: str) -> str:
+    return "sha1=" + base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha1).digest()).decode()
+
+
+TWILIO_URL = PUBLIC_BASE_URL + "/webhooks/twilio"
+
+_meta = {
+    "function": "meta_webhook",
+    "path": "/webhooks/meta",
+    "header": "x-hub-signature-256",
+    "content_type": "application/json",
+    "secret_env": "META_APP_SECRET",
+    "sign": meta_signature,
+    "sign_with": meta_signature,
+}
+_twilio = {
+    "function": "twilio_webhook",
+    "path": "/webhooks/twilio",
+    "header": "x-twilio-signature",
+    "content_type": "application/x-www-form-urlencoded",
+    "secret_env": "TWILIO_AUTH_TOKEN",
+    "sign": twilio_signature,
+    "sign_with": lambda raw, secret: twilio_signature(raw, token=secret),
+}
+CHANNELS = [
+    SignedChannel("messenger", sample="meta/messenger_text.json", **_meta),  # type: ignore[arg-type]
+    SignedChannel("instagram", sample="meta/instagram_text.json", **_meta),  # type: ignore[arg-type]
+    SignedChannel("whatsapp", sample="meta/whatsapp_text.json", **_meta),  # type: ignore[arg-type]
+    SignedChannel(
+        "x",
+        "x_webhook",
+        "/webhooks/x",
+        "x/direct_message.json",
+        "x-twitter-webhooks-signature",
+        "application/json",
+        "X_CONSUMER_SECRET",
+        x_signature,
+        x_signature,
+    ),
+    SignedChannel(
+        "telegram",
+        "telegram_webhook",
+        "/webhooks/telegram",
+        "telegram/message.json",
+        "x-telegram-bot-api-secret-token",
+        "application/json",
+        "TELEGRAM_SECRET_TOKEN",
+        lambda raw: TELEGRAM_SECRET,
+        lambda raw, secret: secret,
+    ),
+    SignedChannel("sms", sample="twilio/sms.txt", **_twilio),  # type: ignore[arg-type]
+    SignedChannel("twilio_whatsapp", sample="twilio/whatsapp_text.txt", **_twilio),  # type: ignore[arg-type]
+]
+# Another channel's secret, for each scheme.
+OTHER_SECRET = {
+    "META_APP_SECRET": X_SECRET,
+    "X_CONSUMER_SECRET": META_SECRET,
+    "TELEGRAM_SECRET_TOKEN": TWILIO_TOKEN,
+    "TWILIO_AUTH_TOKEN": META_SECRET,
+}
+
+
+@dataclass
+class Request:
+    raw: bytes
+    headers: dict[str, str]
+    method: str = "POST"
+    query: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def event(self, channel: SignedChannel) -> dict[str, Any]:
+        return http_event(self.method, channel.path, self.raw, self.headers, query=self.query or None)
+
+
+def _flip(text: str, at: int) -> str:
+    """``text`` with one character changed (hex stays hex, base64 stays base64)."""
+    char = text[at]
+    replacement = "0" if char != "0" else "1"
+    return text[:at] + replacement + text[at + 1 :]
+
+
+def _tampered_body(raw: bytes) -> bytes:
+    at = len(raw) // 2
+    return raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1 :]
+
+
+def _wrong_prefix(channel: SignedChannel, raw: bytes) -> list[tuple[str, str]]:
+    if channel.secret_env == "META_APP_SECRET":
+        secret = META_SECRET
+        return [
+            ("sha1-prefix", _sha1_hex(raw, secret)),
+            ("no-prefix", channel.sign(raw).removeprefix("sha256=")),
+            ("uppercase-prefix", "SHA256=" + channel.sign(raw).removeprefix("sha256=")),
+        ]
+    if channel.secret_env == "X_CONSUMER_SECRET":
+        return [
+            ("sha1-prefix", _sha1_b64(raw, X_SECRET)),
+            ("no-prefix", channel.sign(raw).removeprefix("sha256=")),
+            (
+                "hex-instead-of-base64",
+                "sha256=" + hmac.new(X_SECRET.encode(), raw, hashlib.sha256).hexdigest(),
+            ),
+        ]
+    if channel.secret_env == "TELEGRAM_SECRET_TOKEN":
+        return [
+            ("sha256-prefix", "sha256=" + TELEGRAM_SECRET),
+            (
+                "hmac-of-body",
+                base64.b64encode(hmac.new(TELEGRAM_SECRET.encode(), raw, "sha256").digest()).decode(),
+            ),
+            ("padded", " " + TELEGRAM_SECRET + " x"),
+        ]
+    sha256 = base64.b64encode(
+        hmac.new(TWILIO_TOKEN.encode(), TWILIO_URL.encode() + raw, hashlib.sha256).digest()
+    ).decode()
+    return [("sha256-instead-of-sha1", sha256), ("sha1-prefix", "sha1=" + channel.sign(raw))]
+
+
+def forgeries(channel: SignedChannel) -> list[tuple[str, Request, int]]:
+    """(case, request, expected status) for one channel."""
+    raw = event_bytes(channel.sample)
+    ct = {"content-type": channel.content_type}
+    good = channel.sign(raw)
+    cases: list[tuple[str, Request, int]] = [
+        ("missing-header", Request(raw, dict(ct)), 401),
+        ("empty-header", Request(raw, {**ct, channel.header: ""}), 401),
+        ("tampered-header-first", Request(raw, {**ct, channel.header: _flip(good, len(good) - 10)}), 401),
+        ("tampered-header-last", Request(raw, {**ct, channel.header: _flip(good, len(good) - 2)}), 401),
+        ("truncated-header", Request(raw, {**ct, channel.header: good[:-1]}), 401),
+        (
+            "other-channels-secret",
+            Request(raw, {**ct, channel.header: channel.sign_with(raw, OTHER_SECRET[channel.secret_env])}),
+            401,
+        ),
+        ("empty-secret", Request(raw, {**ct, channel.header: good}, env={channel.secret_env: ""}), 500),
+        (
+            "blank-secret-list",
+            Request(raw, {**ct, channel.header: good}, env={channel.secret_env: " , "}),
+            500,
+        ),
+    ]
+    if channel.secret_env != "TELEGRAM_SECRET_TOKEN":
+        # Telegram's secret token does not cover the body (no HMAC): only TLS protects it.
+        cases.append(("tampered-body", Request(_tampered_body(raw), {**ct, channel.header: good}), 401))
+    cases += [
+        (f"wrong-scheme-{name}", Request(raw, {**ct, channel.header: value}), 401)
+        for name, value in _wrong_prefix(channel, raw)
+    ]
+    if channel.secret_env == "TWILIO_AUTH_TOKEN":
+        for name, url in (
+            ("other-host", "https://evil.example.com/webhooks/twilio"),
+            ("other-path", PUBLIC_BASE_URL + "/webhooks/twilio2"),
+            ("http-not-https", TWILIO_URL.replace("https://", "http://")),
+            ("extra-query", TWILIO_URL + "?extra=1"),
+        ):
+            cases.append(
+                (f"url-{name}", Request(raw, {**ct, channel.header: twilio_signature(raw, url=url)}), 401)
+            )
+        cases.append(
+            (
+                "url-query-not-signed",
+                Request(raw, {**ct, channel.header: good}, query={"extra": "1"}),
+                401,
+            )
+        )
+        cases.append(
+            (
+                "no-public-base-url",
+                Request(raw, {**ct, channel.header: good}, env={"PUBLIC_BASE_URL": ""}),
+                500,
+            )
+        )
+    return cases
+
+
+MATRIX = [
+    (channel, case, request, status) for channel in CHANNELS for case, request, status in forgeries(channel)
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,8 @@ from carehooks.ingress.receive import WebhookRequest
 from carehooks.observability import logger, metrics
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+# What X sends as a crc_token (base64, URL-safe, UUID-like): never the start of a JSON object.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~:]{1,256}")
 
 
 class MissingCrcTokenError(IngressError):
@@ -34,10 +37,18 @@ class XReceiver:
         return secrets
 
     def handshake(self, request: WebhookRequest) -> dict[str, Any]:
-        """Answer the CRC challenge: ``{"response_token": "sha256=<base64 HMAC>"}``."""
+        """Answer the CRC challenge: ``{"response_token": "sha256=<base64 HMAC>"}``.
+
+        The answer is the same HMAC that signs a POST body, and anyone can send a GET: answering any
+        ``crc_token`` would sign any body an attacker chose. X's tokens are short and URL-safe; a
+        token that could be a JSON body (braces, quotes, spaces) is refused, so no answer is ever a
+        valid signature of an event body.
+        """
         token = request.query.get("crc_token", "")
         if not token:
             raise MissingCrcTokenError("crc_token missing")
+        if not CRC_TOKEN.fullmatch(token):
+            raise MissingCrcTokenError("crc_token is not a token X would send")
         return http.json_response(
             200, {"response_token": signature.crc_response_token(token, self._secrets()[0])}
         )
