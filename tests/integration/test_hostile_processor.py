@@ -190,3 +190,14 @@ def test_a_parked_record_does_not_hold_up_its_customers_later_records(parking: A
     assert process(batch) == []
     assert "m_i2" in stored_mids(parking)
     assert len(parked(parking)) == 1
+
+
+def test_a_batch_larger_than_one_sqs_request_is_all_queued_by_real_sqs(aws: Aws) -> None:
+    # moto enforces SQS's 256 KiB per SendMessageBatch; the webhook splits its sends to fit.
+    from tests.hostile_support import WEBHOOKS
+    from tests.unit.test_hostile_body_size import _meta_batch
+
+    count("webhook:meta")
+    response = WEBHOOKS["meta"].post_signed(_meta_batch(["w" * 40_000] * 10))
+    assert response["statusCode"] == 200
+    assert len(aws.drain()) == 10
