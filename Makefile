@@ -84,6 +84,9 @@ test: tools ## every check (lint, types, unit, integration, e2e, template)
 bench: $(PY) $(DDB_LOCAL) ## benchmarks: print figures (not timed tests)
 	@$(PY) -m tests.bench
 
+load: $(PY) $(DDB_LOCAL) ## load test on 127.0.0.1: 2,000 signed webhooks, 20 senders (MESSAGES, SENDERS override)
+	@$(PY) -m tests.load --messages $(or $(MESSAGES),2000) --senders $(or $(SENDERS),20)
+
 build: $(SAM) ## sam build (python3.13 on PATH)
 	@PATH="$$(dirname "$$($(ROOT)/scripts/find-python)"):$$PATH" $(SAM) build --cached
 
