@@ -19,13 +19,13 @@ def test_a_burst_of_webhooks_with_redeliveries_is_stored_exactly_once() -> None:
     report, _ = run_load(config)
     detail = report.text()
     # Then every message is stored once, and no webhook failed
+    assert report.status_5xx == 0, detail
+    assert report.status_4xx == 0, detail
+    assert report.connection_errors == 0, detail
     assert report.sent == 220, detail
     assert report.duplicates_sent == 20, detail
     assert report.unique_stored == 200, detail
     assert report.lost == 0, detail
     assert report.duplicated == 0, detail
-    assert report.status_5xx == 0, detail
-    assert report.status_4xx == 0, detail
-    assert report.connection_errors == 0, detail
     assert report.dead_lettered == 0, detail
     assert report.passed, detail
