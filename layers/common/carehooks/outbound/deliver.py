@@ -141,13 +141,15 @@ def _from_error(exc: SendError, status: str) -> SendResult:
 def _not_sent(
     conv: Conversation, message: OutboundMessage, store: Store, now: datetime, result: SendResult
 ) -> SendResult:
+    # Not the reason: it can quote the platform's error message, which may echo the text or a token.
+    # The send log (below) keeps it for the agent API; the log line names the error by class and code.
     extra = {
         "channel": conv.channel,
         "conversation_id": conv.id,
         "send_kind": message.kind,
         "status": result.status,
         "error_class": result.error_class,
-        "reason": result.reason,
+        "platform_code": result.details.get("platform_code"),
         "retryable": result.retryable,
     }
     if result.error_class == AuthConfigError.error_class:
