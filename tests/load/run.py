@@ -439,10 +439,12 @@ def run_against(base_url: str, config: LoadConfig, deadline: Deadline, report: R
     elif sent.first_at is not None:
         report.stored_seconds = done_at - sent.first_at
         report.stored_per_second = config.messages / report.stored_seconds if report.stored_seconds else 0.0
-    # Redeliveries still in the queue, or retried records, could store a second copy: wait, read all.
-    time.sleep(min(SETTLE_SECONDS, max(0.0, deadline.left())))
-    with contextlib.suppress(RuntimeError):
-        observer.poll(everything=True)
+    # Redeliveries still in the queue, or retried records, could store a second copy: wait, read all
+    # (past the deadline, the counts of the last poll stand).
+    if not deadline.passed():
+        time.sleep(min(SETTLE_SECONDS, max(0.0, deadline.left())))
+        with contextlib.suppress(RuntimeError):
+            observer.poll(everything=True)
     report.unique_stored, report.duplicated = observer.tally()
     report.lost = config.messages - report.unique_stored
     report.dead_lettered = observer.dead_lettered()
