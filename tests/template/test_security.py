@@ -207,8 +207,11 @@ def test_agents_and_survey_links_are_throttled_tighter_than_webhooks(transformed
 def test_api_access_logs_are_written_and_kept_for_a_limited_time(transformed: dict[str, Any]) -> None:
     settings = api_stage(transformed)["AccessLogSettings"]
     assert settings["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
-    for field in ("requestId", "ip", "status", "path"):
+    for field in ("requestId", "ip", "status", "route"):
         assert f'"{field}"' in settings["Format"], field
+    # The route key ("GET /survey/{token}"), never the path: a survey link's path is its token.
+    assert "$context.routeKey" in settings["Format"]
+    assert "$context.path" not in settings["Format"]
     retention = transformed["Resources"]["ApiAccessLogs"]["Properties"]["RetentionInDays"]
     assert 30 <= retention <= 731
 
