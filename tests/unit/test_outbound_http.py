@@ -9,7 +9,7 @@ from urllib3.exceptions import ConnectTimeoutError
 from urllib3.response import HTTPResponse
 
 from carehooks.outbound import http
-from carehooks.outbound.models import TransientError
+from carehooks.outbound.models import OutcomeUnknownError, TransientError
 
 URL = "https://platform.test/send"
 
@@ -72,9 +72,21 @@ def test_a_connection_error_becomes_a_transient_error() -> None:
 
 
 @responses.activate
-def test_a_read_timeout_is_transient_and_says_the_send_may_have_happened() -> None:
+def test_a_read_timeout_is_an_unknown_outcome_never_a_retryable_one() -> None:
     responses.post(URL, body=requests.ReadTimeout("slow"))
-    with pytest.raises(TransientError, match="may or may not have been sent"):
+    with pytest.raises(OutcomeUnknownError, match="may or may not have been sent") as caught:
+        http.request("POST", URL, platform="Test", json={})
+    assert not caught.value.retryable
+
+
+@responses.activate
+def test_a_connection_dropped_after_sending_is_an_unknown_outcome() -> None:
+    from urllib3.exceptions import ProtocolError
+
+    responses.post(
+        URL, body=requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError()))
+    )
+    with pytest.raises(OutcomeUnknownError, match="may or may not have been sent"):
         http.request("POST", URL, platform="Test", json={})
 
 

@@ -6,9 +6,10 @@
   header is honoured; one longer than :data:`MAX_RETRY_AFTER` is not slept inside a Lambda but handed
   back to the caller (the platform client raises ``RateLimitedError`` with ``retry_after``), which backs
   off through its queue or schedule instead.
-- Read errors (the request was sent, the answer never came) are **not** retried here: a POST may have
-  been delivered already, and a second one would message the customer twice. They surface as
-  ``TransientError`` and the caller decides.
+- Read errors (the request was sent, the answer never came: a read timeout, a connection dropped
+  after sending) are **not** retried here: a POST may have been delivered already, and a second one
+  would message the customer twice. They surface as ``OutcomeUnknownError`` (not retryable), so
+  senders that must send at most once keep their claim and record the outcome as unknown.
 - Anything that is not a network failure is returned as a response for the platform client to
   classify; the platform clients own their error tables.
 """
@@ -28,7 +29,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from carehooks.outbound.models import TransientError
+from carehooks.outbound.models import OutcomeUnknownError, TransientError
 
 if TYPE_CHECKING:
     from urllib3.connectionpool import ConnectionPool
@@ -45,7 +46,10 @@ MAX_RETRY_AFTER = 8.0
 USER_AGENT = "carehooks/0.1 (+https://github.com/carehooks)"
 
 
-# Telegram puts the bot token in the URL path, and urllib3 logs the path when it retries.
+# Telegram puts the bot token in the URL path, and urllib3 logs the path when it retries (the pool's
+# warnings and requests, Retry's DEBUG "Incremented Retry for (url=...)"). A logger's filter only sees
+# records logged on it, so each is filtered.
+URL_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry")
 _BOT_TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
 
@@ -120,9 +124,10 @@ def retry_policy() -> PlatformRetry:
 @cache
 def session() -> requests.Session:
     """The process's session: pooled connections to each platform, the retry policy mounted."""
-    pool_logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, RedactBotTokens) for f in pool_logger.filters):
-        pool_logger.addFilter(RedactBotTokens())
+    for name in URL_LOGGERS:
+        url_logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactBotTokens) for f in url_logger.filters):
+            url_logger.addFilter(RedactBotTokens())
     new = requests.Session()
     adapter = HTTPAdapter(max_retries=retry_policy(), pool_connections=8, pool_maxsize=8)
     new.mount("https://", adapter)
@@ -145,7 +150,8 @@ def request(
     """Send one request through the shared session.
 
     Returns the final response whatever its status (after the retries the policy allows); raises
-    :class:`TransientError` when the platform could not be reached or did not answer in time.
+    :class:`TransientError` when the platform could not be reached (nothing was sent), and
+    :class:`OutcomeUnknownError` when the request went out and no answer came back.
     """
     try:
         return session().request(
@@ -154,13 +160,36 @@ def request(
     except requests.ConnectTimeout as exc:
         raise TransientError(f"{platform} could not be reached (connect timeout)") from exc
     except requests.Timeout as exc:
-        raise TransientError(
+        raise OutcomeUnknownError(
             f"{platform} did not answer in time; the message may or may not have been sent"
         ) from exc
     except requests.ConnectionError as exc:
+        if _broken_after_sending(exc):
+            raise OutcomeUnknownError(
+                f"{platform} dropped the connection before answering; the message may or may not have been sent"
+            ) from exc
         raise TransientError(f"{platform} could not be reached (connection error)") from exc
     except requests.RequestException as exc:
         raise TransientError(f"{platform} request failed: {type(exc).__name__}") from exc
+
+
+def _broken_after_sending(exc: requests.ConnectionError) -> bool:
+    """Whether the connection broke while waiting for the answer (urllib3's ProtocolError), not before."""
+    from urllib3.exceptions import ProtocolError
+
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ProtocolError):
+            return True
+        reason = getattr(current, "reason", None)
+        nested = [*current.args, reason, current.__cause__, current.__context__]
+        pending.extend(e for e in nested if isinstance(e, BaseException))
+    return False
 
 
 def retry_after(response: requests.Response) -> float | None:

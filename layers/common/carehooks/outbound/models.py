@@ -96,3 +96,13 @@ class TransientError(SendError):
 
 class PermanentError(SendError):
     error_class = "permanent"
+
+
+class OutcomeUnknownError(SendError):
+    """The request reached the platform, and its answer was lost (a read timeout, a dropped connection).
+
+    The platform may have accepted the message. Not retryable: a sender that must send at most once
+    keeps its claim and records the outcome as unknown instead of sending it a second time.
+    """
+
+    error_class = "unknown"

@@ -17,6 +17,7 @@ from carehooks.outbound.models import (
     AuthConfigError,
     Choice,
     OutboundMessage,
+    OutcomeUnknownError,
     PermanentError,
     RateLimitedError,
     RecipientUnreachableError,
@@ -57,9 +58,9 @@ class TelegramClient:
             response = http.request(
                 "POST", f"{self.base_url}/bot{token}/sendMessage", platform=PLATFORM, json=body
             )
-        except TransientError as exc:
+        except (TransientError, OutcomeUnknownError) as exc:
             # Drop the cause: requests' message names the URL, and the URL holds the bot token.
-            raise TransientError(exc.reason) from None
+            raise type(exc)(exc.reason) from None
         answer = http.json_body(response)
         if response.status_code >= 400 or answer.get("ok") is not True:
             raise classify(response.status_code, answer, http.retry_after(response))
