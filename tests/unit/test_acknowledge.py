@@ -181,18 +181,40 @@ class FakeStore:
 
     claims: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
-    def claim(self, kind: str, scope: str, now: datetime, ttl: timedelta, owner: str = "") -> bool:
+    def claim(
+        self,
+        kind: str,
+        scope: str,
+        now: datetime,
+        ttl: timedelta,
+        owner: str = "",
+        *,
+        reentrant: bool = False,
+    ) -> bool:
         held = self.claims.get((kind, scope))
-        if held is not None and held["until"] > now:
+        ours = reentrant and held is not None and held["owner"] == owner and held["state"] == "claimed"
+        if held is not None and held["until"] > now and not ours:
             return False
-        self.claims[(kind, scope)] = {"until": now + ttl, "owner": owner}
+        self.claims[(kind, scope)] = {"until": now + ttl, "owner": owner, "state": "claimed"}
         return True
+
+    def begin_send(self, kind: str, scope: str, owner: str = "") -> bool:
+        held = self.claims.get((kind, scope))
+        if held is None or held["owner"] != owner or held["state"] != "claimed":
+            return False
+        held["state"] = "sending"
+        return True
+
+    def cancel_send(self, kind: str, scope: str, owner: str = "") -> None:
+        held = self.claims.get((kind, scope))
+        if held is not None and held["owner"] == owner and held["state"] == "sending":
+            held["state"] = "claimed"
 
     def release_claim(self, kind: str, scope: str) -> None:
         self.claims.pop((kind, scope), None)
 
     def mark_claim(self, kind: str, scope: str, **attributes: str) -> None:
-        self.claims[(kind, scope)].update(attributes)
+        self.claims[(kind, scope)].update({"state": "done", **attributes})
 
 
 @dataclass

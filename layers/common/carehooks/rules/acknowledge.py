@@ -6,13 +6,19 @@ cut to the channel's limit. The dry run uses only that half.
 
 :func:`acknowledge` adds the side effect, exactly once:
 
-1. claim ``ack#<conversation id>`` (a DynamoDB conditional put): only one processing of one record of a
-   conversation ever gets past it, also under redelivery and concurrent processing;
-2. claim ``ack-contact#<channel>#<account>#<contact>`` with a TTL of the cooldown: a customer who opens
-   several conversations in a row is acknowledged once (the conversation claim is given back);
-3. send through :func:`carehooks.outbound.deliver.deliver`. A retryable failure (rate limit, outage, a
-   bug) gives both claims back and re-raises, so the record is retried; a permanent failure (blocked,
-   outside the window, bad credentials) is recorded on the claim and the decision, and not retried.
+1. claim ``ack#<conversation id>`` (a DynamoDB conditional put, owned by the message): only one
+   processing of one record of a conversation ever gets past it, also under redelivery and concurrent
+   processing. The claim is reentrant for its own message while it is only ``claimed``, so a retry
+   whose earlier attempt failed before sending (or could not give the claim back) is not locked out;
+2. claim ``ack-contact#<channel>#<account>#<contact>`` with a TTL of the cooldown (owned by the
+   conversation, reentrant likewise): a customer who opens several conversations in a row is
+   acknowledged once (the conversation claim is given back);
+3. move the claim to ``sending`` (a compare-and-set only one attempt wins), then send through
+   :func:`carehooks.outbound.deliver.deliver`. A retryable failure (rate limit, outage, a bug) gives
+   both claims back and re-raises, so the record is retried; a permanent failure (blocked, outside the
+   window, bad credentials) is recorded on the claim and the decision, and not retried. An unknown
+   outcome (the platform may have accepted it: a read timeout) keeps both claims and is recorded as
+   ``unknown``: never sent twice.
 
 Every skip has a readable reason, stored with the message's decision.
 """
@@ -27,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from carehooks.clock import iso
 from carehooks.domain.models import Channel, Conversation, Direction, Message
-from carehooks.outbound.models import OutboundMessage, SendError, SendResult
+from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.rules.business_hours import is_open, local_time, next_opening
 from carehooks.rules.config import CHANNEL_TEXT_LIMITS, PLACEHOLDERS, PUBLIC_TEXT_LIMIT, TemplateSet
 from carehooks.rules.language import UNDETERMINED
@@ -44,7 +50,7 @@ CONVERSATION_CLAIM_TTL = timedelta(days=400)
 MAX_VALUE_CHARS = 60
 
 Deliver = Callable[[Conversation, OutboundMessage, "Store", datetime], SendResult]
-AckStatus = Literal["sent", "skipped", "failed"]
+AckStatus = Literal["sent", "skipped", "failed", "unknown"]
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -372,7 +378,8 @@ def acknowledge(
     prepared = draft(config, plan, conv, language, now, assignment)
     if isinstance(prepared, str):
         return AckOutcome(status="skipped", reason=prepared, rule=plan.rule, template=plan.template)
-    if not store.claim(ACK_CLAIM, conv.id, now, CONVERSATION_CLAIM_TTL, owner=message.platform_message_id):
+    owner = message.platform_message_id
+    if not store.claim(ACK_CLAIM, conv.id, now, CONVERSATION_CLAIM_TTL, owner=owner, reentrant=True):
         return AckOutcome(
             status="skipped",
             reason="this conversation was already acknowledged",
@@ -381,7 +388,9 @@ def acknowledge(
         )
     cooldown = timedelta(hours=config.acknowledgement.cooldown_hours)
     scope = contact_scope(conv)
-    if cooldown > timedelta(0) and not store.claim(ACK_CONTACT_CLAIM, scope, now, cooldown, owner=conv.id):
+    if cooldown > timedelta(0) and not store.claim(
+        ACK_CONTACT_CLAIM, scope, now, cooldown, owner=conv.id, reentrant=True
+    ):
         store.release_claim(ACK_CLAIM, conv.id)
         hours = config.acknowledgement.cooldown_hours
         return AckOutcome(
@@ -390,7 +399,7 @@ def acknowledge(
             rule=plan.rule,
             template=plan.template,
         )
-    return _send(store, plan, prepared, conv, now, scope, cooldown, deliver or _default_deliver())
+    return _send(store, plan, prepared, conv, now, scope, cooldown, owner, deliver or _default_deliver())
 
 
 def _send(
@@ -401,6 +410,7 @@ def _send(
     now: datetime,
     scope: str,
     cooldown: timedelta,
+    owner: str,
     send: Deliver,
 ) -> AckOutcome:
     """Send a claimed acknowledgement and settle the claims (see the module docstring)."""
@@ -419,15 +429,23 @@ def _send(
     outbound = OutboundMessage(
         text=prepared.text, kind="ack", author="carehooks", origin_tag=f"ack:{conv.id}"
     )
+    if not store.begin_send(ACK_CLAIM, conv.id, owner):
+        # A concurrent attempt of the same message got there first and is sending it.
+        return AckOutcome(
+            status="skipped",
+            reason="this conversation was already acknowledged",
+            rule=plan.rule,
+            template=plan.template,
+        )
     try:
         result = send(conv, outbound, store, now)
     except SendError as exc:
         if exc.retryable:
-            _release(store, conv, scope, cooldown)
+            _release(store, conv, scope, cooldown, owner)
             raise
         result = SendResult(status="failed", reason=exc.reason, error_class=exc.error_class)
     except BaseException:
-        _release(store, conv, scope, cooldown)
+        _release(store, conv, scope, cooldown, owner)
         raise
     if result.status == "sent":
         store.mark_claim(
@@ -439,8 +457,12 @@ def _send(
         )
         return outcome("sent", platform_message_id=result.platform_message_id)
     if result.retryable:
-        _release(store, conv, scope, cooldown)
+        _release(store, conv, scope, cooldown, owner)
         raise SendRetryError(result.reason or "the acknowledgement could not be sent; retrying")
+    if result.error_class == OutcomeUnknownError.error_class:
+        # The customer may have it: keep both claims, so it is never sent twice.
+        store.mark_claim(ACK_CLAIM, conv.id, outcome="unknown", reason=result.reason or "", at=iso(now))
+        return outcome("unknown", reason=result.reason or "unknown", error_class=result.error_class)
     # Permanent: keep the conversation's claim (marked) so no later message retries it; the customer
     # was not acknowledged, so the cooldown is given back.
     store.mark_claim(ACK_CLAIM, conv.id, outcome=result.status, reason=result.reason or "", at=iso(now))
@@ -456,7 +478,12 @@ class SendRetryError(RuntimeError):
     """A send reported a retryable failure: the record is retried."""
 
 
-def _release(store: Store, conv: Conversation, scope: str, cooldown: timedelta) -> None:
+def _release(
+    store: Store, conv: Conversation, scope: str, cooldown: timedelta, owner: str | None = None
+) -> None:
+    if owner is not None:
+        # Nothing went out: say so first, so a failed release cannot lock the retry out.
+        store.cancel_send(ACK_CLAIM, conv.id, owner)
     store.release_claim(ACK_CLAIM, conv.id)
     _release_cooldown(store, scope, cooldown)
 

@@ -342,11 +342,30 @@ class Store:
         return True
 
     # -- claims --------------------------------------------------------------------------------
-    def claim(self, kind: str, scope: str, now: datetime, ttl: timedelta, owner: str = "") -> bool:
+    def claim(
+        self,
+        kind: str,
+        scope: str,
+        now: datetime,
+        ttl: timedelta,
+        owner: str = "",
+        *,
+        reentrant: bool = False,
+    ) -> bool:
         """Claim a side effect (an acknowledgement, a survey, an alert) before doing it.
 
         True for exactly one caller per (kind, scope) until the claim is released or expires.
+        ``reentrant``: the same ``owner`` gets it again while it is still only ``claimed`` (a retry
+        whose earlier attempt failed before it could begin the send, or before it could give the claim
+        back); callers of reentrant claims must win :meth:`begin_send` before sending.
         """
+        condition = "attribute_not_exists(pk) OR #ttl < :now"
+        names = {"#ttl": "ttl"}
+        values: dict[str, Any] = {":now": {"N": str(int(now.timestamp()))}}
+        if reentrant:
+            condition += " OR (#owner = :owner AND #state = :claimed)"
+            names.update({"#owner": "owner", "#state": "state"})
+            values.update({":owner": {"S": owner or "-"}, ":claimed": {"S": CLAIMED}})
         try:
             self.client.put_item(
                 TableName=self.table_name,
@@ -354,36 +373,127 @@ class Store:
                     "pk": {"S": keys.claim_pk(kind, scope)},
                     "sk": {"S": keys.CLAIM_SK},
                     "type": {"S": "claim"},
+                    "state": {"S": CLAIMED},
                     "claimed_at": {"S": iso(now)},
                     "owner": {"S": owner or "-"},
                     "ttl": {"N": str(int((now + ttl).timestamp()))},
                 },
-                ConditionExpression="attribute_not_exists(pk) OR #ttl < :now",
-                ExpressionAttributeNames={"#ttl": "ttl"},
-                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
+    def begin_send(self, kind: str, scope: str, owner: str = "") -> bool:
+        """Move a held claim from ``claimed`` to ``sending``, just before the side effect; False if lost.
+
+        From here on the side effect may have happened, so the claim is never taken again by its
+        owner: only its recorded outcome (or an operator) settles it.
+        """
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
+                UpdateExpression="SET #state = :sending",
+                ConditionExpression="#owner = :owner AND #state = :claimed",
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner or "-"},
+                    ":claimed": {"S": CLAIMED},
+                    ":sending": {"S": SENDING},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def cancel_send(self, kind: str, scope: str, owner: str = "") -> None:
+        """Move a claim back from ``sending`` to ``claimed``: the send definitely did not happen.
+
+        Done before giving the claim back, so that if giving it back fails, the owner's retry can still
+        take it again (a ``sending`` claim is never retaken). A claim in another state is left alone.
+        """
+
+        def update() -> None:
+            try:
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
+                    UpdateExpression="SET #state = :claimed",
+                    ConditionExpression="#owner = :owner AND #state = :sending",
+                    ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                    ExpressionAttributeValues={
+                        ":owner": {"S": owner or "-"},
+                        ":claimed": {"S": CLAIMED},
+                        ":sending": {"S": SENDING},
+                    },
+                )
+            except self.client.exceptions.ConditionalCheckFailedException:
+                return
+
+        _with_retries(update)
+
     def release_claim(self, kind: str, scope: str) -> None:
-        """Give a claim back (the side effect failed and should be retried)."""
-        self.client.delete_item(
-            TableName=self.table_name, Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK)
+        """Give a claim back (the side effect failed and should be retried).
+
+        Retried a few times on throttling: a claim that cannot be given back blocks its side effect.
+        """
+        _with_retries(
+            lambda: self.client.delete_item(
+                TableName=self.table_name, Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK)
+            )
         )
 
     def mark_claim(self, kind: str, scope: str, **attributes: str) -> None:
         """Record the outcome of a claimed side effect on its claim (e.g. the sent message id)."""
+        attributes = {"state": DONE, **attributes}
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
         sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes)))
-        self.client.update_item(
-            TableName=self.table_name,
-            Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
-            UpdateExpression=f"SET {sets}",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+        _with_retries(
+            lambda: self.client.update_item(
+                TableName=self.table_name,
+                Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
+                UpdateExpression=f"SET {sets}",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
         )
+
+
+# A claim's life: claimed (nothing done yet) → sending (it may have happened) → done (outcome recorded).
+CLAIMED = "claimed"
+SENDING = "sending"
+DONE = "done"
+CLAIM_WRITE_ATTEMPTS = 3
+_RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+def _with_retries(call: Callable[[], Any]) -> None:
+    """Run a claim bookkeeping write, again after a short wait when DynamoDB throttles it."""
+    import time
+
+    from botocore.exceptions import ClientError
+
+    for attempt in range(CLAIM_WRITE_ATTEMPTS):
+        try:
+            call()
+            return
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in _RETRYABLE_CODES or attempt == CLAIM_WRITE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
 
 
 def _conflict(codes: list[str | None]) -> bool:

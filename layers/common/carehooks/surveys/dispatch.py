@@ -3,6 +3,11 @@
 Run every minute by ``SurveyDispatchFunction``. It reads only what is due (the sparse BySurveyDue
 index), claims each survey with a conditional write before sending (``survey#<conversation id>``), and
 records the outcome on the conversation, which removes its due marker in the same write.
+
+The claim is reentrant while it is only ``claimed`` (a run that failed before sending, or could not
+give it back, does not lock the survey out); a run moves it to ``sending`` (a compare-and-set only one
+run wins) just before the send. A send whose outcome is unknown (the platform may have accepted it) is
+recorded as ``unknown`` and never sent again.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Any
 from carehooks.clock import iso, parse_iso
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
-from carehooks.outbound.models import OutboundMessage, SendError, SendResult
+from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.surveys import conversation_at, due_survey_keys, get_claim
 from carehooks.surveys.config import SurveyConfig
@@ -36,6 +41,7 @@ SURVEY_CLAIM_TTL = timedelta(days=90)
 # A claim with no outcome this old belongs to a run that stopped between claiming and recording.
 STALE_CLAIM = timedelta(minutes=15)
 SAVE_ATTEMPTS = 5
+CLAIM_OWNER = "survey-dispatch"
 
 
 @dataclass
@@ -97,7 +103,7 @@ def _dispatch_one(
         if marker is not None and (due is None or marker != keys.survey_due_sk(due, conv.id)):
             _save(store, conv.id, lambda _c: None)
         return "not_due"
-    if not store.claim(SURVEY_CLAIM, conv.id, now, SURVEY_CLAIM_TTL, owner="survey-dispatch"):
+    if not store.claim(SURVEY_CLAIM, conv.id, now, SURVEY_CLAIM_TTL, owner=CLAIM_OWNER, reentrant=True):
         return _recover(store, conv, now)
     return _send_claimed(store, conv, now, due, config, send, link_for)
 
@@ -114,13 +120,17 @@ def _send_claimed(
     """Send a survey this run has claimed, and record what happened."""
     contact = f"{conv.channel}#{conv.account_id}#{conv.contact_id}"
     cooldown = timedelta(days=config.cooldown_days)
-    if config.cooldown_days > 0 and not store.claim(COOLDOWN_CLAIM, contact, now, cooldown, owner=conv.id):
+    if config.cooldown_days > 0 and not store.claim(
+        COOLDOWN_CLAIM, contact, now, cooldown, owner=conv.id, reentrant=True
+    ):
         reason = f"the customer was asked for a rating in the last {config.cooldown_days:g} days"
         return _finish(store, conv, now, {"status": "skipped", "reason": reason})
     plan = plan_survey(conv, config, now, _link(conv, now, config, link_for))
     if plan.message is None:
         _release_cooldown(store, config, contact)
         return _finish(store, conv, now, {"status": "skipped", "reason": plan.skip_reason or "not sendable"})
+    if not store.begin_send(SURVEY_CLAIM, conv.id, CLAIM_OWNER):
+        return "in_progress"  # an overlapping run is sending it
     result = _send(send, conv, plan.message, store, now)
     state: dict[str, Any]
     if result.status == "sent":
@@ -130,13 +140,16 @@ def _send_claimed(
             "message_id": result.platform_message_id or "",
             "capture_until": iso(now + timedelta(hours=config.capture_window_hours)),
         }
+    elif result.error_class == OutcomeUnknownError.error_class:
+        # The customer may have it: keep both claims, and never ask again.
+        state = {"status": "unknown", "reason": result.reason or "unknown", "error_class": result.error_class}
     elif result.retryable and now - due < timedelta(hours=config.give_up_after_hours):
         # Rate limits and outages: give both claims back so the next run tries again.
         _release_cooldown(store, config, contact)
         store.release_claim(SURVEY_CLAIM, conv.id)
         logger.warning(
             "survey send will be retried",
-            extra={"conversation_id": conv.id, "reason": result.reason, "error_class": result.error_class},
+            extra={"conversation_id": conv.id, "error_class": result.error_class},
         )
         return "retry"
     else:
@@ -186,8 +199,12 @@ def _finish(store: Store, conv: Conversation, now: datetime, state: dict[str, An
     if status == "sent":
         logger.info("survey sent", extra={"conversation_id": conv.id, "via": state.get("via")})
         return "sent"
-    logger.info("survey not sent", extra={"conversation_id": conv.id, **state})
-    return f"skipped:{state.get('reason', status)}"
+    # A platform's reason can quote its error message (which may echo the text or a token): log the
+    # error class then, and only carehooks' own reasons (cooldown, window, configuration).
+    logged = {k: v for k, v in state.items() if k != "reason" or "error_class" not in state}
+    logger.info("survey not sent", extra={"conversation_id": conv.id, **logged})
+    # Counted (and logged) by error class when the platform said why: its reason may quote content.
+    return f"skipped:{state.get('error_class') or state.get('reason', status)}"
 
 
 def _recover(store: Store, conv: Conversation, now: datetime) -> str:
