@@ -108,15 +108,13 @@ def run_monitor(
         done = list(superseded)
         result.superseded += len(superseded)
         for due in send:
-            scope = keys.sla_alert_scope(conv.id, due.metric, due.cycle, due.step.name)
-            if store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner):
-                alerts.append(Alert(conv, due, scope))
-            elif alert_was_sent(store, scope, result.reads):
-                # An earlier run sent it but stopped before recording it on the conversation.
-                done.append(due)
-                result.already_sent += 1
-            else:
-                result.claimed_elsewhere += 1
+            try:
+                _claim_one(store, conv, due, now, owner, alerts, done, result)
+            except Exception:
+                # A storage fault on one alert never costs the run the alerts it already claimed.
+                logger.warning(
+                    "SLA alert not claimed this run", exc_info=True, extra={"conversation_id": conv.id}
+                )
         if done:
             finished[conv.id] = (conv, done)
         elif not send and _stale_marker(conv, now):
@@ -140,7 +138,7 @@ def run_monitor(
             raise
         result.emails_sent += 1
         for alert in digest.alerts:
-            mark_alert_sent(store, alert.scope, message_id, now, SENT_KEEP)
+            _mark_sent(store, alert, message_id, now)
             entry = finished.setdefault(alert.conversation.id, (alert.conversation, []))
             entry[1].append(alert.due)
             result.alerts_sent += 1
@@ -153,9 +151,52 @@ def run_monitor(
         )
 
     for conv, dues in finished.values():
-        _record_done(store, conv, dues)
+        _record_done_or_log(store, conv, dues)
     _emit_metrics(result, sent)
     return result
+
+
+def _claim_one(
+    store: Store,
+    conv: Conversation,
+    due: Due,
+    now: datetime,
+    owner: str,
+    alerts: list[Alert],
+    done: list[Due],
+    result: MonitorResult,
+) -> None:
+    """Claim one due rung for this run, or note that an earlier run sent it or another run holds it."""
+    scope = keys.sla_alert_scope(conv.id, due.metric, due.cycle, due.step.name)
+    if store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner):
+        alerts.append(Alert(conv, due, scope))
+    elif alert_was_sent(store, scope, result.reads):
+        # An earlier run sent it but stopped before recording it on the conversation.
+        done.append(due)
+        result.already_sent += 1
+    else:
+        result.claimed_elsewhere += 1
+
+
+def _mark_sent(store: Store, alert: Alert, message_id: str, now: datetime) -> None:
+    """Record a sent alert on its claim; never abort the run once its email went out.
+
+    If the mark cannot be written, the rung recorded on the conversation (below) still keeps it from
+    being sent again.
+    """
+    try:
+        mark_alert_sent(store, alert.scope, message_id, now, SENT_KEEP)
+    except Exception:
+        logger.exception("SLA alert sent but not marked on its claim", extra={"scope": alert.scope})
+        metrics.add_metric(name="SlaAlertsNotMarked", unit="Count", value=1)
+
+
+def _record_done_or_log(store: Store, conv: Conversation, dues: list[Due]) -> None:
+    """One conversation's write never stops the others; its claims still say what was sent."""
+    try:
+        _record_done(store, conv, dues)
+    except Exception:
+        logger.exception("SLA rungs not recorded", extra={"conversation_id": conv.id})
 
 
 def _stale_marker(conv: Conversation, now: datetime) -> bool:
@@ -164,8 +205,12 @@ def _stale_marker(conv: Conversation, now: datetime) -> bool:
 
 
 def _release(store: Store, alerts: Sequence[Alert]) -> None:
+    """Give unsent alerts back for the next run; one that cannot be given back expires (CLAIM_TTL)."""
     for alert in alerts:
-        store.release_claim(keys.SLA_CLAIM_KIND, alert.scope)
+        try:
+            store.release_claim(keys.SLA_CLAIM_KIND, alert.scope)
+        except Exception:
+            logger.warning("SLA claim not released; it expires", exc_info=True, extra={"scope": alert.scope})
 
 
 def _record_done(store: Store, conv: Conversation, dues: list[Due]) -> None:

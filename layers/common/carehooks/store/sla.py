@@ -98,17 +98,25 @@ def alert_was_sent(store: Store, scope: str, stats: ReadStats) -> bool:
 
 
 def mark_alert_sent(store: Store, scope: str, message_id: str, now: datetime, keep: timedelta) -> None:
-    """Record on the alert's claim that its email went out, and keep the claim for ``keep``."""
-    store.client.update_item(
-        TableName=store.table_name,
-        Key=store.key(keys.claim_pk(keys.SLA_CLAIM_KIND, scope), keys.CLAIM_SK),
-        UpdateExpression="SET sent_at = :at, message_id = :id, #ttl = :ttl",
-        ExpressionAttributeNames={"#ttl": "ttl"},
-        ExpressionAttributeValues={
-            ":at": {"S": iso(now)},
-            ":id": {"S": message_id},
-            ":ttl": {"N": str(int((now + keep).timestamp()))},
-        },
+    """Record on the alert's claim that its email went out, and keep the claim for ``keep``.
+
+    Retried on throttling: an email that went out but is not recorded here is sent again once its claim
+    expires.
+    """
+    from carehooks.store.table import _with_retries
+
+    _with_retries(
+        lambda: store.client.update_item(
+            TableName=store.table_name,
+            Key=store.key(keys.claim_pk(keys.SLA_CLAIM_KIND, scope), keys.CLAIM_SK),
+            UpdateExpression="SET sent_at = :at, message_id = :id, #ttl = :ttl",
+            ExpressionAttributeNames={"#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":at": {"S": iso(now)},
+                ":id": {"S": message_id},
+                ":ttl": {"N": str(int((now + keep).timestamp()))},
+            },
+        )
     )
 
 
