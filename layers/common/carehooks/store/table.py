@@ -392,22 +392,7 @@ class Store:
         From here on the side effect may have happened, so the claim is never taken again by its
         owner: only its recorded outcome (or an operator) settles it.
         """
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
-                UpdateExpression="SET #state = :sending",
-                ConditionExpression="#owner = :owner AND #state = :claimed",
-                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
-                ExpressionAttributeValues={
-                    ":owner": {"S": owner or "-"},
-                    ":claimed": {"S": CLAIMED},
-                    ":sending": {"S": SENDING},
-                },
-            )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._move_claim(kind, scope, owner, CLAIMED, SENDING)
 
     def cancel_send(self, kind: str, scope: str, owner: str = "") -> None:
         """Move a claim back from ``sending`` to ``claimed``: the send definitely did not happen.
@@ -415,25 +400,26 @@ class Store:
         Done before giving the claim back, so that if giving it back fails, the owner's retry can still
         take it again (a ``sending`` claim is never retaken). A claim in another state is left alone.
         """
+        _with_retries(lambda: self._move_claim(kind, scope, owner, SENDING, CLAIMED))
 
-        def update() -> None:
-            try:
-                self.client.update_item(
-                    TableName=self.table_name,
-                    Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
-                    UpdateExpression="SET #state = :claimed",
-                    ConditionExpression="#owner = :owner AND #state = :sending",
-                    ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
-                    ExpressionAttributeValues={
-                        ":owner": {"S": owner or "-"},
-                        ":claimed": {"S": CLAIMED},
-                        ":sending": {"S": SENDING},
-                    },
-                )
-            except self.client.exceptions.ConditionalCheckFailedException:
-                return
-
-        _with_retries(update)
+    def _move_claim(self, kind: str, scope: str, owner: str, from_state: str, to_state: str) -> bool:
+        """Compare-and-set the state of ``owner``'s claim; False when it is not in ``from_state``."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
+                UpdateExpression="SET #state = :to",
+                ConditionExpression="#owner = :owner AND #state = :from",
+                ExpressionAttributeNames={"#owner": "owner", "#state": "state"},
+                ExpressionAttributeValues={
+                    ":owner": {"S": owner or "-"},
+                    ":from": {"S": from_state},
+                    ":to": {"S": to_state},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def release_claim(self, kind: str, scope: str) -> None:
         """Give a claim back (the side effect failed and should be retried).
