@@ -52,6 +52,21 @@ class Aws:
                 )
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """Every message of the DLQ with its attributes, hidden for 30 s once read (not deleted)."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=self.dlq_url,
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                VisibilityTimeout=30,
+            ).get("Messages", [])
+            if not got:
+                return messages
+            messages.extend(got)
+
     def items(self, prefix: str = "") -> list[dict[str, Any]]:
         """Every item of the table (tests only; the code never scans)."""
         out: list[dict[str, Any]] = []

@@ -378,18 +378,7 @@ def process_until_empty(aws: Aws, figures: Figures, max_rounds: int = 2000) -> N
 
 
 def dlq_messages(aws: Aws) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while True:
-        got = aws.sqs.receive_message(
-            QueueUrl=aws.dlq_url,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=30,
-        ).get("Messages", [])
-        if not got:
-            return out
-        out.extend(got)
+    return aws.dead_letters()
 
 
 def redrive(aws: Aws, parked: list[dict[str, Any]], round_no: int) -> None:

@@ -46,18 +46,7 @@ def process(records: list[dict[str, Any]]) -> list[str]:
 
 
 def parked(aws: Aws) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    while True:
-        got = aws.sqs.receive_message(
-            QueueUrl=aws.dlq_url,
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-            VisibilityTimeout=30,
-        ).get("Messages", [])
-        if not got:
-            return messages
-        messages.extend(got)
+    return aws.dead_letters()
 
 
 GARBAGE = [
