@@ -24,6 +24,7 @@ from carehooks.outbound.models import (
     AuthConfigError,
     Choice,
     OutboundMessage,
+    OutcomeUnknownError,
     OutsideWindowError,
     PermanentError,
     RateLimitedError,
@@ -541,3 +542,72 @@ def test_twilio_without_credentials_is_auth_config(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "")
     with pytest.raises(AuthConfigError):
         TwilioClient().send(conv(Channel.SMS, "+1", "+2"), TEXT)
+
+
+# -- accepted, but the answer names no message --------------------------------------------------
+
+
+def _no_id_cases() -> list[Any]:
+    return [
+        pytest.param(
+            lambda: MessengerClient().send(conv(Channel.MESSENGER), TEXT),
+            f"{GRAPH}/112233445566778/messages",
+            200,
+            {"recipient_id": "7318845612093471"},
+            id="messenger",
+        ),
+        pytest.param(
+            lambda: InstagramClient().send(
+                conv(Channel.INSTAGRAM, account="17841405822304914", contact="6021459874123365"), TEXT
+            ),
+            f"{GRAPH}/me/messages",
+            200,
+            {},
+            id="instagram",
+        ),
+        pytest.param(
+            lambda: WhatsAppClient().send(wa_conv(), TEXT),
+            f"{GRAPH}/{WA}/messages",
+            200,
+            {"messaging_product": "whatsapp", "messages": []},
+            id="whatsapp",
+        ),
+        pytest.param(
+            lambda: XClient().send(x_conv(), SURVEY),
+            f"{X_API}/2/dm_conversations/with/272953809/messages",
+            201,
+            {"data": {}},
+            id="x-dm",
+        ),
+        pytest.param(
+            lambda: TelegramClient().send(tg_conv(), TEXT),
+            TG_SEND,
+            200,
+            {"ok": True, "result": {}},
+            id="telegram",
+        ),
+        pytest.param(
+            lambda: TwilioClient().send(
+                conv(Channel.SMS, account="+15005550006", contact="+14155550100"), TEXT
+            ),
+            TW_SEND,
+            201,
+            {"status": "queued"},
+            id="twilio",
+        ),
+    ]
+
+
+@responses.activate
+@pytest.mark.parametrize(("send", "url", "status", "answer"), _no_id_cases())
+def test_an_accepted_send_without_a_message_id_is_an_unknown_outcome_sent_once(
+    send: Any, url: str, status: int, answer: dict[str, Any]
+) -> None:
+    # Given a platform that takes the message but names no id in its answer
+    responses.post(url, status=status, json=answer)
+    # When the client sends, Then it says the outcome is unknown (it may well have been delivered) ...
+    with pytest.raises(OutcomeUnknownError) as raised:
+        send()
+    # ... which no at-most-once sender retries, and the client itself sent it once
+    assert raised.value.retryable is False
+    assert len(responses.calls) == 1

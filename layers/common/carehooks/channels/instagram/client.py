@@ -12,7 +12,12 @@ from typing import Any
 from carehooks.channels.messenger.client import MessengerClient
 from carehooks.channels.meta.comments import MENTION_KIND
 from carehooks.domain.models import Conversation
-from carehooks.outbound.models import OutboundMessage, PermanentError, SendResult, TransientError
+from carehooks.outbound.models import (
+    OutboundMessage,
+    OutcomeUnknownError,
+    PermanentError,
+    SendResult,
+)
 from carehooks.outbound.text import fit
 
 
@@ -48,7 +53,7 @@ class InstagramClient(MessengerClient):
         answer = self.graph.call("POST", f"{conversation.account_id}/mentions", conversation.account_id, body)
         comment = answer.get("id")
         if not comment:
-            raise TransientError("Meta accepted the reply to the mention but returned no id")
+            raise OutcomeUnknownError("Meta accepted the reply to the mention but returned no id")
         return SendResult(status="sent", platform_message_id=str(comment), details=dict(fitted.details))
 
     def private_reply(self, conversation: Conversation, message: OutboundMessage) -> SendResult:

@@ -22,7 +22,12 @@ from typing import Any
 from carehooks.channels.meta.graph import GraphClient
 from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
-from carehooks.outbound.models import OutboundMessage, PermanentError, SendResult, TransientError
+from carehooks.outbound.models import (
+    OutboundMessage,
+    OutcomeUnknownError,
+    PermanentError,
+    SendResult,
+)
 from carehooks.outbound.text import fit
 
 MAX_QUICK_REPLIES = 13
@@ -60,7 +65,7 @@ class MessengerClient:
         answer = self.graph.call("POST", self.path(conversation), conversation.account_id, body)
         message_id = answer.get("message_id")
         if not message_id:
-            raise TransientError("Meta accepted the send but returned no message_id")
+            raise OutcomeUnknownError("Meta accepted the send but returned no message_id")
         return SendResult(status="sent", platform_message_id=str(message_id), details=details)
 
     def public_reply(
@@ -73,7 +78,7 @@ class MessengerClient:
         )
         comment = answer.get("id")
         if not comment:
-            raise TransientError("Meta accepted the comment but returned no id")
+            raise OutcomeUnknownError("Meta accepted the comment but returned no id")
         return SendResult(status="sent", platform_message_id=str(comment), details=dict(fitted.details))
 
     def private_reply(self, conversation: Conversation, message: OutboundMessage) -> SendResult:
@@ -88,7 +93,7 @@ class MessengerClient:
         answer = self.graph.call("POST", self.path(conversation), conversation.account_id, body)
         message_id = answer.get("message_id")
         if not message_id:
-            raise TransientError("Meta accepted the private reply but returned no message_id")
+            raise OutcomeUnknownError("Meta accepted the private reply but returned no message_id")
         details = dict(fitted.details)
         if answer.get("recipient_id"):
             details["recipient_id"] = str(answer["recipient_id"])

@@ -67,7 +67,7 @@ class TelegramClient:
         result = answer.get("result") if isinstance(answer.get("result"), dict) else {}
         message_id = (result or {}).get("message_id")
         if message_id is None:
-            raise TransientError("Telegram accepted the message but returned no message_id")
+            raise OutcomeUnknownError("Telegram accepted the message but returned no message_id")
         chat = ((result or {}).get("chat") or {}).get("id", conversation.contact_id)
         return SendResult(status="sent", platform_message_id=f"{chat}:{message_id}", details=details)
 

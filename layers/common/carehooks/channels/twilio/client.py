@@ -20,9 +20,9 @@ from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import (
     AuthConfigError,
     OutboundMessage,
+    OutcomeUnknownError,
     PermanentError,
     SendResult,
-    TransientError,
 )
 from carehooks.outbound.text import choices_as_text, fit
 
@@ -68,7 +68,7 @@ class TwilioClient:
             )
         sid = answer.get("sid")
         if not sid:
-            raise TransientError("Twilio accepted the message but returned no sid")
+            raise OutcomeUnknownError("Twilio accepted the message but returned no sid")
         if answer.get("status"):
             details["twilio_status"] = str(answer["status"])
         return SendResult(status="sent", platform_message_id=str(sid), details=details)

@@ -15,10 +15,10 @@ from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import (
     OutboundMessage,
+    OutcomeUnknownError,
     PermanentError,
     SendResult,
     TemplateRef,
-    TransientError,
 )
 from carehooks.outbound.text import fit
 
@@ -49,7 +49,7 @@ class WhatsAppClient:
         sent = answer.get("messages")
         first = sent[0] if isinstance(sent, list) and sent and isinstance(sent[0], dict) else {}
         if not first.get("id"):
-            raise TransientError("WhatsApp accepted the send but returned no message id")
+            raise OutcomeUnknownError("WhatsApp accepted the send but returned no message id")
         if first.get("message_status"):
             details["message_status"] = str(first["message_status"])
         return SendResult(status="sent", platform_message_id=str(first["id"]), details=details)

@@ -19,6 +19,7 @@ from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import (
     AuthConfigError,
     OutboundMessage,
+    OutcomeUnknownError,
     PermanentError,
     RateLimitedError,
     RecipientUnreachableError,
@@ -60,7 +61,7 @@ class XClient:
             data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
             post_id = (data or {}).get("id")
             if not post_id:
-                raise TransientError("X accepted the post but returned no id")
+                raise OutcomeUnknownError("X accepted the post but returned no id")
             return SendResult(
                 status="sent",
                 platform_message_id=str(post_id),
@@ -75,7 +76,7 @@ class XClient:
         data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
         event_id = (data or {}).get("dm_event_id")
         if not event_id:
-            raise TransientError("X accepted the direct message but returned no dm_event_id")
+            raise OutcomeUnknownError("X accepted the direct message but returned no dm_event_id")
         return SendResult(
             status="sent",
             platform_message_id=str(event_id),
