@@ -248,7 +248,14 @@ class FunctionPool:
                 return
         healthy = False
         with self._cond:
-            self._busy.add(worker)
+            # A stop that came while this environment was starting refuses the invocation: the
+            # drain has not waited for it, and the embedded AWS may already be gone.
+            stopping = self._closed
+            if not stopping:
+                self._busy.add(worker)
+        if stopping:
+            self._release(None, broken=worker)
+            raise InvocationTimeoutError("the local stack is stopping")
         try:
             yield worker, None
             healthy = True
@@ -365,9 +372,10 @@ class FunctionPool:
             worker.close()
 
     def drain(self, deadline: float) -> None:
-        """Let running invocations finish until ``deadline`` (monotonic), then end them."""
+        """Let running invocations (and environments still starting) finish until ``deadline``
+        (monotonic), then end them."""
         with self._cond:
-            while self._busy and time.monotonic() < deadline:
+            while (self._busy or self._starting) and time.monotonic() < deadline:
                 self._cond.wait(timeout=max(0.01, deadline - time.monotonic()))
             busy = list(self._busy)
         for worker in busy:
