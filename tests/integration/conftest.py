@@ -17,6 +17,24 @@ from tests.helpers import META_SECRET, META_VERIFY_TOKEN
 TABLE = "carehooks-test"
 
 
+INBOUND_ARN = "arn:aws:sqs:eu-west-1:123456789012:inbound.fifo"
+
+
+def lambda_record(message: dict[str, Any], source_arn: str = INBOUND_ARN) -> dict[str, Any]:
+    """An SQS ``ReceiveMessage`` message as Lambda's SQS event source hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": source_arn,
+        "awsRegion": "eu-west-1",
+    }
+
+
 @dataclass
 class Aws:
     dynamodb: Any
@@ -37,19 +55,7 @@ class Aws:
             if not got:
                 return records
             for message in got:
-                records.append(
-                    {
-                        "messageId": message["MessageId"],
-                        "receiptHandle": message["ReceiptHandle"],
-                        "body": message["Body"],
-                        "attributes": message.get("Attributes", {}),
-                        "messageAttributes": {},
-                        "md5OfBody": message["MD5OfBody"],
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:inbound.fifo",
-                        "awsRegion": "eu-west-1",
-                    }
-                )
+                records.append(lambda_record(message))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def dead_letters(self) -> list[dict[str, Any]]:

@@ -7,15 +7,12 @@ after ``maxReceiveCount`` receives moto moves them to the DLQ, as SQS would.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from tests.helpers import FakeContext, event_bytes, http_event, load_handler, meta_signature
-from tests.integration.conftest import Aws
-
-ARN = "arn:aws:sqs:eu-west-1:123456789012:inbound.fifo"
+from tests.integration.conftest import Aws, lambda_record
 
 
 def post_meta(raw: bytes) -> dict[str, Any]:
@@ -31,20 +28,6 @@ def post_event(path: str) -> dict[str, Any]:
     return post_meta(event_bytes(path))
 
 
-def _record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
-        "eventSource": "aws:sqs",
-        "eventSourceARN": ARN,
-        "awsRegion": "eu-west-1",
-    }
-
-
 def deliver_once(aws: Aws, queue_url: str | None = None) -> tuple[int, int]:
     """One poll of the event source: (records processed, records failed). (0, 0) when nothing is visible."""
     url = queue_url or aws.queue_url
@@ -55,7 +38,7 @@ def deliver_once(aws: Aws, queue_url: str | None = None) -> tuple[int, int]:
         return 0, 0
     try:
         result = load_handler("inbound_processor").handler(
-            {"Records": [_record(m) for m in messages]}, FakeContext()
+            {"Records": [lambda_record(m) for m in messages]}, FakeContext()
         )
     except BatchProcessingError:
         # Every record failed: the invocation fails and Lambda leaves the whole batch to come back.

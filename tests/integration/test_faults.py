@@ -43,7 +43,7 @@ from tests.channel_support import (
 )
 from tests.faults import FaultInjector, PlatformLedger, platform_stubs
 from tests.helpers import META_SECRET, FakeContext, http_event, load_handler, meta_signature
-from tests.integration.conftest import Aws
+from tests.integration.conftest import Aws, lambda_record
 
 pytestmark = pytest.mark.ddblocal
 
@@ -332,20 +332,6 @@ def deliver_webhook(hook: Webhook, figures: Figures) -> None:
             return
         figures.webhook_retries += 1
     pytest.fail(f"{hook.key} was never accepted after {PLATFORM_RETRIES} deliveries")
-
-
-def lambda_record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:inbound.fifo",
-        "awsRegion": "eu-west-1",
-    }
 
 
 def process_until_empty(aws: Aws, figures: Figures, max_rounds: int = 2000) -> None:
