@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from carehooks import clock
-from carehooks.channels.health import check_channels
 from carehooks.observability import logger, metrics
-from carehooks.store import get_store
+from carehooks.wiring.scheduled import run_channel_health
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    report = check_channels(get_store(), clock.now())
+    report = run_channel_health()
     return {"checked": len(report.checks), "problems": len(report.problems), "alerted": report.alerted}

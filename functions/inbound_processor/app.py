@@ -12,25 +12,19 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from carehooks.config.settings import settings
-from carehooks.inbound.parking import DeadLetterQueue, Record, process_or_park
-from carehooks.inbound.processor import process_queued
+from carehooks.inbound.parking import Record
 from carehooks.observability import logger, metrics
-from carehooks.store import get_store
+from carehooks.wiring.processor import handle_record
 
 _processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 def _record_handler(record: SQSRecord) -> None:
-    process_or_park(
+    attributes = record.attributes
+    handle_record(
         Record(
-            message_id=record.message_id,
-            body=record.body,
-            group_id=record.attributes.message_group_id,
-            deduplication_id=record.attributes.message_deduplication_id,
-        ),
-        lambda body: process_queued(body, get_store()),
-        DeadLetterQueue(settings().inbound_dlq_url),
+            record.message_id, record.body, attributes.message_group_id, attributes.message_deduplication_id
+        )
     )
 
 

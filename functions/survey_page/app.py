@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl
 
 from carehooks import clock, http
 from carehooks.observability import logger, metrics
-from carehooks.store import get_store
 from carehooks.surveys.config import SurveyConfig, survey_config
 from carehooks.surveys.page import Page, notice_page, survey_page
 from carehooks.surveys.token import signing_key
+from carehooks.wiring.store import get_store
 
 MAX_FORM_BYTES = 16_384
 

@@ -21,6 +21,7 @@ import argparse
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,7 +61,7 @@ def _config(path: str | None) -> Any:
 
 def _store() -> Any:
     ensure_package()
-    from carehooks.store import get_store
+    from carehooks.wiring.store import get_store
 
     return get_store()
 
@@ -69,10 +70,10 @@ def _store() -> Any:
 def run_test(args: argparse.Namespace, store: Any = None) -> int:
     ensure_package()
     from carehooks import clock
+    from carehooks.domain.conversations import new_conversation_id
     from carehooks.domain.models import Channel, Conversation, Direction, Message
     from carehooks.rules.dryrun import dry_run
     from carehooks.rules.engine import Context
-    from carehooks.store.table import new_conversation_id
 
     config = _config(args.config)
     now = clock.parse_iso(args.at) if args.at else clock.now()
@@ -192,11 +193,10 @@ def replay(args: argparse.Namespace, store: Any = None) -> int:
 
 def replay_since(config: Any, store: Any, since: datetime, examples: int = 5) -> dict[str, Any]:
     """Evaluate ``config`` against the customer messages stored since ``since``; see the module doc."""
-    from dataclasses import replace
-
     from carehooks.clock import iso
+    from carehooks.domain.conversations import apply_message
     from carehooks.domain.models import Direction
-    from carehooks.rules.dryrun import account_for, dry_run
+    from carehooks.rules.dryrun import dry_run
     from carehooks.rules.engine import Context
     from carehooks.store import rules as rules_store
 
@@ -230,11 +230,15 @@ def replay_since(config: Any, store: Any, since: datetime, examples: int = 5) ->
             last_outbound_at=None,
             last_responder=None,
             first_response_at=None,
+            first_responder=None,
+            last_response_at=None,
+            first_inbound_at=None,
+            preview="",
             message_count=0,
         )
         acknowledged = False
         for message in rules_store.messages_since(store, pk, conversation_id, since):
-            state = account_for(state, message)
+            state = apply_message(state, message)
             if message.direction is not Direction.IN:
                 continue
             counts["messages"] += 1

@@ -34,9 +34,9 @@ class ConversationReader:
         self.dynamodb = dynamodb
 
     def _store(self) -> Any:
-        from carehooks.store import Store
+        from carehooks.wiring.store import make_store
 
-        return Store(self.table_name, client=self.dynamodb)
+        return make_store(self.table_name, client=self.dynamodb)
 
     @staticmethod
     def resource(conversation: Any) -> dict[str, Any]:

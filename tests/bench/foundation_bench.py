@@ -288,7 +288,8 @@ def dynamodb_units() -> None:
     from infra.template import table_create_kwargs
 
     from carehooks.domain.models import Channel, Direction, MessageEvent
-    from carehooks.store import Store
+    from carehooks.inbound.processor import store_message
+    from carehooks.wiring.store import make_store
 
     print("\n3. DynamoDB capacity per inbound message (DynamoDB Local, ReturnConsumedCapacity=INDEXES)")
     try:
@@ -307,7 +308,7 @@ def dynamodb_units() -> None:
         )
         client.create_table(**table_create_kwargs("Table", "bench"))
         log: list[dict[str, Any]] = []
-        store = Store("bench", client=client, capacity_log=log)
+        store = make_store("bench", client=client, capacity_log=log)
         t0 = datetime(2025, 11, 22, 9, 0, tzinfo=UTC)
         window = timedelta(hours=24)
 
@@ -323,14 +324,14 @@ def dynamodb_units() -> None:
             )
 
         cases: list[tuple[str, Callable[[], Any]]] = [
-            ("first text (new conversation)", lambda: store.record_message(message(0), t0, window)),
+            ("first text (new conversation)", lambda: store_message(store, message(0), t0, window)),
             (
                 "next text (open conversation)",
-                lambda: store.record_message(message(1), t0 + timedelta(minutes=1), window),
+                lambda: store_message(store, message(1), t0 + timedelta(minutes=1), window),
             ),
             (
                 "redelivery of that text",
-                lambda: store.record_message(message(1), t0 + timedelta(days=2), window),
+                lambda: store_message(store, message(1), t0 + timedelta(days=2), window),
             ),
         ]
         print(f"   {'case':<32} {'write':>6} {'read':>5} {'scans':>6}   calls; write units by part")
@@ -348,7 +349,7 @@ def dynamodb_units() -> None:
         log.clear()
         count = 20
         for i in range(2, 2 + count):
-            store.record_message(message(i), t0 + timedelta(minutes=i), window)
+            store_message(store, message(i), t0 + timedelta(minutes=i), window)
         steady = _units(log)
         print(
             f"   {'mean of ' + str(count) + ' more texts':<32} {steady['write'] / count:>6g} {steady['read'] / count:>5g} "

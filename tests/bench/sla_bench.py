@@ -88,9 +88,10 @@ def _items(store: Any) -> list[dict[str, Any]]:
     (checked: no derived attribute of a settled shape depends on the id otherwise, e.g. no SLA shard).
     The waiting and due conversations are derived one by one.
     """
-    from carehooks.domain.derived import derive
+    from carehooks.domain.conversations import new_conversation_id
     from carehooks.store.items import conversation_item
-    from carehooks.store.table import new_conversation_id
+
+    derive = store.derive
 
     def item(n: int, conv_id: str, contact: str) -> dict[str, Any]:
         conv = _conversation(n, conv_id, contact)
@@ -163,10 +164,10 @@ def monitor_reads() -> None:
 
     from carehooks.config import loader
     from carehooks.config.settings import settings
-    from carehooks.sla.current import current
+    from carehooks.sla.current import setup_of
     from carehooks.sla.monitor import run_monitor
-    from carehooks.store import Store
     from carehooks.store.sla import PolicyMarker, put_policy_marker
+    from carehooks.wiring.store import make_store
 
     total = SETTLED + WAITING + DUE
     print(
@@ -195,7 +196,7 @@ def monitor_reads() -> None:
                 config=Config(parameter_validation=False, max_pool_connections=WRITERS * 2),
             )
             client.create_table(**table_create_kwargs("Table", "bench"))
-            store = Store("bench", client=client)
+            store = make_store("bench", client=client)
             started = time.perf_counter()
             items = _items(store)
             built_s = time.perf_counter() - started
@@ -206,12 +207,12 @@ def monitor_reads() -> None:
                 f"   fixture: {total:,} conversations built in {built_s:.1f} s, written in {written_s:.1f} s "
                 f"(CPU: Python {cpu_py:.1f} s, DynamoDB Local {cpu_java:.1f} s; load average {os.getloadavg()[0]:.1f})"
             )
-            setup = current()
+            setup = setup_of(loader.load_config())
             # Steady state: the policies have not changed since the previous run recorded them.
             put_policy_marker(store, PolicyMarker(setup.fingerprint), NOW)
 
             log: list[dict[str, Any]] = []
-            measured = Store("bench", client=client, capacity_log=log)
+            measured = make_store("bench", client=client, capacity_log=log)
             sent: list[tuple[Sequence[str], str]] = []
 
             def mailer(to: Sequence[str], subject: str, html: str, text: str) -> str:

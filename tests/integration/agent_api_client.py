@@ -10,6 +10,7 @@ from typing import Any
 
 from carehooks.api.deps import Services, services
 from carehooks.domain.models import Channel, Conversation, Direction, Message, MessageEvent
+from carehooks.inbound.processor import store_message
 from carehooks.outbound.models import OutboundMessage, SendResult
 from carehooks.store import Store
 from tests.helpers import FakeContext, http_event, load_handler
@@ -118,7 +119,8 @@ def inbound(
     account: str = PAGE,
 ) -> Conversation:
     """Store a customer message as the processor would; returns its conversation."""
-    outcome = store.record_message(
+    outcome = store_message(
+        store,
         MessageEvent(
             channel=channel,
             account_id=account,

@@ -22,6 +22,7 @@ from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import OutboundMessage, SendResult
 from carehooks.store import Store
+from carehooks.wiring.store import make_store
 from tests.channel_support import StubSqs, install_stub_sqs
 from tests.helpers import (
     META_SECRET,
@@ -117,7 +118,7 @@ def fresh_table(endpoint: str) -> Iterator[Store]:
     name = f"race-{next(_tables)}-{time.time_ns()}"
     client.create_table(**table_create_kwargs("Table", name))
     try:
-        yield Store(name, client=client)
+        yield make_store(name, client=client)
     finally:
         client.delete_table(TableName=name)
 

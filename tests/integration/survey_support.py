@@ -9,17 +9,18 @@ from datetime import datetime
 import pytest
 
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
+from carehooks.inbound.processor import store_message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import Store
-from carehooks.surveys import config as survey_settings
 from carehooks.surveys.config import SurveyConfig
+from tests.config_support import use_document
 
 _ids = itertools.count(1)
 
 
 def use_survey_config(monkeypatch: pytest.MonkeyPatch, config: SurveyConfig) -> None:
     """Make the deriver (and anything else reading the document) see ``config``."""
-    monkeypatch.setattr(survey_settings, "survey_config", lambda: config)
+    use_document(monkeypatch, surveys=config)
 
 
 def customer_writes(
@@ -46,7 +47,7 @@ def customer_writes(
         reply_payload=payload,
         public=public,
     )
-    outcome = store.record_message(event, at, timedelta(hours=reopen_hours))
+    outcome = store_message(store, event, at, timedelta(hours=reopen_hours))
     assert outcome.conversation is not None
     return outcome.conversation
 
@@ -64,7 +65,7 @@ def agent_replies(store: Store, conv: Conversation, at: datetime, agent: str = "
         direction=Direction.OUT,
         text="We are on it.",
     )
-    outcome = store.record_message(event, at, timedelta(hours=24))
+    outcome = store_message(store, event, at, timedelta(hours=24))
     assert outcome.conversation is not None
     current = store.get_conversation(conv.id)
     assert current is not None

@@ -11,6 +11,7 @@ from carehooks import clock
 from carehooks.domain.models import Channel, Conversation
 from carehooks.outbound.models import SendResult
 from carehooks.store import Store
+from carehooks.wiring.store import make_store
 from tests.integration.agent_api_client import (
     ADA,
     BOB,
@@ -42,7 +43,7 @@ NOW = T0 + timedelta(hours=1)
 
 @pytest.fixture
 def store(aws: Aws) -> Store:
-    return Store(TABLE)
+    return make_store(TABLE)
 
 
 @pytest.fixture
@@ -226,7 +227,7 @@ def test_an_empty_table_lists_nothing(store: Store, move: object) -> None:
 
 def test_lists_read_indexes_never_scan(aws: Aws) -> None:
     log: list[dict] = []  # type: ignore[type-arg]
-    measured = Store(TABLE, capacity_log=log)
+    measured = make_store(TABLE, capacity_log=log)
     with clock.frozen(NOW):
         for i in range(4):
             inbound(measured, f"n{i}", "hi", T0 + timedelta(minutes=i))

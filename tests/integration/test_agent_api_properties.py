@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from carehooks import clock
 from carehooks.domain.models import Conversation
-from carehooks.store import Store
+from carehooks.wiring.store import make_store
 from tests.integration.agent_api_client import T0, FakeDeliver, api_event, call, inbound, install
 from tests.integration.conftest import TABLE, Aws
 
@@ -71,7 +71,7 @@ bodies = st.dictionaries(st.sampled_from(FIELDS) | texts, json_values, max_size=
 
 @pytest.fixture
 def conv(aws: Aws) -> Iterator[Conversation]:
-    store = Store(TABLE)
+    store = make_store(TABLE)
     with clock.frozen(T0 + timedelta(minutes=5)):
         created = inbound(store, "prop-1", "hello", T0)
         gen = install(store, FakeDeliver(), clock.now)

@@ -13,6 +13,7 @@ from carehooks import clock
 from carehooks.domain.models import Channel, Conversation
 from carehooks.store import Store
 from carehooks.store.queries import STATUSES, ConversationFilter, CursorError, list_conversations
+from carehooks.wiring.store import make_store
 from tests.integration.agent_api_client import T0, inbound
 from tests.integration.conftest import TABLE
 
@@ -33,7 +34,7 @@ def seeded() -> Iterator[tuple[list[Conversation], Store]]:
         from infra.template import table_create_kwargs
 
         boto3.client("dynamodb", region_name="eu-west-1").create_table(**table_create_kwargs("Table", TABLE))
-        store = Store(TABLE, client=boto3.client("dynamodb", region_name="eu-west-1"))
+        store = make_store(TABLE, client=boto3.client("dynamodb", region_name="eu-west-1"))
         with clock.frozen(T0 + timedelta(days=1)):
             for i in range(40):
                 channel = rng.choice([Channel.MESSENGER, Channel.WHATSAPP])

@@ -13,6 +13,7 @@ from infra.cli.rules import run_test
 
 from carehooks import clock
 from carehooks.store import Store
+from carehooks.wiring.store import make_store
 from tests.integration.agent_api_client import ADA, PAGE, T0, FakeDeliver, api_event, call, inbound, install
 from tests.integration.conftest import TABLE, Aws
 
@@ -22,7 +23,7 @@ ALICE = {"sub": "alice", "email": "alice@example.com", "name": "Alice"}
 
 @pytest.fixture
 def store(aws: Aws) -> Iterator[Store]:
-    table = Store(TABLE)
+    table = make_store(TABLE)
     with clock.frozen(T0):
         gen = install(table, FakeDeliver(), clock.now)
         next(gen)

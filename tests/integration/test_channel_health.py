@@ -12,7 +12,7 @@ import responses
 from carehooks.channels.health import check_channels
 from carehooks.channels.meta.subscriptions import find_problem
 from carehooks.outbound import http
-from carehooks.store import get_store
+from carehooks.wiring.store import get_store
 from tests.helpers import FakeContext, load_handler
 from tests.integration.conftest import Aws
 

@@ -18,10 +18,11 @@ import pytest
 
 from carehooks import clock
 from carehooks.api.deps import Services, services
-from carehooks.inbound.processor import ProcessResult, process_queued
+from carehooks.inbound.processor import ProcessResult
 from carehooks.store import Store
 from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.dispatch import dispatch_surveys
+from carehooks.wiring.processor import process
 from tests.integration.agent_api_client import ADA, BOB, Answer, FakeDeliver, api_event, call
 from tests.integration.race_support import (
     PAGE,
@@ -79,9 +80,7 @@ def test_the_same_event_processed_by_two_processors_at_once_is_stored_and_acknow
         before = len(platform.acks())
         # When SQS hands the same record to two processors (a visibility timeout ran out) at once
         with clock.frozen(at + timedelta(seconds=2)):
-            results = run_together(
-                lambda b=body: process_queued(b, store), lambda b=body: process_queued(b, store)
-            )
+            results = run_together(lambda b=body: process(b, store), lambda b=body: process(b, store))
         # Then both records succeed: one stores the message, the other finds the duplicate
         assert not [r for r in results if isinstance(r, BaseException)], results
         assert sorted((r.stored, r.duplicates) for r in results if isinstance(r, ProcessResult)) == [
@@ -103,8 +102,8 @@ def test_a_duplicate_that_loses_the_race_and_is_retried_acknowledges_nothing_mor
     # Lambda timed out): the retry finds the message stored and the acknowledgement claimed
     (body,) = webhook.bodies(messenger_body("psid-retry", "m_retry", T0, "hello?"))
     with clock.frozen(T0 + timedelta(seconds=2)):
-        run_together(lambda: process_queued(body, store), lambda: process_queued(body, store))
-        retried = process_queued(body, store)
+        run_together(lambda: process(body, store), lambda: process(body, store))
+        retried = process(body, store)
     assert (retried.stored, retried.duplicates) == (0, 1)
     assert len(platform.acks()) == 1
     (conv,) = conversations_of(store, "psid-retry")
@@ -192,7 +191,7 @@ def surveyed(store: Store, webhook: Webhook, contact: str, at: datetime) -> Any:
     """A conversation started (and acknowledged) at ``at``, resolved 10 min later, surveyed an hour later."""
     (first,) = webhook.bodies(messenger_body(contact, f"m_{contact}", at, "my parcel never arrived"))
     with clock.frozen(at + timedelta(seconds=1)):
-        assert process_queued(first, store).stored == 1
+        assert process(first, store).stored == 1
     (conv,) = conversations_of(store, contact)
     with clock.frozen(at + timedelta(minutes=5)):
         current = store.get_conversation(conv.id)
@@ -227,11 +226,11 @@ def test_a_rating_and_a_reopen_one_after_the_other(
     reopen = api_event("POST", f"/api/conversations/{conv.id}/reopen", {}, claims=ADA)
     with clock.frozen(rated_at + timedelta(seconds=1)):
         if serial == "rating_first":
-            process_queued(body, store)
+            process(body, store)
             assert call(reopen).status == 200
         else:
             assert call(reopen).status == 200
-            process_queued(body, store)
+            process(body, store)
     state = store.get_conversation(conv.id)
     assert state is not None
     assert state.status == "open"
@@ -267,7 +266,7 @@ def test_a_rating_racing_a_reopen_ends_in_one_of_the_serial_outcomes_and_loses_n
         # When the customer's "5" is processed while the agent reopens the conversation
         with clock.frozen(rated_at + timedelta(seconds=1)):
             processed, answer = run_together(
-                later(stagger, lambda b=body: process_queued(b, store)), lambda r=reopen: call(r)
+                later(stagger, lambda b=body: process(b, store)), lambda r=reopen: call(r)
             )
         # Then neither fails: the record is processed and the reopen answers 200 (a rating never reopens)
         assert isinstance(processed, ProcessResult), processed

@@ -16,11 +16,13 @@ import responses
 
 from carehooks import clock
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
+from carehooks.inbound.processor import store_message
 from carehooks.outbound import http
 from carehooks.outbound.deliver import deliver
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
-from carehooks.store import Store, get_store
+from carehooks.store import Store
 from carehooks.store.sends import attempts
+from carehooks.wiring.store import get_store
 from tests.channel_support import configure_channels, post, twilio_signature, x_signature
 from tests.helpers import FakeContext, load_handler, meta_signature
 from tests.integration.conftest import Aws
@@ -80,7 +82,7 @@ def customer_message(
         kind=kind,
         public=public,
     )
-    outcome = store.record_message(event, at, timedelta(hours=24))
+    outcome = store_message(store, event, at, timedelta(hours=24))
     assert outcome.conversation is not None
     return outcome.conversation
 

@@ -38,7 +38,7 @@ def parked(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def point_processor_at(monkeypatch: pytest.MonkeyPatch, table: str) -> None:
     """Deploy the processor with ``TABLE_NAME`` = ``table`` (settings and store are cached per process)."""
     from carehooks.config.settings import settings
-    from carehooks.store.table import get_store
+    from carehooks.wiring.store import get_store
 
     monkeypatch.setenv("TABLE_NAME", table)
     settings.cache_clear()

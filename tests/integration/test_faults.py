@@ -31,7 +31,8 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from carehooks import clock
-from carehooks.store import ConflictError, Store, get_store
+from carehooks.store import ConflictError, Store
+from carehooks.wiring.store import get_store
 from tests.channel_support import (
     TELEGRAM_BOT_TOKEN,
     TELEGRAM_SECRET,

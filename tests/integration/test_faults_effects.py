@@ -14,7 +14,8 @@ import pytest
 import requests
 import responses
 
-from carehooks.store import Store, get_store
+from carehooks.store import Store
+from carehooks.wiring.store import get_store
 from tests.channel_support import (
     TELEGRAM_API_URL,
     TELEGRAM_SECRET,

@@ -29,9 +29,9 @@ from carehooks.clock import to_epoch_ms
 from carehooks.config import loader
 from carehooks.domain.models import Channel, Conversation
 from carehooks.outbound import http as outbound_http
-from carehooks.store import get_store
 from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.token import sign
+from carehooks.wiring.store import get_store
 from tests.channel_support import (
     GRAPH_URL,
     TELEGRAM_API_URL,
@@ -302,8 +302,7 @@ MAIL_FROM = "carehooks@example.com"
 @pytest.fixture
 def surveys(flows: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     use_survey_config(monkeypatch, SURVEYS)
-    for function in ("survey_dispatch", "survey_page"):
-        monkeypatch.setattr(load_handler(function), "survey_config", lambda: SURVEYS)
+    monkeypatch.setattr(load_handler("survey_page"), "survey_config", lambda: SURVEYS)
     monkeypatch.setenv("SURVEY_SIGNING_KEY", SIGNING_KEY)
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
     boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)

@@ -29,9 +29,9 @@ _ids = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _no_after_store_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batch semantics only; the after-store steps have their own tests (and the log-hygiene flow)."""
-    from carehooks.inbound import hooks
+    from carehooks.wiring import processor
 
-    monkeypatch.setattr(hooks, "steps", list)
+    monkeypatch.setattr(processor, "steps", lambda *args, **kwargs: [])
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from infra.template import table_create_kwargs
 
 from carehooks.domain.models import Channel, CommentChangeEvent, Direction, MessageEvent
+from carehooks.inbound.processor import store_message
 from carehooks.store import Store
 from carehooks.store.public import (
     LINKED_PRIVATE,
@@ -22,6 +23,7 @@ from carehooks.store.public import (
     comment,
     open_private_conversation,
 )
+from carehooks.wiring.store import make_store
 
 pytestmark = pytest.mark.ddblocal
 
@@ -41,7 +43,7 @@ def dynamodb(ddblocal: str) -> Any:
 def store(dynamodb: Any) -> Iterator[Store]:
     name = f"public-{next(_names)}"
     dynamodb.create_table(**table_create_kwargs("Table", name))
-    yield Store(name, client=dynamodb)
+    yield make_store(name, client=dynamodb)
     dynamodb.delete_table(TableName=name)
 
 
@@ -75,9 +77,9 @@ def change(kind: str, comment_id: str = THREAD, text: str | None = None) -> Comm
 
 
 def test_two_authors_in_one_thread_share_one_conversation_in_the_threads_partition(store: Store) -> None:
-    first = store.record_message(commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
-    second = store.record_message(
-        commented("reply-1", "author-2", "Mine too", T0 + timedelta(minutes=1)), T0, WINDOW
+    first = store_message(store, commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
+    second = store_message(
+        store, commented("reply-1", "author-2", "Mine too", T0 + timedelta(minutes=1)), T0, WINDOW
     )
     assert first.conversation is not None
     assert second.conversation is not None
@@ -96,7 +98,7 @@ def test_two_authors_in_one_thread_share_one_conversation_in_the_threads_partiti
 
 
 def test_an_edit_keeps_the_old_text_and_a_repeat_changes_nothing(store: Store) -> None:
-    store.record_message(commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
+    store_message(store, commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
     assert apply_change(store, change("edited", text="It broke, order #4411")) is not None
     assert apply_change(store, change("edited", text="It broke, order #4411")) is None
     edited = comment(store, Channel.MESSENGER, PAGE, THREAD, THREAD)
@@ -106,7 +108,7 @@ def test_an_edit_keeps_the_old_text_and_a_repeat_changes_nothing(store: Store) -
 
 
 def test_removed_and_hidden_are_attributes_of_the_comment(store: Store) -> None:
-    store.record_message(commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
+    store_message(store, commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
     assert apply_change(store, change("hidden")) is not None
     assert apply_change(store, change("hidden")) is None  # already hidden
     assert apply_change(store, change("removed")) is not None
@@ -124,7 +126,7 @@ def test_a_change_to_an_unknown_comment_does_nothing(store: Store) -> None:
 
 
 def test_a_private_conversation_is_opened_and_linked_both_ways_then_joined(store: Store) -> None:
-    outcome = store.record_message(commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
+    outcome = store_message(store, commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
     assert outcome.conversation is not None
     public = outcome.conversation
     private = open_private_conversation(store, public, "psid-1", T0 + timedelta(minutes=2))

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from carehooks import clock
-from carehooks.inbound.processor import process_queued
-from carehooks.reports.index import started_at
+from carehooks.domain.conversations import started_at
 from carehooks.sla.clocks import state_of
 from carehooks.store import Store
+from carehooks.wiring.processor import process
 from tests.integration.agent_api_client import FakeDeliver, api_event, call, install
 from tests.integration.race_support import (
     PAGE,
@@ -64,7 +64,7 @@ def snapshot(store: Store) -> list[str]:
 
 def process_at(store: Store, body: str, at: datetime) -> Any:
     with clock.frozen(at):
-        return process_queued(body, store)
+        return process(body, store)
 
 
 # ------------------------------------------------------------------------------ after the dedup window

@@ -21,8 +21,9 @@ from carehooks import clock
 from carehooks.domain.models import Channel
 from carehooks.reports.service import summary_report
 from carehooks.reports.summary import Filters, Period
-from carehooks.store import Store, get_store
+from carehooks.store import Store
 from carehooks.surveys.config import SurveyConfig
+from carehooks.wiring.store import get_store
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carehooks import clock
-from carehooks.store import Store, get_store
+from carehooks.store import Store
 from carehooks.surveys.config import SurveyConfig
+from carehooks.wiring.store import get_store
 from tests.integration.agent_api_client import FakeDeliver, api_event, call, install
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config

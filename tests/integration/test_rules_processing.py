@@ -20,10 +20,11 @@ from infra.cli import rules as rules_cli
 from carehooks import clock
 from carehooks.config import loader
 from carehooks.domain.models import Conversation
-from carehooks.inbound.processor import process_queued
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import OutboundMessage, PermanentError, RateLimitedError, SendResult
-from carehooks.store import Store, get_store
+from carehooks.store import Store
+from carehooks.wiring.processor import process as process_queued
+from carehooks.wiring.store import get_store, make_store
 from tests.helpers import FakeContext, http_event, load_handler, meta_signature
 from tests.integration.conftest import Aws
 
@@ -274,7 +275,7 @@ def _ddblocal_store(endpoint: str) -> Store:
     client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="eu-west-1")
     name = f"rules-race-{time.time_ns()}"
     client.create_table(**table_create_kwargs("Table", name))
-    return Store(name, client=client)
+    return make_store(name, client=client)
 
 
 def test_a_rate_limited_send_fails_the_record_and_its_retry_acknowledges_once(

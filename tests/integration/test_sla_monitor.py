@@ -21,7 +21,9 @@ import pytest
 
 from carehooks import clock
 from carehooks.domain.models import Channel, Conversation, Direction, Message, MessageEvent
-from carehooks.store import Store, keys
+from carehooks.inbound.processor import store_message
+from carehooks.store import keys
+from carehooks.wiring.store import make_store
 from tests.helpers import FakeContext, event_bytes, http_event, load_handler, meta_signature
 from tests.integration.conftest import TABLE, Aws
 
@@ -133,7 +135,7 @@ def customer_message(contact: str, at: datetime, text: str = "where is my order?
         contact_name=f"Customer {contact}",
     )
     with clock.frozen(at):
-        outcome = Store(TABLE).record_message(event, at, timedelta(hours=24))
+        outcome = store_message(make_store(TABLE), event, at, timedelta(hours=24))
     assert outcome.conversation is not None
     return outcome.conversation
 
@@ -152,7 +154,7 @@ def reply(conv: Conversation, at: datetime, author: str) -> None:
         author=author,
     )
     with clock.frozen(at):
-        assert Store(TABLE).put_outbound_message(conv, message) is not None
+        assert make_store(TABLE).put_outbound_message(conv, message) is not None
 
 
 def only_conversation(aws: Aws) -> dict[str, Any]:
@@ -335,7 +337,7 @@ def test_an_alert_claimed_by_an_overlapping_run_is_left_to_it(sla: Aws) -> None:
     due = SENT_AT + 60 * MINUTE
     scope = keys.sla_alert_scope(conv.id, "first_response", SENT_AT, "breach")
     # Given another run holds the breach's claim (it is sending right now)
-    assert Store(TABLE).claim(keys.SLA_CLAIM_KIND, scope, due, timedelta(minutes=15), owner="other-run")
+    assert make_store(TABLE).claim(keys.SLA_CLAIM_KIND, scope, due, timedelta(minutes=15), owner="other-run")
     result = run_monitor_at(due)
     assert result["claimed_elsewhere"] == 1
     assert len(mails()) == 1

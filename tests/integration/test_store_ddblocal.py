@@ -18,7 +18,9 @@ import pytest
 from infra.template import table_create_kwargs, ttl_attribute
 
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent, StatusEvent
+from carehooks.inbound.processor import store_message
 from carehooks.store import ConflictError, Store
+from carehooks.wiring.store import make_store
 
 pytestmark = pytest.mark.ddblocal
 
@@ -49,7 +51,7 @@ def table(dynamodb: Any) -> Iterator[str]:
 
 @pytest.fixture
 def store(dynamodb: Any, table: str) -> Store:
-    return Store(table, client=dynamodb)
+    return make_store(table, client=dynamodb)
 
 
 def snapshot(dynamodb: Any, table: str) -> list[dict[str, Any]]:
@@ -94,9 +96,9 @@ def test_a_redelivery_minutes_or_days_later_stores_nothing(
     store: Store, dynamodb: Any, table: str, later: timedelta
 ) -> None:
     event = text("m_1", T0)
-    first = store.record_message(event, T0, WINDOW)
+    first = store_message(store, event, T0, WINDOW)
     before = snapshot(dynamodb, table)
-    again = store.record_message(event, T0 + later, WINDOW)
+    again = store_message(store, event, T0 + later, WINDOW)
     assert not first.duplicate
     assert again.duplicate
     assert again.conversation is None
@@ -106,16 +108,16 @@ def test_a_redelivery_minutes_or_days_later_stores_nothing(
 def test_a_redelivery_after_resolution_does_not_reopen_or_start_a_conversation(
     store: Store, dynamodb: Any, table: str
 ) -> None:
-    first = store.record_message(text("m_1", T0), T0, WINDOW)
+    first = store_message(store, text("m_1", T0), T0, WINDOW)
     assert first.conversation is not None
     resolve(store, first.conversation, T0 + timedelta(minutes=10))
     before = snapshot(dynamodb, table)
-    assert store.record_message(text("m_1", T0), T0 + timedelta(hours=2), WINDOW).duplicate
+    assert store_message(store, text("m_1", T0), T0 + timedelta(hours=2), WINDOW).duplicate
     assert snapshot(dynamodb, table) == before
 
 
 def test_the_message_and_its_conversation_are_written_together(store: Store) -> None:
-    outcome = store.record_message(text("m_1", T0, "where is my order?"), T0, WINDOW)
+    outcome = store_message(store, text("m_1", T0, "where is my order?"), T0, WINDOW)
     assert outcome.new_conversation
     assert outcome.conversation is not None
     conv = store.get_conversation(outcome.conversation.id)
@@ -135,7 +137,7 @@ def test_a_failed_transaction_leaves_neither_message_nor_conversation(
     # A conversation item too large for DynamoDB fails the whole transaction: the message is not kept.
     huge = "x" * 410_000
     with pytest.raises(Exception, match=r"(?i)size"):
-        store.record_message(replace(text("m_big", T0), contact_name=huge), T0, WINDOW)
+        store_message(store, replace(text("m_big", T0), contact_name=huge), T0, WINDOW)
     assert snapshot(dynamodb, table) == []
 
 
@@ -144,7 +146,8 @@ def test_out_of_order_messages_are_returned_in_platform_time_order(store: Store)
     arrivals = [("m_3", 3), ("m_1", 1), ("m_4", 4), ("m_2", 2)]
     conv = None
     for i, (mid, minute) in enumerate(arrivals):
-        outcome = store.record_message(
+        outcome = store_message(
+            store,
             text(mid, T0 + timedelta(minutes=minute), f"message {minute}"),
             T0 + timedelta(minutes=10 + i),
             WINDOW,
@@ -163,7 +166,7 @@ def test_out_of_order_messages_are_returned_in_platform_time_order(store: Store)
 
 def test_messages_with_the_same_millisecond_are_all_kept_in_a_stable_order(store: Store) -> None:
     for mid in ("m_b", "m_a", "m_c"):
-        outcome = store.record_message(text(mid, T0), T0, WINDOW)
+        outcome = store_message(store, text(mid, T0), T0, WINDOW)
     assert outcome.conversation is not None
     assert [m.platform_message_id for m in store.messages(outcome.conversation)] == ["m_a", "m_b", "m_c"]
 
@@ -172,19 +175,19 @@ def test_a_conversation_with_many_messages_is_read_whole(store: Store) -> None:
     # More than one 1 MB page of the LSI query: pagination must not drop messages.
     body = "y" * 9_000
     for i in range(125):
-        outcome = store.record_message(text(f"m_{i:04d}", T0 + timedelta(seconds=i), body), T0, WINDOW)
+        outcome = store_message(store, text(f"m_{i:04d}", T0 + timedelta(seconds=i), body), T0, WINDOW)
     assert outcome.conversation is not None
     assert len(store.messages(outcome.conversation)) == 125
 
 
 # ---------------------------------------------------------------- threading
 def test_a_message_within_the_reopen_window_reopens_the_resolved_conversation(store: Store) -> None:
-    first = store.record_message(text("m_1", T0), T0, WINDOW)
+    first = store_message(store, text("m_1", T0), T0, WINDOW)
     assert first.conversation is not None
     resolved_at = T0 + timedelta(hours=1)
     resolve(store, first.conversation, resolved_at)
     later = resolved_at + timedelta(hours=23)
-    again = store.record_message(text("m_2", later), later, WINDOW)
+    again = store_message(store, text("m_2", later), later, WINDOW)
     assert again.reopened
     assert not again.new_conversation
     assert again.conversation is not None
@@ -195,12 +198,12 @@ def test_a_message_within_the_reopen_window_reopens_the_resolved_conversation(st
 
 
 def test_a_message_after_the_reopen_window_starts_a_new_conversation(store: Store) -> None:
-    first = store.record_message(text("m_1", T0), T0, WINDOW)
+    first = store_message(store, text("m_1", T0), T0, WINDOW)
     assert first.conversation is not None
     resolved_at = T0 + timedelta(hours=1)
     resolve(store, first.conversation, resolved_at)
     later = resolved_at + WINDOW + timedelta(minutes=1)
-    again = store.record_message(text("m_2", later), later, WINDOW)
+    again = store_message(store, text("m_2", later), later, WINDOW)
     assert again.new_conversation
     assert again.conversation is not None
     assert again.conversation.id != first.conversation.id
@@ -217,18 +220,18 @@ def test_a_message_after_the_reopen_window_starts_a_new_conversation(store: Stor
 
 
 def test_a_zero_reopen_window_always_starts_a_new_conversation(store: Store) -> None:
-    first = store.record_message(text("m_1", T0), T0, WINDOW)
+    first = store_message(store, text("m_1", T0), T0, WINDOW)
     assert first.conversation is not None
     resolve(store, first.conversation, T0 + timedelta(minutes=1))
     at = T0 + timedelta(minutes=2)
-    assert store.record_message(text("m_2", at), at, timedelta(0)).new_conversation
+    assert store_message(store, text("m_2", at), at, timedelta(0)).new_conversation
 
 
 def test_a_late_message_from_before_the_resolution_joins_the_resolved_conversation(store: Store) -> None:
-    first = store.record_message(text("m_2", T0 + timedelta(minutes=2)), T0, WINDOW)
+    first = store_message(store, text("m_2", T0 + timedelta(minutes=2)), T0, WINDOW)
     assert first.conversation is not None
     resolve(store, first.conversation, T0 + timedelta(minutes=5))
-    late = store.record_message(text("m_1", T0 + timedelta(minutes=1)), T0 + timedelta(days=3), WINDOW)
+    late = store_message(store, text("m_1", T0 + timedelta(minutes=1)), T0 + timedelta(days=3), WINDOW)
     assert late.conversation is not None
     assert late.conversation.id == first.conversation.id
     assert not late.reopened
@@ -236,32 +239,32 @@ def test_a_late_message_from_before_the_resolution_joins_the_resolved_conversati
 
 
 def test_a_business_message_after_resolution_does_not_reopen(store: Store) -> None:
-    first = store.record_message(text("m_1", T0), T0, WINDOW)
+    first = store_message(store, text("m_1", T0), T0, WINDOW)
     assert first.conversation is not None
     resolve(store, first.conversation, T0 + timedelta(minutes=5))
     at = T0 + timedelta(minutes=6)
-    echo = store.record_message(text("m_echo", at, direction=Direction.OUT), at, WINDOW)
+    echo = store_message(store, text("m_echo", at, direction=Direction.OUT), at, WINDOW)
     assert echo.conversation is not None
     assert echo.conversation.id == first.conversation.id
     assert echo.conversation.status == "resolved"
 
 
 def test_an_echo_typed_in_metas_inbox_counts_as_the_first_response(store: Store) -> None:
-    store.record_message(text("m_1", T0), T0, WINDOW)
+    store_message(store, text("m_1", T0), T0, WINDOW)
     at = T0 + timedelta(minutes=3)
-    ack = store.record_message(text("m_ack", at, direction=Direction.OUT, origin_tag="ack:x"), at, WINDOW)
+    ack = store_message(store, text("m_ack", at, direction=Direction.OUT, origin_tag="ack:x"), at, WINDOW)
     assert ack.conversation is not None
     assert ack.conversation.first_response_at is None
     human_at = T0 + timedelta(minutes=7)
-    human = store.record_message(text("m_human", human_at, direction=Direction.OUT), human_at, WINDOW)
+    human = store_message(store, text("m_human", human_at, direction=Direction.OUT), human_at, WINDOW)
     assert human.conversation is not None
     assert human.conversation.first_response_at == human_at
     assert human.conversation.first_responder == "platform-inbox"
 
 
 def test_customers_and_accounts_get_separate_conversations(store: Store) -> None:
-    a = store.record_message(text("m_a", T0, contact="c_a"), T0, WINDOW)
-    b = store.record_message(text("m_b", T0, contact="c_b"), T0, WINDOW)
+    a = store_message(store, text("m_a", T0, contact="c_a"), T0, WINDOW)
+    b = store_message(store, text("m_b", T0, contact="c_b"), T0, WINDOW)
     assert a.conversation is not None
     assert b.conversation is not None
     assert a.conversation.id != b.conversation.id
@@ -289,16 +292,16 @@ def run_together(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def test_two_messages_of_one_conversation_recorded_concurrently_both_land(dynamodb: Any, table: str) -> None:
-    first = Store(table, client=dynamodb).record_message(text("m_0", T0), T0, WINDOW)
+    first = store_message(make_store(table, client=dynamodb), text("m_0", T0), T0, WINDOW)
     assert first.conversation is not None
     for round_ in range(5):
         events = [text(f"m_{round_}_{i}", T0 + timedelta(seconds=round_ * 10 + i)) for i in range(2)]
         results = run_together(
-            *(lambda e=e: Store(table, client=dynamodb).record_message(e, T0, WINDOW) for e in events)
+            *(lambda e=e: store_message(make_store(table, client=dynamodb), e, T0, WINDOW) for e in events)
         )
         assert not [r for r in results if isinstance(r, Exception)], results
         assert {r.conversation.id for r in results} == {first.conversation.id}
-    store = Store(table, client=dynamodb)
+    store = make_store(table, client=dynamodb)
     conv = store.get_conversation(first.conversation.id)
     assert conv is not None
     assert conv.message_count == 11
@@ -306,14 +309,14 @@ def test_two_messages_of_one_conversation_recorded_concurrently_both_land(dynamo
 
 
 def test_many_messages_of_one_conversation_recorded_concurrently_all_land(dynamodb: Any, table: str) -> None:
-    first = Store(table, client=dynamodb).record_message(text("m_0", T0), T0, WINDOW)
+    first = store_message(make_store(table, client=dynamodb), text("m_0", T0), T0, WINDOW)
     assert first.conversation is not None
     events = [text(f"m_c{i}", T0 + timedelta(seconds=i + 1)) for i in range(4)]
     results = run_together(
-        *(lambda e=e: Store(table, client=dynamodb).record_message(e, T0, WINDOW) for e in events)
+        *(lambda e=e: store_message(make_store(table, client=dynamodb), e, T0, WINDOW) for e in events)
     )
     assert not [r for r in results if isinstance(r, Exception)], results
-    conv = Store(table, client=dynamodb).get_conversation(first.conversation.id)
+    conv = make_store(table, client=dynamodb).get_conversation(first.conversation.id)
     assert conv is not None
     assert conv.message_count == 5
 
@@ -329,27 +332,27 @@ def test_two_first_messages_of_a_new_customer_recorded_concurrently_share_one_co
 ) -> None:
     events = [text(f"m_new{i}", T0 + timedelta(seconds=i)) for i in range(2)]
     results = run_together(
-        *(lambda e=e: Store(table, client=dynamodb).record_message(e, T0, WINDOW) for e in events)
+        *(lambda e=e: store_message(make_store(table, client=dynamodb), e, T0, WINDOW) for e in events)
     )
     assert not [r for r in results if isinstance(r, Exception)], results
-    assert len(Store(table, client=dynamodb).contact_conversations("messenger", PAGE, CUSTOMER)) == 1
+    assert len(make_store(table, client=dynamodb).contact_conversations("messenger", PAGE, CUSTOMER)) == 1
 
 
 def test_the_same_message_recorded_concurrently_is_stored_once(dynamodb: Any, table: str) -> None:
-    Store(table, client=dynamodb).record_message(text("m_0", T0), T0, WINDOW)
+    store_message(make_store(table, client=dynamodb), text("m_0", T0), T0, WINDOW)
     event = text("m_1", T0 + timedelta(seconds=1))
     results = run_together(
-        *(lambda: Store(table, client=dynamodb).record_message(event, T0, WINDOW) for _ in range(3))
+        *(lambda: store_message(make_store(table, client=dynamodb), event, T0, WINDOW) for _ in range(3))
     )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(r.duplicate for r in results) == [False, True, True]
-    conv = Store(table, client=dynamodb).latest_conversation("messenger", PAGE, CUSTOMER)
+    conv = make_store(table, client=dynamodb).latest_conversation("messenger", PAGE, CUSTOMER)
     assert conv is not None
     assert conv.message_count == 2
 
 
 def test_a_stale_conversation_save_is_a_conflict(store: Store) -> None:
-    outcome = store.record_message(text("m_1", T0), T0, WINDOW)
+    outcome = store_message(store, text("m_1", T0), T0, WINDOW)
     assert outcome.conversation is not None
     stale = outcome.conversation
     store.save_conversation(replace(stale, tags=["vip"]))
@@ -361,7 +364,7 @@ def test_a_stale_conversation_save_is_a_conflict(store: Store) -> None:
 
 
 def test_unknown_attributes_round_trip_through_extra(store: Store) -> None:
-    outcome = store.record_message(text("m_1", T0), T0, WINDOW)
+    outcome = store_message(store, text("m_1", T0), T0, WINDOW)
     assert outcome.conversation is not None
     saved = store.save_conversation(
         replace(outcome.conversation, extra={"owned_by_someone": {"a": [1, 2.5]}})
@@ -373,7 +376,7 @@ def test_unknown_attributes_round_trip_through_extra(store: Store) -> None:
 
 # ---------------------------------------------------------------- statuses
 def test_delivery_statuses_only_move_forward(store: Store) -> None:
-    store.record_message(text("wamid.1", T0, direction=Direction.OUT, origin_tag="ack:1"), T0, WINDOW)
+    store_message(store, text("wamid.1", T0, direction=Direction.OUT, origin_tag="ack:1"), T0, WINDOW)
 
     def status(name: str, minute: int) -> bool:
         return store.apply_status(
@@ -415,7 +418,7 @@ def test_a_status_for_an_unknown_message_creates_nothing(store: Store, dynamodb:
 def test_a_claim_is_won_by_exactly_one_of_many_concurrent_callers(dynamodb: Any, table: str) -> None:
     results = run_together(
         *(
-            lambda i=i: Store(table, client=dynamodb).claim(
+            lambda i=i: make_store(table, client=dynamodb).claim(
                 "ack", "conv-1", T0, timedelta(days=1), owner=f"w{i}"
             )
             for i in range(8)
@@ -462,15 +465,15 @@ def write_units(log: list[dict[str, Any]]) -> dict[str, float]:
 
 def test_consumed_capacity_of_an_inbound_message(dynamodb: Any, table: str) -> None:
     log: list[dict[str, Any]] = []
-    store = Store(table, client=dynamodb, capacity_log=log)
-    store.record_message(text("m_1", T0), T0, WINDOW)
+    store = make_store(table, client=dynamodb, capacity_log=log)
+    store_message(store, text("m_1", T0), T0, WINDOW)
     first = write_units(log)
     log.clear()
-    store.record_message(text("m_2", T0 + timedelta(minutes=1)), T0 + timedelta(minutes=1), WINDOW)
+    store_message(store, text("m_2", T0 + timedelta(minutes=1)), T0 + timedelta(minutes=1), WINDOW)
     follow_up = write_units(log)
     operations = [c["operation"] for c in log]
     log.clear()
-    store.record_message(text("m_2", T0 + timedelta(minutes=1)), T0 + timedelta(minutes=2), WINDOW)
+    store_message(store, text("m_2", T0 + timedelta(minutes=1)), T0 + timedelta(minutes=2), WINDOW)
     redelivery = write_units(log)
 
     # One read of the customer's latest conversation, one two-item transaction, never a scan.

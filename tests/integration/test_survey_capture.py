@@ -12,9 +12,10 @@ import pytest
 from carehooks import clock
 from carehooks.clock import to_epoch_ms
 from carehooks.domain.models import Conversation
-from carehooks.store import Store, get_store
+from carehooks.store import Store
 from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.dispatch import dispatch_surveys
+from carehooks.wiring.store import get_store
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import FakeSender, resolve, use_survey_config
 from tests.integration.test_meta_end_to_end import post_meta, process
@@ -200,6 +201,7 @@ def test_the_alert_email_goes_to_ops_through_ses(
 def test_a_redelivered_old_message_never_becomes_the_comment(aws: Aws, store: Store) -> None:
     from carehooks.domain.models import Channel, Direction, MessageEvent
     from carehooks.inbound.processor import ProcessResult, _store_message
+    from carehooks.wiring.processor import inbound
 
     messenger(aws, T0 - timedelta(minutes=2), "hello?")
     surveyed_conversation(aws, store)  # its first message, at T0, is the conversation's second
@@ -217,7 +219,7 @@ def test_a_redelivered_old_message_never_becomes_the_comment(aws: Aws, store: St
     )
     result = ProcessResult()
     with clock.frozen(T0 + timedelta(hours=3)):
-        _store_message(again, store, result)
+        _store_message(again, inbound(store), result)
     assert result.duplicates == 1
     after = latest(store)
     assert after.csat is not None

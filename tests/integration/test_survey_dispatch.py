@@ -9,10 +9,11 @@ import pytest
 from carehooks import clock
 from carehooks.domain.models import Channel
 from carehooks.outbound.models import RateLimitedError, SendResult
-from carehooks.store import Store, get_store, keys
+from carehooks.store import Store, keys
 from carehooks.surveys.config import SurveyConfig, SurveyTemplate
 from carehooks.surveys.dispatch import dispatch_surveys
 from carehooks.surveys.policy import SURVEY_ATTR
+from carehooks.wiring.store import get_store
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import (
     FakeSender,

@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 import pytest
 
 from carehooks import clock
-from carehooks.store import Store, get_store
+from carehooks.store import Store
 from carehooks.surveys.config import SurveyConfig, SurveyTexts
 from carehooks.surveys.token import sign
+from carehooks.wiring.store import get_store
 from tests.helpers import FakeContext, http_event, load_handler
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import customer_writes, resolve, use_survey_config

@@ -14,9 +14,12 @@ import boto3
 import pytest
 
 from carehooks import clock
-from carehooks.reports.digest import last_week, send_weekly_digest, ses_mailer
-from carehooks.store import Store, get_store
+from carehooks.config.document import Defaults, OpsConfig
+from carehooks.reports.digest import last_week, send_weekly_digest
+from carehooks.store import Store
 from carehooks.surveys.config import SurveyConfig
+from carehooks.wiring.store import get_store
+from tests.config_support import use_document
 from tests.helpers import FakeContext, load_handler
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config
@@ -131,9 +134,7 @@ def test_the_handler_sends_through_ses(store: Store, monkeypatch: pytest.MonkeyP
     # MAIL_FROM is the template's default sender; SES (moto) only sends from a verified identity.
     boto3.client("ses").verify_email_identity(EmailAddress="carehooks@example.com")
     handler = load_handler("weekly_digest")
-    monkeypatch.setattr(handler, "ops_recipients", lambda: ["ops@example.com"])
-    monkeypatch.setattr(handler, "business_calendar", lambda: None)
+    use_document(monkeypatch, ops=OpsConfig(recipients=["ops@example.com"]), defaults=Defaults())
     with clock.frozen(MONDAY):
         result = handler.handler({}, FakeContext())
     assert result == {"status": "sent", "week": "2026-03-02"}
-    assert ses_mailer is handler.ses_mailer

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from carehooks.domain.conversations import echo_author
 from carehooks.domain.models import Channel, Direction, MessageEvent
-from carehooks.store.table import _echo_author
 
 
 def echo(tag: str | None) -> MessageEvent:
@@ -32,4 +32,4 @@ def echo(tag: str | None) -> MessageEvent:
     ],
 )
 def test_echo_author(tag: str | None, author: str) -> None:
-    assert _echo_author(echo(tag)) == author
+    assert echo_author(echo(tag)) == author

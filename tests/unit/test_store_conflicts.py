@@ -10,8 +10,11 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from carehooks.domain.conversations import place_message
 from carehooks.domain.models import Channel, Direction, MessageEvent
+from carehooks.inbound.processor import store_message
 from carehooks.store import Store
+from carehooks.wiring.store import make_store
 
 T0 = datetime(2025, 11, 22, 9, 0, tzinfo=UTC)
 EVENT = MessageEvent(
@@ -29,7 +32,7 @@ EVENT = MessageEvent(
 def stubbed() -> Iterator[tuple[Store, Stubber]]:
     client = boto3.client("dynamodb", region_name="eu-west-1")
     with Stubber(client) as stubber:
-        yield Store("carehooks-test", client=client), stubber
+        yield make_store("carehooks-test", client=client), stubber
         stubber.assert_no_pending_responses()
 
 
@@ -61,7 +64,9 @@ def written(stubber: Stubber) -> None:
 
 
 def record(store: Store) -> Any:
-    return store.record_message(EVENT, T0, timedelta(hours=24))
+    return store_message(
+        store, EVENT, lambda latest: place_message(EVENT, latest, T0, timedelta(hours=24)), T0
+    )
 
 
 def test_a_transaction_conflict_is_retried_from_a_fresh_read(stubbed: tuple[Store, Stubber]) -> None:

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from carehooks.domain.models import Channel, Conversation
-from carehooks.surveys import config as survey_settings
+from carehooks.store.items import conversation_item
 from carehooks.surveys.config import SurveyConfig, SurveyTexts
-from carehooks.surveys.due import derive_survey_due
+from carehooks.surveys.due import survey_deriver
 from carehooks.surveys.policy import ineligible_reason, sampled, survey_due_at
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -29,13 +29,6 @@ def resolved(**changes: object) -> Conversation:
         last_inbound_at=T0,
     )
     return replace(conv, **changes)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def configured(monkeypatch: pytest.MonkeyPatch) -> list[SurveyConfig]:
-    holder = [SurveyConfig()]
-    monkeypatch.setattr(survey_settings, "survey_config", lambda: holder[0])
-    return holder
 
 
 def test_a_resolved_conversation_is_due_its_survey_after_the_delay() -> None:
@@ -83,20 +76,21 @@ def test_sampling_is_deterministic_and_close_to_the_rate() -> None:
     assert 0.22 < sum(first) / len(ids) < 0.28
 
 
-def test_the_deriver_writes_the_sparse_marker_for_a_due_survey(configured: list[SurveyConfig]) -> None:
-    derived = derive_survey_due(resolved(), T0)
-    assert derived.extra["survey_due_pk"] == "SURVEYDUE"
-    assert derived.extra["survey_due_at"] == "2026-03-02T11:00:00.000Z#01JCONVERSATION0000000000A"
+def test_the_deriver_writes_the_sparse_marker_for_a_due_survey() -> None:
+    derived = survey_deriver(SurveyConfig)(resolved(), T0)
+    item = conversation_item(derived)
+    assert item["survey_due_pk"] == "SURVEYDUE"
+    assert item["survey_due_at"] == "2026-03-02T11:00:00.000Z#01JCONVERSATION0000000000A"
 
 
-def test_the_deriver_removes_the_marker_when_the_conversation_reopens(
-    configured: list[SurveyConfig],
-) -> None:
+def test_the_deriver_removes_the_marker_when_the_conversation_reopens() -> None:
+    derive_survey_due = survey_deriver(SurveyConfig)
     marked = derive_survey_due(resolved(), T0)
     reopened = derive_survey_due(replace(marked, status="open", resolved_at=None), T0)
-    assert "survey_due_pk" not in reopened.extra
-    assert "survey_due_at" not in reopened.extra
-    assert "survey_due_pk" in marked.extra  # the input is not mutated
+    item = conversation_item(reopened)
+    assert "survey_due_pk" not in item
+    assert "survey_due_at" not in item
+    assert "survey_due_pk" in conversation_item(marked)  # the input is not mutated
 
 
 def test_texts_follow_the_conversation_language_with_a_fallback() -> None:
@@ -131,12 +125,9 @@ def test_the_configuration_document_has_a_surveys_section_with_defaults() -> Non
     assert ConfigDocument().surveys == SurveyConfig()
 
 
-def test_the_deriver_never_blocks_a_write_when_the_configuration_is_unreadable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_deriver_never_blocks_a_write_when_the_configuration_is_unreadable() -> None:
     def broken() -> SurveyConfig:
         raise RuntimeError("SSM unreachable")
 
-    monkeypatch.setattr(survey_settings, "survey_config", broken)
-    conv = resolved(extra={"survey_due_pk": "SURVEYDUE", "survey_due_at": "x"})
-    assert derive_survey_due(conv, T0) is conv
+    conv = replace(resolved(), survey_due_at=T0)
+    assert survey_deriver(broken)(conv, T0) is conv

@@ -42,7 +42,7 @@ from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.events import ConversationEvent, conversation_events, save_with_event
 from carehooks.store.public import linked_id
-from carehooks.store.queries import ConversationFilter, Order, list_conversations, sla_state
+from carehooks.store.queries import ConversationFilter, Order, list_conversations
 from carehooks.store.rules import DECISION_ATTRIBUTE
 
 MAX_ATTEMPTS = 4
@@ -307,7 +307,7 @@ def conversation_out(conv: Conversation) -> ConversationOut:
         resolved_at=_iso(conv.resolved_at),
         message_count=conv.message_count,
         preview=conv.preview,
-        sla_state=sla_state(conv),
+        sla_state=conv.sla_state,
         csat=_csat(conv.csat),
         version=conv.version,
         public=conv.public,
@@ -341,7 +341,7 @@ def first_response_seconds(conv: Conversation) -> float | None:
     """From the customer's first message to a person's first reply (None until there is one)."""
     if conv.first_response_at is None:
         return None
-    from carehooks.reports.index import started_at
+    from carehooks.domain.conversations import started_at
 
     seconds = (conv.first_response_at - started_at(conv)).total_seconds()
     return round(seconds, 3) if seconds >= 0 else None

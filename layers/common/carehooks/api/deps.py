@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from carehooks import clock
+from carehooks.config.document import ConfigDocument
+from carehooks.config.loader import load_config
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import OutboundMessage, SendResult
-from carehooks.store import Store, get_store
+from carehooks.store import Store
 
 Deliver = Callable[[Conversation, OutboundMessage, Store, datetime], SendResult]
 
@@ -25,6 +27,7 @@ class Services:
     store: Store
     now: Callable[[], datetime]
     deliver: Deliver
+    config: Callable[[], ConfigDocument] = load_config
 
 
 def _deliver(conv: Conversation, message: OutboundMessage, store: Store, now: datetime) -> SendResult:
@@ -35,4 +38,6 @@ def _deliver(conv: Conversation, message: OutboundMessage, store: Store, now: da
 
 def services() -> Services:
     """Route dependency: the process's store, the one clock, and the channels' delivery."""
+    from carehooks.wiring.store import get_store  # TEMPORARY until wiring/api.py
+
     return Services(store=get_store(), now=clock.now, deliver=_deliver)

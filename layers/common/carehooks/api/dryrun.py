@@ -22,14 +22,13 @@ HISTORY_LIMIT = 21
 
 def rules_test(services: Services, request: RulesTestRequest) -> dict[str, Any]:
     """What the rules would do with the request's message; no side effects."""
-    from carehooks.config.document import load_config
+    from carehooks.domain.conversations import new_conversation_id
     from carehooks.domain.models import Channel, Conversation, Direction, Message
     from carehooks.rules.dryrun import dry_run
     from carehooks.rules.engine import Context
     from carehooks.store.rules import claim_exists
-    from carehooks.store.table import new_conversation_id
 
-    config = load_config()
+    config = services.config()
     now = request.at or services.now()
     channel = Channel(request.channel)
     account = request.account_id or DRY_RUN_ACCOUNT

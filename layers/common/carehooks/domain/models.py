@@ -31,6 +31,12 @@ class Direction(StrEnum):
     OUT = "out"
 
 
+# Who wrote a business message: carehooks' own automation (acknowledgements, surveys, closing messages),
+# which never counts as a person's response, or a person typing in the platform's own inbox.
+AUTOMATION_AUTHOR = "carehooks"
+PLATFORM_INBOX_AUTHOR = "platform-inbox"
+
+
 Source = Literal["meta", "x", "telegram", "twilio"]
 
 
@@ -195,6 +201,14 @@ class Conversation:
     last_responder: str | None = None
     last_response_at: datetime | None = None  # a person's latest reply (never an automatic one)
     resolved_at: datetime | None = None
+    # The platform time of the earliest customer message seen (a late one too): when the customer
+    # started waiting, from which first response and resolution are measured.
+    first_inbound_at: datetime | None = None
+    # Derived on every write by the functions the store is given (see ``Store``'s ``derive``): when the
+    # survey and the next SLA rung are due (None: nothing due), and the SLA state lists filter on.
+    survey_due_at: datetime | None = None
+    sla_due_at: datetime | None = None
+    sla_state: str = "none"
     message_count: int = 0
     preview: str = ""
     csat: dict[str, Any] | None = None

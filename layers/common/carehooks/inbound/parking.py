@@ -108,20 +108,19 @@ class Record:
 
 
 class DeadLetterQueue:
-    """The inbound DLQ (``INBOUND_DLQ_URL``); the SQS client is created on first use."""
+    """The inbound DLQ (``INBOUND_DLQ_URL``); the SQS client (``client()``) is asked for on first use."""
 
-    def __init__(self, queue_url: str, client: SQSClient | None = None) -> None:
+    def __init__(self, queue_url: str, client: Callable[[], SQSClient]) -> None:
         self.queue_url = queue_url
-        self._client = client
+        self._client_factory = client
+        self._client: SQSClient | None = None
 
     def park(self, record: Record, error: MalformedEventError) -> None:
         """Send the record as it came, with ``ErrorCode`` / ``ErrorMessage``. Raises when SQS refuses."""
         if not self.queue_url:
             raise RuntimeError("INBOUND_DLQ_URL is not configured")
         if self._client is None:
-            from carehooks.ingress.queue import sqs_client
-
-            self._client = sqs_client()
+            self._client = self._client_factory()
         dedup = record.deduplication_id or hashlib.sha256(record.body.encode("utf-8", "replace")).hexdigest()
         send: dict[str, Any] = {
             "QueueUrl": self.queue_url,

@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from carehooks import clock
-from carehooks.config.settings import settings
+from carehooks.domain.conversations import (
+    KeepsResolved,
+    RecordOutcome,
+    Step,
+    StoredMessage,
+    place_message,
+    thread_of,
+)
 from carehooks.domain.models import (
     CommentChangeEvent,
+    Conversation,
     Direction,
     IgnoredEvent,
     MessageEvent,
     StatusEvent,
 )
-from carehooks.inbound import hooks
-from carehooks.inbound.context import InboundContext
 from carehooks.inbound.parking import parse_queued, read_queued
 from carehooks.observability import logger, metrics
-from carehooks.store import RecordOutcome, Store
-from carehooks.store.table import thread_of
-from carehooks.surveys.capture import answers_survey
+from carehooks.store import Store
+from carehooks.store.public import apply_change
+
+# (resolved conversation, customer message, now) -> the message answers its survey (never reopens it).
+AnswersSurvey = Callable[[Conversation, MessageEvent, datetime], bool]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What the processor works with; the composition point (``carehooks.wiring.processor``) builds it.
+
+    ``steps`` run after a message is stored for the first time, and again when its record is retried
+    (the message is then a duplicate): each must be idempotent, e.g. by claiming its side effect first.
+    """
+
+    store: Store
+    steps: Sequence[Step] = ()
+    reopen_window: timedelta = timedelta(hours=24)
+    answers_survey: AnswersSurvey | None = None
+    now: Callable[[], datetime] = clock.now
 
 
 @dataclass
@@ -32,9 +56,10 @@ class ProcessResult:
     ignored: list[str] = field(default_factory=list)
 
 
-def process_queued(body: str, store: Store) -> ProcessResult:
+def process_queued(body: str, inbound: Inbound) -> ProcessResult:
     """Handle one SQS record body. Raises :class:`MalformedEventError` for a record to park (it can never
     succeed), anything else for a record to retry."""
+    store = inbound.store
     queued = read_queued(body)
     result = ProcessResult()
     for event in parse_queued(queued):
@@ -54,17 +79,15 @@ def process_queued(body: str, store: Store) -> ProcessResult:
             store.apply_status(event)
             result.statuses += 1
         elif isinstance(event, MessageEvent):
-            _store_message(event, store, result)
+            _store_message(event, inbound, result)
         elif isinstance(event, CommentChangeEvent):
-            _apply_comment_change(event, store, result)
+            _apply_comment_change(event, inbound, result)
     return result
 
 
-def _apply_comment_change(event: CommentChangeEvent, store: Store, result: ProcessResult) -> None:
+def _apply_comment_change(event: CommentChangeEvent, inbound: Inbound, result: ProcessResult) -> None:
     """An edited, removed or hidden comment changes the stored one; an unknown edited one is stored."""
-    from carehooks.store.public import apply_change
-
-    before = apply_change(store, event)
+    before = apply_change(inbound.store, event)
     if before is not None:
         result.changes += 1
         metrics.add_metric(name="CommentsChanged", unit="Count", value=1)
@@ -74,7 +97,7 @@ def _apply_comment_change(event: CommentChangeEvent, store: Store, result: Proce
         )
     elif event.fallback is not None and event.change == "edited":
         # An edit of a comment never received (written before the subscription): keep what it says now.
-        _store_message(event.fallback, store, result)
+        _store_message(event.fallback, inbound, result)
     else:
         logger.info(
             "comment change without effect (unknown comment, or already applied)",
@@ -82,13 +105,29 @@ def _apply_comment_change(event: CommentChangeEvent, store: Store, result: Proce
         )
 
 
-def _store_message(event: MessageEvent, store: Store, result: ProcessResult) -> None:
-    now = clock.now()
-    window = timedelta(hours=settings().reopen_window_hours)
-    # A survey rating must not reopen the resolved conversation it answers (see surveys.capture).
-    outcome = store.record_message(
-        event, now, window, keeps_resolved=lambda conv, ev: answers_survey(conv, ev, now)
+def store_message(
+    store: Store,
+    event: MessageEvent,
+    now: datetime,
+    reopen_window: timedelta,
+    keeps_resolved: KeepsResolved | None = None,
+) -> RecordOutcome:
+    """Store one platform message where the conversation rules put it (threaded, accounted, derived)."""
+    return store.record_message(
+        event, lambda latest: place_message(event, latest, now, reopen_window, keeps_resolved), now
     )
+
+
+def _store_message(event: MessageEvent, inbound: Inbound, result: ProcessResult) -> None:
+    store = inbound.store
+    now = inbound.now()
+    answers = inbound.answers_survey
+
+    def keeps_resolved(conv: Conversation, ev: MessageEvent) -> bool:
+        # A survey rating must not reopen the resolved conversation it answers (see surveys.capture).
+        return answers is not None and answers(conv, ev, now)
+
+    outcome = store_message(store, event, now, inbound.reopen_window, keeps_resolved)
     if outcome.duplicate:
         result.duplicates += 1
         metrics.add_metric(name="MessagesDuplicate", unit="Count", value=1)
@@ -97,7 +136,7 @@ def _store_message(event: MessageEvent, store: Store, result: ProcessResult) -> 
             extra={"channel": event.channel, "platform_message_id": event.platform_message_id},
         )
         if event.direction is Direction.IN:
-            _resume_steps(event, store, now)
+            _resume_steps(event, inbound, now)
         return
     result.stored += 1
     metrics.add_metric(name="MessagesStored", unit="Count", value=1)
@@ -112,12 +151,15 @@ def _store_message(event: MessageEvent, store: Store, result: ProcessResult) -> 
             "new_conversation": outcome.new_conversation,
         },
     )
-    context = InboundContext(store=store, now=now, event=event, outcome=outcome)
-    for step in hooks.steps():
-        step(context)
+    _run_steps(inbound, StoredMessage(event=event, outcome=outcome, now=now))
 
 
-def _resume_steps(event: MessageEvent, store: Store, now: datetime) -> None:
+def _run_steps(inbound: Inbound, stored: StoredMessage) -> None:
+    for step in inbound.steps:
+        step(stored)
+
+
+def _resume_steps(event: MessageEvent, inbound: Inbound, now: datetime) -> None:
     """Re-run the after-store steps for a redelivered customer message.
 
     A record whose steps failed (say, the acknowledgement's send hit a rate limit) is retried by SQS,
@@ -125,6 +167,7 @@ def _resume_steps(event: MessageEvent, store: Store, now: datetime) -> None:
     idempotent (each finds what it already did: a recorded rules decision, a claimed side effect), so
     running them again finishes only what did not.
     """
+    store = inbound.store
     message = store.get_message(
         event.channel, event.account_id, event.contact_id, event.platform_message_id, thread_of(event)
     )
@@ -140,6 +183,4 @@ def _resume_steps(event: MessageEvent, store: Store, now: datetime) -> None:
         # The store stamps a new conversation and its first message with the same time.
         new_conversation=conversation.created_at == message.stored_at,
     )
-    context = InboundContext(store=store, now=now, event=event, outcome=outcome)
-    for step in hooks.steps():
-        step(context)
+    _run_steps(inbound, StoredMessage(event=event, outcome=outcome, now=now))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from carehooks.reports.query import parse_summary_query
+from carehooks.config.document import ConfigDocument
 from carehooks.reports.summary import Filters, Period, summarize
 from carehooks.sla.worktime import Calendar
 from carehooks.store import Store
@@ -23,18 +22,10 @@ def summary_report(
     return summarize(current, earlier, period, filters, calendar)
 
 
-def summary_for_request(store: Store, params: dict[str, str], now: datetime) -> dict[str, Any]:
-    """``GET /api/reports/summary``: raises :class:`carehooks.reports.query.ReportQueryError` (a 400)."""
-    period, filters = parse_summary_query(params, now)
-    return summary_report(store, period, filters, business_calendar())
-
-
-def business_calendar() -> Calendar | None:
+def business_calendar(config: ConfigDocument) -> Calendar | None:
     """The default business-hours calendar of the configuration document, or None when there is none."""
-    from carehooks.config.document import load_config
     from carehooks.sla.calendars import BusinessHours
 
-    config = load_config()
     name = config.defaults.calendar
     if not name or name not in config.calendars:
         return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from carehooks.domain.models import Conversation, Direction, Message
+from carehooks.domain.models import Conversation, Message
 from carehooks.rules.acknowledge import AckDraft, draft, skip_reason
 from carehooks.rules.engine import Context, Decision, evaluate
 from carehooks.rules.step import apply_decision
@@ -67,21 +67,3 @@ def dry_run(
     if isinstance(prepared, str):
         return DryRun(decision, None, prepared, after)
     return DryRun(decision, prepared, None, after)
-
-
-def account_for(conv: Conversation, message: Message) -> Conversation:
-    """The conversation after ``message`` (times, responder), as the store accounts for it."""
-    updated = replace(
-        conv, tags=list(conv.tags), extra=dict(conv.extra), message_count=conv.message_count + 1
-    )
-    if updated.last_activity_at is None or message.sent_at > updated.last_activity_at:
-        updated.last_activity_at = message.sent_at
-    if message.direction is Direction.IN:
-        if updated.last_inbound_at is None or message.sent_at > updated.last_inbound_at:
-            updated.last_inbound_at = message.sent_at
-    else:
-        if updated.last_outbound_at is None or message.sent_at > updated.last_outbound_at:
-            updated.last_outbound_at = message.sent_at
-        if message.author and message.author != "carehooks":
-            updated.last_responder = message.author
-    return updated

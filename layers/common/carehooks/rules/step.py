@@ -19,8 +19,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from carehooks.domain.conversations import StoredMessage
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.observability import logger, metrics
+from carehooks.outbound.models import SendError
+from carehooks.public.moderation import ModerationError, Moderator, set_comment_hidden
+from carehooks.public.replies import PrivateReplyOutcome, private_reply
 from carehooks.rules.acknowledge import AckOutcome, Deliver, acknowledge, draft
 from carehooks.rules.engine import (
     AckPlan,
@@ -31,12 +35,11 @@ from carehooks.rules.engine import (
     evaluate,
     program_for,
 )
+from carehooks.store import Store
+from carehooks.store import rules as rules_store
 
 if TYPE_CHECKING:
     from carehooks.config.document import ConfigDocument
-    from carehooks.inbound.context import InboundContext
-    from carehooks.public.moderation import Moderator
-    from carehooks.store import Store
 
 
 HISTORY_LIMIT = 20
@@ -49,18 +52,28 @@ class RulesResult:
     conversation: Conversation
 
 
-def rules_step(ctx: InboundContext) -> None:
-    """The inbound processor's step (see :mod:`carehooks.inbound.hooks`)."""
-    assert ctx.outcome.message is not None
-    assert ctx.outcome.conversation is not None
+def rules_step(
+    stored: StoredMessage,
+    *,
+    store: Store,
+    config: ConfigDocument,
+    deliver: Deliver | None = None,
+    moderator: Moderator | None = None,
+) -> None:
+    """The inbound processor's after-store step (the composition point binds its collaborators)."""
+    assert stored.outcome.message is not None
+    assert stored.outcome.conversation is not None
     run_rules(
-        ctx.store,
-        ctx.outcome.message,
-        ctx.outcome.conversation,
-        ctx.now,
-        new_conversation=ctx.outcome.new_conversation,
-        reopened=ctx.outcome.reopened,
-        standby=ctx.event.standby,
+        store,
+        stored.outcome.message,
+        stored.outcome.conversation,
+        stored.now,
+        config=config,
+        new_conversation=stored.outcome.new_conversation,
+        reopened=stored.outcome.reopened,
+        standby=stored.event.standby,
+        deliver=deliver,
+        moderator=moderator,
     )
 
 
@@ -114,24 +127,18 @@ def run_rules(
     conv: Conversation,
     now: datetime,
     *,
+    config: ConfigDocument,
     new_conversation: bool = False,
     reopened: bool = False,
     standby: bool = False,
-    config: ConfigDocument | None = None,
     deliver: Deliver | None = None,
     moderator: Moderator | None = None,
 ) -> RulesResult:
     """Evaluate, record and acknowledge for one stored message (see the module docstring)."""
-    from carehooks.store import rules as rules_store
-
     if message.direction is not Direction.IN:
         # Echoes of business messages (a person typing in the platform's inbox) are not for the rules.
         return RulesResult(decision=None, ack=None, conversation=conv)
     existing: dict[str, Any] | None = message.extra.get(rules_store.DECISION_ATTRIBUTE)
-    if config is None:
-        from carehooks.config.document import load_config
-
-        config = load_config()
     if existing is not None:
         resumed = _resume(store, config, existing, conv, message, now, standby, deliver, moderator)
         return RulesResult(decision=None, ack=resumed, conversation=conv)
@@ -224,10 +231,6 @@ def _hide(
     store: Store, rule: str, conv: Conversation, message: Message, now: datetime, moderator: Moderator | None
 ) -> None:
     """Hide the comment a rule asked to hide; record the outcome (a retryable failure raises)."""
-    from carehooks.outbound.models import SendError
-    from carehooks.public.moderation import ModerationError, set_comment_hidden
-    from carehooks.store import rules as rules_store
-
     outcome: dict[str, Any]
     try:
         set_comment_hidden(store, conv, message.platform_message_id, True, f"rule:{rule}", now, moderator)
@@ -255,9 +258,6 @@ def _private_reply(
     deliver: Deliver | None,
 ) -> None:
     """Answer the comment privately with the template's (private) texts; record the outcome."""
-    from carehooks.public.replies import PrivateReplyOutcome, private_reply
-    from carehooks.store import rules as rules_store
-
     # The direct message is private: the template's ordinary texts (which may greet by name) apply.
     prepared = draft(
         config,
@@ -302,8 +302,6 @@ def _acknowledge(
     standby: bool,
     deliver: Deliver | None,
 ) -> AckOutcome:
-    from carehooks.store import rules as rules_store
-
     outcome = acknowledge(
         store,
         config,

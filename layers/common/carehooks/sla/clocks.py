@@ -12,8 +12,9 @@ not resolved):
 Automatic acknowledgements and other messages carehooks sends by itself never count as an answer: the
 store sets ``first_response_at`` / ``last_response_at`` only for messages written by a person.
 
-The state lives in ``conv.extra["sla"]``; what is due next is written as the sparse index attributes
-``sla_due_pk`` / ``sla_due_at``, so the monitor finds due conversations with one Query per shard.
+The state lives in ``conv.extra["sla"]``; what is due next is the typed ``Conversation.sla_due_at`` (the
+store turns it into the sparse index keys), so the monitor finds due conversations with one Query per
+shard. ``Conversation.sla_state`` is what agent lists filter on.
 """
 
 from __future__ import annotations
@@ -27,15 +28,12 @@ from carehooks.clock import iso, parse_iso
 from carehooks.domain.models import Conversation
 from carehooks.sla.policy import LevelKind, Metric, Policy, SlaConfig, Step
 from carehooks.sla.worktime import Calendar, add_working_time, working_time_between
-from carehooks.store import keys
 
 STATE_ATTRIBUTE = "sla"
 # Outcomes of the clocks that stopped, ``[{"metric", "met", "policy"}, …]`` (what reports count).
 ATTAINMENT_ATTRIBUTE = "sla_attainment"
 # A conversation with endless back-and-forth keeps its latest outcomes only (the item stays small).
 ATTAINMENT_KEPT = 100
-DUE_PK_ATTRIBUTE = keys.SLA_DUE_PK_ATTR
-DUE_AT_ATTRIBUTE = keys.SLA_DUE_SK_ATTR
 
 CalendarFor = Callable[[str | None], Calendar]
 
@@ -158,14 +156,24 @@ def derive_sla(
         history += [{"metric": o.metric.value, "met": o.met, "policy": o.policy} for o in outcomes]
         extra[ATTAINMENT_ATTRIBUTE] = history[-ATTAINMENT_KEPT:]
     upcoming = schedule(state, policy, config, calendar)
-    if upcoming:
-        first = min(upcoming, key=lambda d: d.due_at)
-        extra[DUE_PK_ATTRIBUTE] = keys.sla_due_pk(keys.sla_shard(conv.id))
-        extra[DUE_AT_ATTRIBUTE] = keys.sla_due_sk(first.due_at)
-    else:
-        extra.pop(DUE_PK_ATTRIBUTE, None)
-        extra.pop(DUE_AT_ATTRIBUTE, None)
-    return replace(conv, extra=extra), outcomes
+    due_at = min(d.due_at for d in upcoming) if upcoming else None
+    return replace(conv, extra=extra, sla_due_at=due_at, sla_state=list_state(state)), outcomes
+
+
+def list_state(state: SlaState) -> str:
+    """The SLA state agent lists filter on, as the monitor last left the clocks.
+
+    ``none`` (no clock runs), ``running``, ``warning`` (the warning went out), ``breached`` (the breach or
+    an escalation went out). It follows the monitor, which runs every minute.
+    """
+    done = [*state.wait_done, *state.res_done]
+    if any(step == "breach" or step.startswith("escalation") for step in done):
+        return "breached"
+    if "warning" in done:
+        return "warning"
+    if state.wait_since or state.res_running_since:
+        return "running"
+    return "none"
 
 
 def _advance_response(
@@ -206,9 +214,7 @@ def _start_at_first_message(state: SlaState, conv: Conversation) -> None:
     A message delivered late (processed after a later one) moves the clocks' start back to it; the
     rungs already done stay done.
     """
-    from carehooks.reports.index import FIRST_INBOUND_ATTR
-
-    first = _time(conv.extra.get(FIRST_INBOUND_ATTR))
+    first = conv.first_inbound_at
     if first is None or state.wait_since is None or first >= state.wait_since:
         return
     before = state.wait_since
@@ -310,4 +316,4 @@ def mark_done(conv: Conversation, done: list[Due]) -> Conversation:
             state.wait_done.append(due.step.name)
     extra = dict(conv.extra)
     extra[STATE_ATTRIBUTE] = state.dump()
-    return replace(conv, extra=extra)
+    return replace(conv, extra=extra, sla_state=list_state(state))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from carehooks.config.document import ConfigDocument
+from carehooks.observability import logger
+from carehooks.sla.calendars import BusinessHours
 from carehooks.sla.policy import SlaConfig
 from carehooks.sla.worktime import CALENDAR_TIME, Calendar
-
-if TYPE_CHECKING:
-    from carehooks.config.document import ConfigDocument
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,6 @@ class SlaSetup:
             return CALENDAR_TIME
         found = self.calendars.get(name)
         if found is None:
-            from carehooks.observability import logger
-
             logger.error(
                 "SLA policy names an unknown calendar; counting calendar time", extra={"calendar": name}
             )
@@ -55,8 +53,6 @@ def setup_from(
     described: dict[str, Any] = {}
     for name, calendar in (rules_calendars or {}).items():
         if name in used:
-            from carehooks.sla.calendars import BusinessHours
-
             calendars[name] = BusinessHours(calendar)
             described[name] = calendar.model_dump(mode="json")
     blob = json.dumps({"sla": config.model_dump(mode="json"), "calendars": described}, sort_keys=True)
@@ -66,12 +62,9 @@ def setup_from(
 _cache: tuple[ConfigDocument, SlaSetup] | None = None
 
 
-def current() -> SlaSetup:
-    """The setup of the configuration document in force (rebuilt only when the document changes)."""
+def setup_of(document: ConfigDocument) -> SlaSetup:
+    """The SLA setup of a configuration document (rebuilt only when the document changes)."""
     global _cache
-    from carehooks.config.loader import load_config
-
-    document = load_config()
     if _cache is not None and _cache[0] is document:
         return _cache[1]
     built = setup_from(document.sla, dict(document.calendars), document.ops.recipients)

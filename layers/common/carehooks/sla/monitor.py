@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from carehooks.config.settings import secret
 from carehooks.domain.models import Conversation
 from carehooks.notify.email import EmailError
 from carehooks.observability import logger, metrics
-from carehooks.sla.clocks import DUE_AT_ATTRIBUTE, Due, due_now, mark_done
+from carehooks.sla.clocks import Due, due_now, mark_done
 from carehooks.sla.current import SlaSetup
 from carehooks.sla.digest import Alert, LinkFor, build_digests
 from carehooks.sla.policy import LevelKind
@@ -200,8 +201,7 @@ def _record_done_or_log(store: Store, conv: Conversation, dues: list[Due]) -> No
 
 
 def _stale_marker(conv: Conversation, now: datetime) -> bool:
-    marker = conv.extra.get(DUE_AT_ATTRIBUTE)
-    return isinstance(marker, str) and marker <= keys.sla_due_sk(now)
+    return conv.sla_due_at is not None and conv.sla_due_at <= now
 
 
 def _release(store: Store, alerts: Sequence[Alert]) -> None:
@@ -234,8 +234,6 @@ def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, st
     Walks the ByStatus index in pages, at most :data:`REFRESH_BUDGET` conversations per run, and keeps
     its place in the policy marker, so a large backlog finishes over a few runs.
     """
-    from carehooks.domain.derived import derive
-
     marker = get_policy_marker(store, stats)
     if marker is not None and marker.fingerprint == setup.fingerprint and marker.status is None:
         return 0
@@ -249,7 +247,7 @@ def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, st
         page, cursor = status_page(store, status, cursor, min(100, REFRESH_BUDGET - examined), stats)
         for conv in get_conversations(store, page, stats):
             examined += 1
-            if derive(conv, now).extra == conv.extra:
+            if store.derive(conv, now) == conv:
                 continue
             try:
                 store.save_conversation(conv)
@@ -286,24 +284,11 @@ def _emit_metrics(result: MonitorResult, sent: list[Alert]) -> None:
             m.add_dimension(name="policy", value=policy)
 
 
-def monitor_now(run_id: str | None = None) -> MonitorResult:
-    """One run with the process's store, clock, configuration and SES (what the function calls)."""
-    from carehooks import clock
-    from carehooks.notify.email import send_email
-    from carehooks.sla.current import current
-    from carehooks.store import get_store
-
-    setup = current()
-    return run_monitor(get_store(), clock.now(), setup, send_email, default_link_for(setup), run_id)
-
-
 def default_link_for(setup: SlaSetup) -> LinkFor:
     """``sla.link`` with the conversation id, else the agent API resource under ``PUBLIC_BASE_URL``."""
     template = setup.config.link
     if template is not None:
         return lambda conversation_id: template.format(conversation_id=conversation_id)
-    from carehooks.config.settings import secret
-
     try:
         base = secret("PUBLIC_BASE_URL").rstrip("/")
     except Exception:  # a link is a convenience: never lose an alert for want of one

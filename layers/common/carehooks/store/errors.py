@@ -11,3 +11,11 @@ class ConflictError(StoreError):
 
 class NotFoundError(StoreError):
     """The item does not exist."""
+
+
+class ItemConditionError(StoreError):
+    """The condition of an item written with a conversation failed (e.g. the message already exists)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"the condition of item {index} of the write failed")
+        self.index = index

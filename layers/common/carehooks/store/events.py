@@ -7,21 +7,18 @@ history never disagrees with the state: either both are written or neither is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ulid import ULID
 
 from carehooks.clock import iso, parse_iso
-from carehooks.domain.derived import derive
 from carehooks.domain.models import Conversation
 from carehooks.store import keys
-from carehooks.store.errors import ConflictError
-from carehooks.store.items import conversation_item, from_dynamo, to_dynamo
+from carehooks.store.errors import ConflictError, ItemConditionError
+from carehooks.store.items import from_dynamo, to_dynamo
 from carehooks.store.table import Store
-
-_RETRYABLE_CODES = ("ConditionalCheckFailed", "TransactionConflict")
 
 
 @dataclass(frozen=True)
@@ -43,33 +40,15 @@ def save_with_event(store: Store, conv: Conversation, event: ConversationEvent) 
     Raises :class:`ConflictError` when the conversation changed since it was read (a new message, another
     agent): the caller re-reads and decides again.
     """
-    updated = derive(replace(conv, version=conv.version + 1), event.at)
     try:
-        store.client.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": store.table_name,
-                        "Item": store.marshal(conversation_item(updated)),
-                        "ConditionExpression": "version = :v",
-                        "ExpressionAttributeValues": {":v": {"N": str(conv.version)}},
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": store.table_name,
-                        "Item": store.marshal(_event_item(conv, event)),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                },
-            ]
+        return store.write_conversation(
+            conv,
+            expected_version=conv.version,
+            now=event.at,
+            items=[store.new_item(_event_item(conv, event))],
         )
-    except store.client.exceptions.TransactionCanceledException as exc:
-        codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-        if any(code in _RETRYABLE_CODES for code in codes):
-            raise ConflictError(f"conversation {conv.id} changed concurrently") from exc
-        raise
-    return updated
+    except ItemConditionError as exc:
+        raise ConflictError(f"conversation {conv.id} changed concurrently") from exc
 
 
 def conversation_events(store: Store, conv: Conversation, limit: int = 200) -> list[ConversationEvent]:

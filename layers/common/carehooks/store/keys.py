@@ -62,7 +62,7 @@ from __future__ import annotations
 import zlib
 from datetime import date, datetime
 
-from carehooks.clock import iso, to_epoch_ms
+from carehooks.clock import iso, parse_iso, to_epoch_ms
 
 CONTACT_PREFIX = "CT#"
 CONVERSATION_PREFIX = "CONV#"
@@ -142,6 +142,11 @@ def survey_due_sk(due_at: datetime, conversation_id: str) -> str:
 def survey_due_upper_bound(now: datetime) -> str:
     """The greatest ``survey_due_at`` that is due at ``now`` (``~`` sorts after every id character)."""
     return f"{iso(now)}#~"
+
+
+def due_time(sort_key: str) -> datetime:
+    """The due time a due marker's sort key starts with (``survey_due_at``, ``sla_due_at``)."""
+    return parse_iso(sort_key.split("#", 1)[0])
 
 
 def day_pk(day: date) -> str:

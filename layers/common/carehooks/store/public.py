@@ -22,12 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from carehooks.clock import iso
-from carehooks.domain.derived import derive
+from carehooks.domain.conversations import new_conversation_id
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError
-from carehooks.store.items import conversation_item
-from carehooks.store.table import MAX_ATTEMPTS, Store, new_conversation_id
+from carehooks.store.table import MAX_ATTEMPTS, Store
 
 LINKED_PRIVATE = "linked_private_id"
 LINKED_PUBLIC = "linked_public_id"
@@ -165,16 +164,9 @@ def _create(store: Store, public: Conversation, contact_id: str, now: datetime) 
         priority=public.priority,
         assignee=public.assignee,
         last_activity_at=now,
-        version=1,
         extra={LINKED_PUBLIC: public.id},
     )
-    conv = derive(conv, now)
-    store.client.put_item(
-        TableName=store.table_name,
-        Item=store.marshal(conversation_item(conv)),
-        ConditionExpression="attribute_not_exists(pk)",
-    )
-    return conv
+    return store.write_conversation(conv, expected_version=None, now=now)
 
 
 def _set_extra(store: Store, conv: Conversation, name: str, value: str) -> Conversation:

@@ -25,8 +25,7 @@ import binascii
 import hashlib
 import json
 import time
-from dataclasses import astuple, dataclass, field, replace
-from datetime import datetime
+from dataclasses import astuple, dataclass, field
 from typing import Any, Literal
 
 from carehooks.domain.models import Conversation
@@ -43,40 +42,6 @@ _CURSOR_VERSION = 1
 _MAX_CURSOR_CHARS = 1024
 
 Order = Literal["desc", "asc"]
-
-
-def sla_state(conv: Conversation) -> str:
-    """The SLA state lists filter on, from the clocks' state (``extra["sla"]``) as the monitor last left it.
-
-    ``none`` (no clock runs), ``running``, ``warning`` (the warning went out), ``breached`` (the breach or
-    an escalation went out). It follows the monitor, which runs every minute.
-    """
-    state = conv.extra.get("sla")
-    if not isinstance(state, dict):
-        return "none"
-    done = [str(step) for key in ("wait_done", "res_done") for step in state.get(key) or []]
-    if any(step == "breach" or step.startswith("escalation") for step in done):
-        return "breached"
-    if "warning" in done:
-        return "warning"
-    if state.get("wait_since") or state.get("res_running_since"):
-        return "running"
-    return "none"
-
-
-def derive_list_keys(conv: Conversation, now: datetime) -> Conversation:
-    """Deriver: the sparse ``ByAssignee`` key and the projected ``sla_state`` lists filter on.
-
-    Runs after the SLA deriver (last in :func:`carehooks.domain.derived.derivers`), so ``sla_state``
-    agrees with the clocks written in the same write.
-    """
-    extra = dict(conv.extra)
-    if conv.assignee:
-        extra[keys.ASSIGNEE_PK_ATTR] = keys.assignee_pk(conv.status, conv.assignee)
-    else:
-        extra.pop(keys.ASSIGNEE_PK_ATTR, None)
-    extra[SLA_STATE_ATTR] = sla_state(conv)
-    return replace(conv, extra=extra)
 
 
 class CursorError(ValueError):
@@ -109,7 +74,7 @@ class ConversationFilter:
             self.priority is None or conv.priority == self.priority,
             self.assignee is None or conv.assignee == self.assignee,
             not (self.unassigned and conv.assignee),
-            self.sla_state is None or conv.extra.get(SLA_STATE_ATTR) == self.sla_state,
+            self.sla_state is None or conv.sla_state == self.sla_state,
         )
         return all(checks)
 

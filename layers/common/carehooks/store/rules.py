@@ -21,16 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from carehooks.clock import iso, to_epoch_ms
-from carehooks.domain.derived import derive
 from carehooks.domain.models import Conversation, Message
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError, NotFoundError
-from carehooks.store.items import (
-    conversation_from_item,
-    conversation_item,
-    message_from_item,
-    to_dynamo,
-)
+from carehooks.store.items import conversation_from_item, message_from_item, to_dynamo
 from carehooks.store.table import MAX_ATTEMPTS, Store
 
 DECISION_ATTRIBUTE = "rules"
@@ -86,27 +80,15 @@ def record_decision(
         if changed is None:
             store.client.update_item(**update_message)  # type: ignore[arg-type]
             return current
-        stored = derive(replace(changed, version=current.version + 1), now)
         try:
-            store.client.transact_write_items(
-                TransactItems=[
-                    {"Update": update_message},  # type: ignore[typeddict-item]
-                    {
-                        "Put": {
-                            "TableName": store.table_name,
-                            "Item": store.marshal(conversation_item(stored)),
-                            "ConditionExpression": "version = :v",
-                            "ExpressionAttributeValues": {":v": {"N": str(current.version)}},
-                        }
-                    },
-                ]
+            return store.write_conversation(
+                changed,
+                expected_version=current.version,
+                now=now,
+                items=[{"Update": update_message}],  # type: ignore[typeddict-item]
             )
-        except store.client.exceptions.TransactionCanceledException as exc:
-            codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                continue
-            raise
-        return stored
+        except ConflictError:
+            continue
     raise ConflictError(f"conversation {message.conversation_id} kept changing while rules were recorded")
 
 

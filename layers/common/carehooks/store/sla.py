@@ -15,8 +15,9 @@ from typing import Any
 from carehooks.clock import iso
 from carehooks.domain.models import Conversation
 from carehooks.store import keys
+from carehooks.store.errors import StoreError
 from carehooks.store.items import conversation_from_item
-from carehooks.store.table import Store
+from carehooks.store.table import Store, with_retries
 
 BATCH_GET_LIMIT = 100
 UNPROCESSED_RETRIES = 8
@@ -79,8 +80,6 @@ def get_conversations(store: Store, item_keys: list[dict[str, Any]], stats: Read
                 break
             time.sleep(min(0.05 * 2**attempt, 1.0))
         else:
-            from carehooks.store.errors import StoreError
-
             raise StoreError("DynamoDB kept some due conversations unprocessed")
     return out
 
@@ -103,9 +102,7 @@ def mark_alert_sent(store: Store, scope: str, message_id: str, now: datetime, ke
     Retried on throttling: an email that went out but is not recorded here is sent again once its claim
     expires.
     """
-    from carehooks.store.table import _with_retries
-
-    _with_retries(
+    with_retries(
         lambda: store.client.update_item(
             TableName=store.table_name,
             Key=store.key(keys.claim_pk(keys.SLA_CLAIM_KIND, scope), keys.CLAIM_SK),

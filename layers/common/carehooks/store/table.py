@@ -1,21 +1,26 @@
-"""The conversation store: threading, idempotent message storage, status updates, claims."""
+"""The conversation store: idempotent message storage, versioned conversation writes, statuses, claims.
+
+The store decides nothing about conversations: which conversation a message joins and how it changes
+it are pure functions (:mod:`carehooks.domain.conversations`) whose result the store writes. Every
+conversation write goes through :meth:`Store.write_conversation`: the derived attributes (due times, SLA
+state) are computed by the ``derive`` function the store is given, the index attributes are built from
+typed fields (:mod:`carehooks.store.items`), and the write is conditional on the version read.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from ulid import ULID
-
 from carehooks import clock
 from carehooks.clock import iso
-from carehooks.domain.derived import derive
-from carehooks.domain.models import Conversation, Direction, Message, MessageEvent, StatusEvent
+from carehooks.domain.conversations import Deriver, Placement, RecordOutcome, apply_message, thread_of
+from carehooks.domain.models import Conversation, Message, MessageEvent, StatusEvent
 from carehooks.store import keys
-from carehooks.store.errors import ConflictError
+from carehooks.store.errors import ConflictError, ItemConditionError
 from carehooks.store.items import (
     conversation_from_item,
     conversation_item,
@@ -25,31 +30,14 @@ from carehooks.store.items import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import PutTypeDef
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
 
 MAX_ATTEMPTS = 5
-
-# (resolved conversation, customer message) -> the message answers it without reopening it.
-KeepsResolved = Callable[[Conversation, MessageEvent], bool]
-PREVIEW_CHARS = 140
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
 
 
-@dataclass(frozen=True)
-class RecordOutcome:
-    """What storing one message did."""
-
-    duplicate: bool
-    conversation: Conversation | None = None
-    message: Message | None = None
-    new_conversation: bool = False
-    reopened: bool = False
-    previous_conversation: Conversation | None = None
-
-
-def new_conversation_id(at: datetime) -> str:
-    """Time-ordered, so a customer's latest conversation is the greatest sort key."""
-    return str(ULID.from_timestamp(at.timestamp()))
+def _unchanged(conv: Conversation, now: datetime) -> Conversation:
+    return conv
 
 
 class Store:
@@ -60,9 +48,13 @@ class Store:
         table_name: str,
         client: DynamoDBClient | None = None,
         capacity_log: list[dict[str, Any]] | None = None,
+        derive: Deriver | None = None,
     ) -> None:
-        """``capacity_log`` (benchmarks, tests): record the consumed capacity of every call into it."""
+        """``derive`` computes a conversation's derived attributes before every write of it (the
+        composition point gives it; see :mod:`carehooks.wiring`). ``capacity_log`` (benchmarks, tests):
+        record the consumed capacity of every call into it."""
         self.table_name = table_name
+        self.derive: Deriver = derive or _unchanged
         self.capacity_log = capacity_log
         self._client = self._measured(client) if client is not None else None
         from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -153,17 +145,58 @@ class Store:
 
         Raises :class:`ConflictError` when the stored version moved on.
         """
-        updated = derive(replace(conv, version=conv.version + 1), clock.now())
+        return self.write_conversation(conv, expected_version=conv.version, now=clock.now())
+
+    def write_conversation(
+        self,
+        conv: Conversation,
+        *,
+        expected_version: int | None,
+        now: datetime,
+        items: Sequence[TransactWriteItemTypeDef] = (),
+    ) -> Conversation:
+        """The one versioned conversation write; returns the conversation as stored.
+
+        ``expected_version`` is the version read (None: a new conversation, which must not exist). The
+        conversation is derived (``derive``) at ``now`` and written with version + 1. ``items`` are
+        written in the same transaction, before it. Raises :class:`ConflictError` when the conversation
+        changed (or another transaction wrote it at the same moment), :class:`ItemConditionError` when
+        the condition of one of ``items`` failed (its index in ``items``).
+        """
+        stored = self.derive(replace(conv, version=(expected_version or 0) + 1), now)
+        put: PutTypeDef = {"TableName": self.table_name, "Item": self.marshal(conversation_item(stored))}
+        if expected_version is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(expected_version)}}
+        if not items:
+            try:
+                self.client.put_item(**put)
+            except self.client.exceptions.ConditionalCheckFailedException as exc:
+                raise ConflictError(f"conversation {conv.id} changed concurrently") from exc
+            return stored
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=self.marshal(conversation_item(updated)),
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues={":v": {"N": str(conv.version)}},
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as exc:
-            raise ConflictError(f"conversation {conv.id} changed concurrently") from exc
-        return updated
+            self.client.transact_write_items(TransactItems=[*items, {"Put": put}])
+        except self.client.exceptions.TransactionCanceledException as exc:
+            codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            for index, code in enumerate(codes[: len(items)]):
+                if code == "ConditionalCheckFailed":
+                    raise ItemConditionError(index) from exc
+            if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                raise ConflictError(f"conversation {conv.id} changed concurrently") from exc
+            raise
+        return stored
+
+    def new_item(self, item: dict[str, Any]) -> TransactWriteItemTypeDef:
+        """A transaction put of an item that must not exist yet (a message: its own dedupe marker)."""
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": self.marshal(item),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
 
     def messages(self, conv: Conversation) -> list[Message]:
         """A conversation's messages in platform-time order."""
@@ -208,65 +241,39 @@ class Store:
 
     # -- inbound ------------------------------------------------------------------------------
     def record_message(
-        self,
-        event: MessageEvent,
-        now: datetime,
-        reopen_window: timedelta,
-        keeps_resolved: KeepsResolved | None = None,
+        self, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
     ) -> RecordOutcome:
-        """Store one message and thread it, atomically and idempotently.
+        """Store one message and its conversation, atomically and idempotently.
 
-        The message item (keyed by the platform id) and the conversation are written in one
-        transaction; a redelivered event fails the message's ``attribute_not_exists`` condition and
-        nothing changes. A concurrent conversation change is retried from a fresh read.
-        ``keeps_resolved(conversation, event)`` says that a customer message answers something asked
-        after resolution (a survey rating): it is threaded into the resolved conversation without
-        reopening it.
+        ``place`` (pure: :func:`carehooks.domain.conversations.place_message`) is given the customer's
+        (or the public thread's) latest conversation and says what to write. The message item (keyed by
+        the platform id) and the conversation are written in one transaction; a redelivered event fails
+        the message's ``attribute_not_exists`` condition and nothing changes. A concurrent conversation
+        change is retried from a fresh read.
         """
         for _ in range(MAX_ATTEMPTS):
             latest = self.latest_conversation(
                 event.channel, event.account_id, event.contact_id, thread_of(event)
             )
-            conv, is_new, reopened = _thread(event, latest, now, reopen_window, keeps_resolved)
-            message = _message_from_event(event, conv.id, now)
-            conv = derive(_apply_message(conv, message), now)
-            conv_put: PutTypeDef = {
-                "TableName": self.table_name,
-                "Item": self.marshal(conversation_item(replace(conv, version=conv.version + 1))),
-            }
-            if is_new:
-                conv_put["ConditionExpression"] = "attribute_not_exists(pk)"
-            else:
-                conv_put["ConditionExpression"] = "version = :v"
-                conv_put["ExpressionAttributeValues"] = {":v": {"N": str(conv.version)}}
+            placed = place(latest)
             try:
-                self.client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self.table_name,
-                                "Item": self.marshal(message_item(message)),
-                                "ConditionExpression": "attribute_not_exists(pk)",
-                            }
-                        },
-                        {"Put": conv_put},
-                    ]
+                stored = self.write_conversation(
+                    placed.conversation,
+                    expected_version=None if placed.before is None else placed.before.version,
+                    now=now,
+                    items=[self.new_item(message_item(placed.message))],
                 )
-            except self.client.exceptions.TransactionCanceledException as exc:
-                reasons = exc.response.get("CancellationReasons", [])
-                codes = [r.get("Code") for r in reasons]
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    return RecordOutcome(duplicate=True)
-                if (len(codes) > 1 and codes[1] == "ConditionalCheckFailed") or _conflict(codes):
-                    continue
-                raise
+            except ItemConditionError:
+                return RecordOutcome(duplicate=True)
+            except ConflictError:
+                continue
             return RecordOutcome(
                 duplicate=False,
-                conversation=replace(conv, version=conv.version + 1),
-                message=message,
-                new_conversation=is_new,
-                reopened=reopened,
-                previous_conversation=latest if is_new else None,
+                conversation=stored,
+                message=placed.message,
+                new_conversation=placed.new_conversation,
+                reopened=placed.reopened,
+                previous_conversation=placed.previous_conversation,
             )
         raise ConflictError("conversation kept changing while a message was stored")
 
@@ -277,37 +284,17 @@ class Store:
         """
         for _ in range(MAX_ATTEMPTS):
             current = self.get_conversation(conv.id) or conv
-            updated = derive(_apply_message(current, message), clock.now())
             try:
-                self.client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self.table_name,
-                                "Item": self.marshal(message_item(message)),
-                                "ConditionExpression": "attribute_not_exists(pk)",
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self.table_name,
-                                "Item": self.marshal(
-                                    conversation_item(replace(updated, version=updated.version + 1))
-                                ),
-                                "ConditionExpression": "version = :v",
-                                "ExpressionAttributeValues": {":v": {"N": str(current.version)}},
-                            }
-                        },
-                    ]
+                return self.write_conversation(
+                    apply_message(current, message),
+                    expected_version=current.version,
+                    now=clock.now(),
+                    items=[self.new_item(message_item(message))],
                 )
-            except self.client.exceptions.TransactionCanceledException as exc:
-                codes = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-                if codes and codes[0] == "ConditionalCheckFailed":
-                    return None
-                if (len(codes) > 1 and codes[1] == "ConditionalCheckFailed") or _conflict(codes):
-                    continue
-                raise
-            return replace(updated, version=updated.version + 1)
+            except ItemConditionError:
+                return None
+            except ConflictError:
+                continue
         raise ConflictError("conversation kept changing while a sent message was stored")
 
     def apply_status(self, event: StatusEvent) -> bool:
@@ -400,7 +387,7 @@ class Store:
         Done before giving the claim back, so that if giving it back fails, the owner's retry can still
         take it again (a ``sending`` claim is never retaken). A claim in another state is left alone.
         """
-        _with_retries(lambda: self._move_claim(kind, scope, owner, SENDING, CLAIMED))
+        with_retries(lambda: self._move_claim(kind, scope, owner, SENDING, CLAIMED))
 
     def _move_claim(self, kind: str, scope: str, owner: str, from_state: str, to_state: str) -> bool:
         """Compare-and-set the state of ``owner``'s claim; False when it is not in ``from_state``."""
@@ -426,7 +413,7 @@ class Store:
 
         Retried a few times on throttling: a claim that cannot be given back blocks its side effect.
         """
-        _with_retries(
+        with_retries(
             lambda: self.client.delete_item(
                 TableName=self.table_name, Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK)
             )
@@ -438,7 +425,7 @@ class Store:
         names = {f"#a{i}": name for i, name in enumerate(attributes)}
         values = {f":v{i}": {"S": value} for i, value in enumerate(attributes.values())}
         sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes)))
-        _with_retries(
+        with_retries(
             lambda: self.client.update_item(
                 TableName=self.table_name,
                 Key=self.key(keys.claim_pk(kind, scope), keys.CLAIM_SK),
@@ -465,7 +452,7 @@ _RETRYABLE_CODES = frozenset(
 )
 
 
-def _with_retries(call: Callable[[], Any]) -> None:
+def with_retries(call: Callable[[], Any]) -> None:
     """Run a claim bookkeeping write, again after a short wait when DynamoDB throttles it."""
     import time
 
@@ -482,137 +469,6 @@ def _with_retries(call: Callable[[], Any]) -> None:
             time.sleep(0.02 * 2**attempt)
 
 
-def _conflict(codes: list[str | None]) -> bool:
-    """Another transaction was writing one of the items at the same moment: re-read and try again."""
-    return "TransactionConflict" in codes
-
-
-def _thread(
-    event: MessageEvent,
-    latest: Conversation | None,
-    now: datetime,
-    reopen_window: timedelta,
-    keeps_resolved: KeepsResolved | None = None,
-) -> tuple[Conversation, bool, bool]:
-    """Pick the conversation a message belongs to: (conversation, is_new, reopened)."""
-    if latest is not None:
-        if latest.status != "resolved":
-            return latest, False, False
-        if event.direction is Direction.OUT:
-            # The business writing after resolution does not reopen anything.
-            return latest, False, False
-        resolved_at = latest.resolved_at or latest.created_at
-        if event.sent_at <= resolved_at:
-            # A late (reordered or redelivered) message from before the resolution belongs to it.
-            return latest, False, False
-        if keeps_resolved is not None and keeps_resolved(latest, event):
-            return latest, False, False
-        if now - resolved_at <= reopen_window:
-            reopened = replace(latest, status="open", resolved_at=None, tags=list(latest.tags))
-            reopened.extra = {**latest.extra, "reopened_at": iso(now)}
-            return reopened, False, True
-    conv = Conversation(
-        id=new_conversation_id(now),
-        channel=event.channel,
-        account_id=event.account_id,
-        contact_id=event.contact_id,
-        created_at=now,
-        status="open" if event.direction is Direction.IN else "pending",
-        contact_name=event.contact_name,
-        public=event.public,
-        thread_id=thread_of(event),
-        # A comment thread remembers what started it (a comment, or an Instagram mention).
-        extra={**_place(event), "thread_kind": event.kind} if thread_of(event) else _place(event),
-    )
-    return conv, True, False
-
-
-def thread_of(event: MessageEvent) -> str | None:
-    """The public thread whose partition the event's conversation lives in, if it is one per thread."""
-    return event.thread_id if event.per_thread and event.thread_id else None
-
-
-def _place(event: MessageEvent) -> dict[str, Any]:
-    """Where a public comment was written (post and its link), kept on its message and conversation."""
-    return {
-        name: value
-        for name, value in (("post_id", event.post_id), ("permalink", event.permalink))
-        if value is not None
-    }
-
-
-def _message_from_event(event: MessageEvent, conversation_id: str, now: datetime) -> Message:
-    return Message(
-        conversation_id=conversation_id,
-        channel=event.channel,
-        account_id=event.account_id,
-        contact_id=event.contact_id,
-        platform_message_id=event.platform_message_id,
-        direction=event.direction,
-        sent_at=event.sent_at,
-        text=event.text,
-        kind=event.kind,
-        attachments=[{k: v for k, v in vars(a).items() if v is not None} for a in event.attachments],
-        reply_payload=event.reply_payload,
-        origin_tag=event.origin_tag,
-        author=None if event.direction is Direction.IN else _echo_author(event),
-        stored_at=now,
-        thread_id=thread_of(event),
-        extra=_place(event),
-    )
-
-
-def _echo_author(event: MessageEvent) -> str:
-    """Who wrote a business message seen as an echo.
-
-    Untagged: a person typing in the platform's own inbox. Tagged ``agent:…``: an agent's reply sent
-    through the API whose echo won the race against its own store write (still a person's response).
-    Any other tag: carehooks automation (acknowledgements, surveys), which never counts as a response.
-    """
-    if not event.origin_tag:
-        return "platform-inbox"
-    return "agent" if event.origin_tag.startswith("agent:") else "carehooks"
-
-
-def _apply_message(conv: Conversation, message: Message) -> Conversation:
-    """Account for a message on its conversation. Times only move forward (platform-time order)."""
-    updated = replace(conv, tags=list(conv.tags), extra=dict(conv.extra))
-    updated.message_count += 1
-    if updated.last_activity_at is None or message.sent_at > updated.last_activity_at:
-        updated.last_activity_at = message.sent_at
-    if message.direction is Direction.IN:
-        _note_first_inbound(updated, message.sent_at)
-        if updated.last_inbound_at is None or message.sent_at > updated.last_inbound_at:
-            updated.last_inbound_at = message.sent_at
-            if message.text:
-                updated.preview = message.text[:PREVIEW_CHARS]
-    else:
-        if updated.last_outbound_at is None or message.sent_at > updated.last_outbound_at:
-            updated.last_outbound_at = message.sent_at
-        if message.author and message.author != "carehooks" and updated.first_response_at is None:
-            # Automatic acknowledgements never count as a response; a person's reply does.
-            updated.first_response_at = message.sent_at
-            updated.first_responder = message.author
-        if message.author and message.author != "carehooks":
-            updated.last_responder = message.author
-            if updated.last_response_at is None or message.sent_at > updated.last_response_at:
-                updated.last_response_at = message.sent_at
-    return updated
-
-
-def _note_first_inbound(conv: Conversation, sent_at: datetime) -> None:
-    """Keep ``first_inbound_at`` at the earliest customer message, also one that arrives late.
-
-    A late message never moves ``last_inbound_at`` (times only move forward), so the report deriver,
-    which reads that, cannot see it: the store, which sees the message, records it here.
-    """
-    from carehooks.reports.index import FIRST_INBOUND_ATTR
-
-    known = conv.extra.get(FIRST_INBOUND_ATTR)
-    if not isinstance(known, str) or sent_at < clock.parse_iso(known):
-        conv.extra[FIRST_INBOUND_ATTR] = iso(sent_at)
-
-
 @cache
 def dynamodb_client() -> DynamoDBClient:
     """One DynamoDB client per process, created on first use (never at import)."""
@@ -623,11 +479,3 @@ def dynamodb_client() -> DynamoDBClient:
         "dynamodb",
         config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=2, read_timeout=5),
     )
-
-
-@cache
-def get_store() -> Store:
-    """The process's store, on the table named by the settings."""
-    from carehooks.config.settings import settings
-
-    return Store(settings().table_name)

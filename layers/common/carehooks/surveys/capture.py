@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from carehooks.clock import parse_iso
+from carehooks.domain.conversations import StoredMessage
 from carehooks.domain.models import Conversation, Direction, MessageEvent
-from carehooks.inbound.context import InboundContext
-from carehooks.surveys import config as survey_settings
+from carehooks.store import Store
 from carehooks.surveys.answers import record_answer, record_comment
+from carehooks.surveys.config import SurveyConfig
 from carehooks.surveys.policy import capture_until
 from carehooks.surveys.rating import parse_rating
 
@@ -39,20 +40,17 @@ def answers_survey(conv: Conversation, event: MessageEvent, now: datetime) -> bo
     return not isinstance(rated_at, str) or event.sent_at > parse_iso(rated_at)
 
 
-def capture_survey_answer(context: InboundContext) -> None:
+def capture_survey_answer(stored: StoredMessage, *, store: Store, config: SurveyConfig) -> None:
     """After-store step: record a rating (or the comment that follows it) on the conversation."""
-    outcome = context.outcome
+    outcome = stored.outcome
     conv = outcome.conversation
     if conv is None or outcome.new_conversation or outcome.reopened:
         return
-    if not answers_survey(conv, context.event, context.now):
+    if not answers_survey(conv, stored.event, stored.now):
         return
-    event = context.event
+    event = stored.event
     score = parse_rating(event.text, event.reply_payload)
-    config = survey_settings.survey_config()
     if score is not None:
-        record_answer(
-            context.store, conv.id, score, None, "message", context.now, config, message_at=event.sent_at
-        )
+        record_answer(store, conv.id, score, None, "message", stored.now, config, message_at=event.sent_at)
     else:
-        record_comment(context.store, conv.id, event.text, context.now)
+        record_comment(store, conv.id, event.text, stored.now)

@@ -23,7 +23,7 @@ from carehooks.clock import iso, parse_iso
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
-from carehooks.store import ConflictError, Store, keys
+from carehooks.store import ConflictError, Store
 from carehooks.store.surveys import conversation_at, due_survey_keys, get_claim
 from carehooks.surveys.config import SurveyConfig
 from carehooks.surveys.message import plan_survey
@@ -96,11 +96,10 @@ def _dispatch_one(
     store: Store, conv: Conversation, now: datetime, config: SurveyConfig, send: Sender, link_for: LinkMaker
 ) -> str:
     due = survey_due_at(conv, config)
-    marker = conv.extra.get(keys.SURVEY_DUE_SK_ATTR)
     if due is None or due > now:
         # The index lags the table, or the configuration changed since the marker was written:
         # rewriting the conversation lets the deriver correct (or drop) the marker.
-        if marker is not None and (due is None or marker != keys.survey_due_sk(due, conv.id)):
+        if conv.survey_due_at is not None and conv.survey_due_at != due:
             _save(store, conv.id, lambda _c: None)
         return "not_due"
     if not store.claim(SURVEY_CLAIM, conv.id, now, SURVEY_CLAIM_TTL, owner=CLAIM_OWNER, reentrant=True):

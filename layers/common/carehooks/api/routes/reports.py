@@ -58,5 +58,5 @@ def get_summary(
         period, filters = parse_summary_query({k: v for k, v in params.items() if v}, deps.now())
     except ReportQueryError as exc:
         raise InvalidInputError(str(exc)) from exc
-    report = summary_report(deps.store, period, filters, business_calendar())
+    report = summary_report(deps.store, period, filters, business_calendar(deps.config()))
     return SummaryReport.model_validate(report)
