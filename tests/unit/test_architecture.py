@@ -50,7 +50,9 @@ def _imports(base: Path, package: Path) -> Iterator[Import]:
         in_function: set[int] = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                in_function.update(id(n) for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom))
+                in_function.update(
+                    id(n) for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)
+                )
         is_package = path.name == "__init__.py"
         for node in ast.walk(tree):
             targets: list[str] = []
