@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks import clock
-from carehooks.channels.health import check_channels
 from carehooks.observability import logger, metrics
+from carehooks.reports.channel_health import check_channels
 from carehooks.store import get_store
 
 
