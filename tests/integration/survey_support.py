@@ -80,7 +80,7 @@ def resolve(store: Store, conv_id: str, at: datetime) -> Conversation:
 
 @dataclass
 class FakeSender:
-    """Stands in for ``outbound.deliver.deliver``: records every send and answers as told."""
+    """Stands in for ``delivery.send.deliver``: records every send and answers as told."""
 
     answer: SendResult | SendError = field(default_factory=lambda: SendResult(status="sent"))
     sent: list[tuple[Conversation, OutboundMessage]] = field(default_factory=list)

@@ -15,9 +15,9 @@ import pytest
 import responses
 
 from carehooks import clock
+from carehooks.delivery.send import deliver
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
 from carehooks.outbound import http
-from carehooks.outbound.deliver import deliver
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
 from carehooks.store import Store, get_store
 from carehooks.store.sends import attempts

@@ -14,7 +14,7 @@ cut to the channel's limit. The dry run uses only that half.
    conversation, reentrant likewise): a customer who opens several conversations in a row is
    acknowledged once (the conversation claim is given back);
 3. move the claim to ``sending`` (a compare-and-set only one attempt wins), then send through
-   :func:`carehooks.outbound.deliver.deliver`. A retryable failure (rate limit, outage, a bug) gives
+   :func:`carehooks.delivery.send.deliver`. A retryable failure (rate limit, outage, a bug) gives
    both claims back and re-raises, so the record is retried; a permanent failure (blocked, outside the
    window, bad credentials) is recorded on the claim and the decision, and not retried. An unknown
    outcome (the platform may have accepted it: a read timeout) keeps both claims and is recorded as
@@ -193,7 +193,7 @@ def format_reopen(reopen_local: datetime, now_local: datetime, language: str) ->
 # -- the pure decision ----------------------------------------------------------------------------------
 def skip_reason(message: Message, conv: Conversation, now: datetime, *, standby: bool = False) -> str | None:
     """Why this message must not be acknowledged, or None when it may be."""
-    from carehooks.outbound.window import decide
+    from carehooks.channels.window import decide
 
     checks: tuple[tuple[bool, str], ...] = (
         (
@@ -349,7 +349,7 @@ def contact_scope(conv: Conversation) -> str:
 
 
 def _default_deliver() -> Deliver:
-    from carehooks.outbound.deliver import deliver
+    from carehooks.delivery.send import deliver
 
     return deliver
 

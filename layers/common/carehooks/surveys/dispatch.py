@@ -252,6 +252,6 @@ def _save(store: Store, conversation_id: str, change: Callable[[Conversation], N
 
 def default_sender() -> Sender:
     """The channels' ``deliver`` (window check → channel client → stored outbound message)."""
-    from carehooks.outbound.deliver import deliver
+    from carehooks.delivery.send import deliver
 
     return deliver

@@ -1,4 +1,6 @@
-"""Messenger Send API client (``POST {META_GRAPH_URL}/{page-id}/messages``).
+"""The Send API client Messenger and Instagram share (``POST {META_GRAPH_URL}/{page-id}/messages``).
+
+Each platform subclasses it with its limits (from its ``traits``), its path and its comment edges.
 
 Inside the 24-hour window a send is ``messaging_type: RESPONSE``; a person's reply between 24 hours and
 7 days is ``MESSAGE_TAG`` + ``HUMAN_AGENT``. ``message.metadata`` carries the origin tag, which the
@@ -11,7 +13,7 @@ Public comment threads (the conversation is ``public``):
   echo repeats;
 - a private reply is the Send API with ``recipient: {"comment_id"}``: a direct message to the comment's
   author, whose page-scoped id comes back as ``recipient_id`` (in ``details``);
-- :meth:`MessengerClient.hide` hides or shows a comment: ``POST /{comment-id} {"is_hidden": …}``
+- :meth:`SendApiClient.hide` hides or shows a comment: ``POST /{comment-id} {"is_hidden": …}``
   (Instagram: ``{"hide": …}``).
 """
 
@@ -36,20 +38,20 @@ PAYLOAD_LIMIT = 1000
 METADATA_LIMIT = 1000
 
 
-class MessengerClient:
-    """Send API for Facebook Pages (the conversation's ``account_id`` is the Page id)."""
+class SendApiClient:
+    """Meta's Send API and comment edges; subclasses set the limits, the path and the edge names."""
 
-    text_limit = 2000
-    # Facebook accepts long comments; 8000 characters is the documented cap (unverified in platforms.md).
-    comment_limit = 8000
-    reply_edge = "comments"
-    hide_field = "is_hidden"
+    text_limit: int
+    comment_limit: int
+    reply_edge: str
+    hide_field: str
 
     def __init__(self, graph: GraphClient | None = None) -> None:
         self.graph = graph or GraphClient()
 
     def path(self, conversation: Conversation) -> str:
-        return f"{conversation.account_id}/messages"
+        """The Send API path for this conversation's account."""
+        raise NotImplementedError
 
     def send(
         self, conversation: Conversation, message: OutboundMessage, plan: SendPlan = STANDARD
