@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from carehooks.config.sla import LevelKind, Metric
 from carehooks.domain.models import Channel, Conversation
 from carehooks.notify.render import render
 from carehooks.sla.clocks import Due
-from carehooks.sla.policy import LevelKind, Metric
 
 PREVIEW_WORDS = 12
 PREVIEW_CHARS = 90

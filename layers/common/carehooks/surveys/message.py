@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from carehooks.config.surveys import MAX_LABEL_CHARS, SCORES, SurveyConfig, SurveyTexts
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
 from carehooks.outbound.window import decide
-from carehooks.surveys.config import MAX_LABEL_CHARS, SCORES, SurveyConfig, SurveyTexts
 from carehooks.surveys.policy import NATIVE_CHOICE_CHANNELS, TEMPLATE_CHANNELS
 
 CHOICE_PREFIX = "csat_"
