@@ -8,11 +8,11 @@ from datetime import datetime
 
 import pytest
 
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import Store
 from carehooks.surveys import config as survey_settings
-from carehooks.surveys.config import SurveyConfig
 
 _ids = itertools.count(1)
 

@@ -27,10 +27,10 @@ import responses
 from carehooks import clock
 from carehooks.clock import to_epoch_ms
 from carehooks.config import loader
+from carehooks.config.surveys import LowScoreConfig, SurveyConfig
 from carehooks.domain.models import Channel, Conversation
 from carehooks.outbound import http as outbound_http
 from carehooks.store import get_store
-from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.token import sign
 from tests.channel_support import (
     GRAPH_URL,

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from carehooks import clock
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Channel
 from carehooks.reports.service import summary_report
 from carehooks.reports.summary import Filters, Period
 from carehooks.store import Store, get_store
-from carehooks.surveys.config import SurveyConfig
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config
 

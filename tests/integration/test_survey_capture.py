@@ -11,9 +11,9 @@ import pytest
 
 from carehooks import clock
 from carehooks.clock import to_epoch_ms
+from carehooks.config.surveys import LowScoreConfig, SurveyConfig
 from carehooks.domain.models import Conversation
 from carehooks.store import Store, get_store
-from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.dispatch import dispatch_surveys
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import FakeSender, resolve, use_survey_config

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from carehooks import clock
+from carehooks.config.surveys import SurveyConfig
 from carehooks.store import Store, get_store
-from carehooks.surveys.config import SurveyConfig
 from carehooks.surveys.token import sign
 from tests.helpers import FakeContext, http_event, load_handler
 from tests.integration.conftest import Aws

@@ -14,9 +14,9 @@ import boto3
 import pytest
 
 from carehooks import clock
+from carehooks.config.surveys import SurveyConfig
 from carehooks.reports.digest import last_week, send_weekly_digest, ses_mailer
 from carehooks.store import Store, get_store
-from carehooks.surveys.config import SurveyConfig
 from tests.helpers import FakeContext, load_handler
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config

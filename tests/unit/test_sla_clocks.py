@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carehooks.clock import iso
+from carehooks.config.calendars import Calendar as RulesCalendar
+from carehooks.config.sla import Metric, SlaConfig
 from carehooks.domain.models import Channel, Conversation, Direction, Message
-from carehooks.rules.business_hours import Calendar as RulesCalendar
 from carehooks.sla.calendars import BusinessHours
 from carehooks.sla.clocks import Attainment, derive_sla, due_now, mark_done, state_of
-from carehooks.sla.policy import Metric, SlaConfig
 from carehooks.sla.worktime import CALENDAR_TIME, Calendar
 from carehooks.store import keys
 from carehooks.store.table import _apply_message

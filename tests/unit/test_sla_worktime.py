@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carehooks.rules.business_hours import Calendar as RulesCalendar
+from carehooks.config.calendars import Calendar as RulesCalendar
 from carehooks.sla.calendars import BusinessHours
 from carehooks.sla.worktime import CALENDAR_TIME, add_working_time, working_time_between
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from carehooks.config.surveys import SurveyConfig, SurveyTexts
 from carehooks.domain.models import Channel, Conversation
 from carehooks.surveys import config as survey_settings
-from carehooks.surveys.config import SurveyConfig, SurveyTexts
 from carehooks.surveys.due import derive_survey_due
 from carehooks.surveys.policy import ineligible_reason, sampled, survey_due_at
 

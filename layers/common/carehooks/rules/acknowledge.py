@@ -32,10 +32,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from carehooks.clock import iso
+from carehooks.config.calendars import is_open, local_time, next_opening
+from carehooks.config.rules import CHANNEL_TEXT_LIMITS, PLACEHOLDERS, PUBLIC_TEXT_LIMIT, TemplateSet
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
-from carehooks.rules.business_hours import is_open, local_time, next_opening
-from carehooks.rules.config import CHANNEL_TEXT_LIMITS, PLACEHOLDERS, PUBLIC_TEXT_LIMIT, TemplateSet
 from carehooks.rules.language import UNDETERMINED
 
 if TYPE_CHECKING:

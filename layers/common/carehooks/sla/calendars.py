@@ -1,6 +1,6 @@
 """Business-hours calendars of the rules configuration, seen as open intervals for the SLA arithmetic.
 
-:class:`carehooks.rules.business_hours.Calendar` knows, per local day, which intervals start on it (none
+:class:`carehooks.config.calendars.Calendar` knows, per local day, which intervals start on it (none
 on a holiday or a closed day) and which spans are closed exceptionally. :class:`BusinessHours` turns that
 into the ordered, merged open intervals :mod:`carehooks.sla.worktime` counts: yesterday's overnight shift
 reaching into today, back-to-back intervals, and closures cutting an interval in two are handled here.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from carehooks.rules.business_hours import Calendar as RulesCalendar
+from carehooks.config.calendars import Calendar as RulesCalendar
 from carehooks.sla.worktime import HORIZON
 
 Span = tuple[datetime, datetime]

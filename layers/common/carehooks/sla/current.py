@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from carehooks.sla.policy import SlaConfig
+from carehooks.config.sla import SlaConfig
 from carehooks.sla.worktime import CALENDAR_TIME, Calendar
 
 if TYPE_CHECKING:

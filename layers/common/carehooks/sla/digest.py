@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from carehooks.channels.traits import traits_for
+from carehooks.config.sla import LevelKind, Metric
 from carehooks.domain.models import Conversation
 from carehooks.notify.render import render
 from carehooks.sla.clocks import Due
-from carehooks.sla.policy import LevelKind, Metric
 
 PREVIEW_WORDS = 12
 PREVIEW_CHARS = 90

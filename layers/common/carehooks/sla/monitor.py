@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from carehooks.config.sla import LevelKind
 from carehooks.domain.models import Conversation
 from carehooks.notify.email import EmailError
 from carehooks.observability import logger, metrics
 from carehooks.sla.clocks import DUE_AT_ATTRIBUTE, Due, due_now, mark_done
 from carehooks.sla.current import SlaSetup
 from carehooks.sla.digest import Alert, LinkFor, build_digests
-from carehooks.sla.policy import LevelKind
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.sla import (
     PolicyMarker,

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from carehooks.channels.traits import traits_for
 from carehooks.channels.window import decide
+from carehooks.config.surveys import MAX_LABEL_CHARS, SCORES, SurveyConfig, SurveyTexts
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
-from carehooks.surveys.config import MAX_LABEL_CHARS, SCORES, SurveyConfig, SurveyTexts
 
 CHOICE_PREFIX = "csat_"
 

@@ -6,8 +6,8 @@ import hashlib
 from datetime import datetime, timedelta
 
 from carehooks.clock import parse_iso
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
-from carehooks.surveys.config import SurveyConfig
 
 # Where a survey outcome (sent / skipped, with its reason) is kept on the conversation.
 SURVEY_ATTR = "survey"
