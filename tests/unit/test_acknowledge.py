@@ -78,18 +78,6 @@ def test_a_template_with_an_unknown_placeholder_fails_validation_with_its_path()
         config(templates=bad)
 
 
-def test_texts_over_a_channel_limit_need_a_shorter_override() -> None:
-    long_text = "x" * 1200  # over Instagram's 1000 characters
-    too_long = {"default": {"in_hours": {"en": long_text}, "out_of_hours": {"en": "Bye"}}}
-    with pytest.raises(ValidationError, match="instagram"):
-        config(templates=too_long)
-    fixed = {
-        **too_long["default"],
-        "channels": {"instagram": {"in_hours": {"en": "short"}}, "sms": {"in_hours": {"en": "short"}}},
-    }
-    assert config(templates={"default": fixed})
-
-
 # -- drafting -------------------------------------------------------------------------------------------
 def test_in_hours_text_in_the_detected_language() -> None:
     ack = draft(config(), PLAN, conversation(contact_name="Ana Lopez"), "en", NOW)

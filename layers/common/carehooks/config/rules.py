@@ -483,20 +483,6 @@ PLACEHOLDERS = {
 
 # Placeholders that would put the customer's personal data in a public reply.
 PERSONAL_PLACEHOLDERS = ("contact_name",)
-# Longest comment the platforms accept (Instagram: 2,200 characters; unverified in platforms.md).
-PUBLIC_TEXT_LIMIT = 2200
-
-# Longest text each channel accepts in one message (Telegram counts UTF-16 units; SMS is the length
-# Twilio accepts before it refuses, about ten segments).
-CHANNEL_TEXT_LIMITS: dict[Channel, int] = {
-    Channel.MESSENGER: 2000,
-    Channel.INSTAGRAM: 1000,
-    Channel.WHATSAPP: 4096,
-    Channel.X: 10000,
-    Channel.TELEGRAM: 4096,
-    Channel.SMS: 1600,
-    Channel.TWILIO_WHATSAPP: 1600,
-}
 
 
 class TemplateTexts(BaseModel):
@@ -540,6 +526,9 @@ class TemplateSet(BaseModel):
     acknowledgement from this set: its other texts may greet the customer by name).
     """
 
+    # Whether each text fits its channel is checked by carehooks.rules.templates (the limits are the
+    # channels' own), which the loader and `carehooks config validate` run.
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     in_hours: dict[str, str] = Field(default_factory=dict)
@@ -561,30 +550,6 @@ class TemplateSet(BaseModel):
         for language, text in value.items():
             check_template(text, where=language)
         return value
-
-    @model_validator(mode="after")
-    def _fit_channels(self) -> Self:
-        for channel, limit in CHANNEL_TEXT_LIMITS.items():
-            override = self.channels.get(channel, TemplateTexts())
-            for hours in ("in_hours", "out_of_hours"):
-                generic: dict[str, str] = getattr(self, hours)
-                specific: dict[str, str] = getattr(override, hours)
-                for language in {*generic, *specific}:
-                    text = specific.get(language) or generic.get(language, "")
-                    if len(text) > limit:
-                        raise ValueError(
-                            f"the {hours} text in {language!r} has {len(text)} characters, over the "
-                            f"{limit}-character limit of {channel}: add a shorter one under "
-                            f"channels.{channel}.{hours}"
-                        )
-        for hours in ("in_hours", "out_of_hours"):
-            for language, text in getattr(self.public or PublicTexts(), hours).items():
-                if len(text) > PUBLIC_TEXT_LIMIT:
-                    raise ValueError(
-                        f"the public {hours} text in {language!r} has {len(text)} characters, over the "
-                        f"{PUBLIC_TEXT_LIMIT}-character limit of a comment"
-                    )
-        return self
 
 
 class AcknowledgementConfig(BaseModel):

@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from carehooks.channels.traits import fit_text
+from carehooks.channels.window import decide
 from carehooks.clock import iso
 from carehooks.config.calendars import is_open, local_time, next_opening
-from carehooks.config.rules import CHANNEL_TEXT_LIMITS, PLACEHOLDERS, PUBLIC_TEXT_LIMIT, TemplateSet
+from carehooks.config.rules import PLACEHOLDERS, TemplateSet
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.rules.language import UNDETERMINED
@@ -193,8 +195,6 @@ def format_reopen(reopen_local: datetime, now_local: datetime, language: str) ->
 # -- the pure decision ----------------------------------------------------------------------------------
 def skip_reason(message: Message, conv: Conversation, now: datetime, *, standby: bool = False) -> str | None:
     """Why this message must not be acknowledged, or None when it may be."""
-    from carehooks.channels.window import decide
-
     checks: tuple[tuple[bool, str], ...] = (
         (
             message.direction is not Direction.IN,
@@ -259,8 +259,6 @@ def draft(
     ``assignment`` is what the rules just decided (the conversation may not show it yet): its team's
     calendar decides in/out of hours when the plan names none, and it fills ``{agent_name}``/``{team_name}``.
     """
-    from carehooks.outbound.text import fit
-
     template = config.acknowledgement.templates.get(plan.template)
     if template is None:
         return f"no acknowledgement template named {plan.template!r}"
@@ -289,8 +287,8 @@ def draft(
             )
             reopen_text = values["reopen"]
     rendered = render(text, values)
-    limit = PUBLIC_TEXT_LIMIT if conv.public else CHANNEL_TEXT_LIMITS[conv.channel]
-    fitted = fit(rendered, limit, utf16=conv.channel is Channel.TELEGRAM)
+    # The channel's limit, counted its way (Telegram: UTF-16 units); a comment thread's for a public one.
+    fitted = fit_text(rendered, conv.channel, public=conv.public)
     return AckDraft(
         template=plan.template,
         language=used_language,
