@@ -24,7 +24,6 @@ from datetime import datetime
 from carehooks.channels.registry import client_for
 from carehooks.channels.traits import traits_for
 from carehooks.channels.window import decide
-from carehooks.channels.x.adapter import PUBLIC_KIND
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.observability import logger, metrics
 from carehooks.outbound.client import ChannelClient, SendPlan
@@ -102,7 +101,8 @@ def _public_reply_target(conv: Conversation, message: OutboundMessage, store: St
     A Meta comment thread is always answered on its top-level comment (Instagram accepts replies only
     there, and Facebook shows them in the thread). On X: the customer's latest post, when there is one.
     """
-    replies = traits_for(conv.channel).public_replies
+    traits = traits_for(conv.channel)
+    replies = traits.public_replies
     if conv.public and replies == "comment_thread":
         if message.kind == "private_reply":
             return None
@@ -115,7 +115,7 @@ def _public_reply_target(conv: Conversation, message: OutboundMessage, store: St
         return message.reply_to
     inbound = [m for m in store.messages(conv) if m.direction is Direction.IN]
     latest = inbound[-1] if inbound else None
-    if latest is not None and latest.kind == PUBLIC_KIND:
+    if latest is not None and latest.kind == traits.post_kind:
         return latest.platform_message_id
     if message.kind == "public_reply":
         raise PermanentError("a public reply needs a post from the customer to answer, and there is none")

@@ -74,7 +74,7 @@ class ChannelTraits:
     ``native_choices`` (tappable answers; the others get numbered text), ``templates`` (approved
     templates may be sent outside the window), ``window`` (which messaging-window rule applies) and
     ``public_replies`` (how a public answer finds what it answers: the thread's top-level comment,
-    or the customer's latest post).
+    or the customer's latest post, an inbound message of kind ``post_kind``).
     """
 
     label: str
@@ -85,6 +85,7 @@ class ChannelTraits:
     templates: bool = False
     window: WindowKind = "none"
     public_replies: PublicReplies = "none"
+    post_kind: str | None = None
 
 
 @dataclass(frozen=True)

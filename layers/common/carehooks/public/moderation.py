@@ -11,14 +11,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from carehooks.channels.traits import traits_for
 from carehooks.clock import iso
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.store.public import comment, set_hidden
 
 if TYPE_CHECKING:
     from carehooks.store import Store
-
-_COMMENT_CHANNELS = (Channel.MESSENGER, Channel.INSTAGRAM)
 
 
 @runtime_checkable
@@ -50,7 +49,8 @@ def moderator_for(channel: Channel) -> Moderator:
 
 def target(store: Store, conv: Conversation, comment_id: str) -> Message:
     """The customer comment of ``conv`` to hide or show; :class:`ModerationError` when there is none."""
-    if not conv.public or conv.channel not in _COMMENT_CHANNELS or not conv.thread_id:
+    comment_threads = traits_for(conv.channel).public_replies == "comment_thread"
+    if not conv.public or not comment_threads or not conv.thread_id:
         raise ModerationError(
             "only comments of a Facebook or Instagram comment thread can be hidden", "not_public"
         )
