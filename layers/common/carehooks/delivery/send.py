@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from carehooks.channels.registry import client_for
+from carehooks.channels import registry
 from carehooks.channels.traits import traits_for
 from carehooks.channels.window import decide
 from carehooks.domain.models import Conversation, Direction, Message
@@ -76,7 +76,7 @@ def deliver(
     try:
         plan = SendPlan(mode=decision.mode, public_reply_to=_public_reply_target(conv, tagged, store))
         if client is None:
-            client = client_for(conv.channel)
+            client = registry.client_for(conv.channel)
         result = client.send(conv, tagged, plan)
     except OutsideWindowError as exc:
         # The platform's clock disagreed with ours: nothing went out and retrying cannot help.

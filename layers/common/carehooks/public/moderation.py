@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from carehooks.channels import registry
 from carehooks.channels.traits import traits_for
 from carehooks.clock import iso
 from carehooks.domain.models import Channel, Conversation, Direction, Message
@@ -39,9 +40,7 @@ class ModerationError(ValueError):
 
 def moderator_for(channel: Channel) -> Moderator:
     """The channel's client, which knows its platform's hide call."""
-    from carehooks.channels.registry import client_for
-
-    client = client_for(channel)
+    client = registry.client_for(channel)
     if not isinstance(client, Moderator):
         raise ModerationError(f"{channel} has no comments to hide", "not_public")
     return client
