@@ -14,8 +14,7 @@ from carehooks.channels.twilio import traits as twilio
 from carehooks.channels.whatsapp import traits as whatsapp
 from carehooks.channels.x import traits as x
 from carehooks.domain.models import Channel
-from carehooks.outbound.models import ChannelTraits
-from carehooks.outbound.text import Fitted, fit
+from carehooks.outbound.platforms import ChannelTraits
 
 TRAITS: dict[Channel, ChannelTraits] = {
     Channel.MESSENGER: messenger.TRAITS,
@@ -38,10 +37,3 @@ def traits_for(channel: Channel) -> ChannelTraits:
         return TRAITS[channel]
     except KeyError:
         raise LookupError(f"no traits for channel {channel}") from None
-
-
-def fit_text(text: str, channel: Channel, *, public: bool = False) -> Fitted:
-    """``text`` cut to what ``channel`` accepts in one message (``public``: a comment-thread reply)."""
-    traits = traits_for(channel)
-    limit = PUBLIC_TEXT_LIMIT if public else traits.text_limit
-    return fit(text, limit, utf16=traits.utf16)

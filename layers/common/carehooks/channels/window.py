@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from carehooks.channels.meta.window import after_window, age_text, comment_thread
 from carehooks.channels.traits import traits_for
 from carehooks.domain.models import Channel
-from carehooks.outbound.models import OutboundMessage, WindowDecision, WindowKind
+from carehooks.outbound.models import OutboundMessage
+from carehooks.outbound.platforms import WindowDecision, WindowKind
 
 CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from carehooks.domain.models import Conversation
-from carehooks.outbound.models import OutboundMessage, SendMode, SendResult
+from carehooks.outbound.models import OutboundMessage, SendResult
+from carehooks.outbound.platforms import SendMode
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from carehooks.channels.traits import fit_text
+from carehooks.channels.traits import PUBLIC_TEXT_LIMIT, traits_for
 from carehooks.channels.window import decide
 from carehooks.clock import iso
 from carehooks.config.calendars import is_open, local_time, next_opening
 from carehooks.config.rules import PLACEHOLDERS, TemplateSet
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
+from carehooks.outbound.text import fit
 from carehooks.rules.language import UNDETERMINED
 
 if TYPE_CHECKING:
@@ -288,7 +289,8 @@ def draft(
             reopen_text = values["reopen"]
     rendered = render(text, values)
     # The channel's limit, counted its way (Telegram: UTF-16 units); a comment thread's for a public one.
-    fitted = fit_text(rendered, conv.channel, public=conv.public)
+    traits = traits_for(conv.channel)
+    fitted = fit(rendered, PUBLIC_TEXT_LIMIT if conv.public else traits.text_limit, utf16=traits.utf16)
     return AckDraft(
         template=plan.template,
         language=used_language,

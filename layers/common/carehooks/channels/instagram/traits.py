@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carehooks.outbound.models import ChannelTraits
+from carehooks.outbound.platforms import ChannelTraits
 
 # Instagram documents text as "less than 1000 characters" (unverified in platforms.md).
 TEXT_LIMIT = 1000

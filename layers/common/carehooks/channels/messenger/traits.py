@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carehooks.outbound.models import ChannelTraits
+from carehooks.outbound.platforms import ChannelTraits
 
 TEXT_LIMIT = 2000
 # Facebook accepts long comments; 8000 characters is the documented cap (unverified in platforms.md).

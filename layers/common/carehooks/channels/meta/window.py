@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from carehooks.outbound.models import OutboundMessage, WindowDecision
+from carehooks.outbound.models import OutboundMessage
+from carehooks.outbound.platforms import WindowDecision
 
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)

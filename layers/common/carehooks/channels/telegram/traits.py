@@ -5,7 +5,7 @@ Telegram counts text in UTF-16 code units (a character outside the BMP counts tw
 
 from __future__ import annotations
 
-from carehooks.outbound.models import ChannelTraits
+from carehooks.outbound.platforms import ChannelTraits
 
 TEXT_LIMIT = 4096
 

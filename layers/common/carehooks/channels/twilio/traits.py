@@ -7,7 +7,7 @@ its approved templates (``ContentSid``).
 
 from __future__ import annotations
 
-from carehooks.outbound.models import ChannelTraits
+from carehooks.outbound.platforms import ChannelTraits
 
 BODY_LIMIT = 1600
 

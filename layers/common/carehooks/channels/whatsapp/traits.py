@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carehooks.outbound.models import ChannelTraits
+from carehooks.outbound.platforms import ChannelTraits
 
 TEXT_LIMIT = 4096
 

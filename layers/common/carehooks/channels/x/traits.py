@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carehooks.outbound.models import ChannelTraits
+from carehooks.outbound.platforms import ChannelTraits
 
 DM_LIMIT = 10_000
 POST_LIMIT = 280
