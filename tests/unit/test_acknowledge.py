@@ -114,6 +114,20 @@ def test_a_channel_override_wins_and_falls_back_per_hours() -> None:
     assert out_of_hours.text.startswith("Hi, we reopen")
 
 
+def test_the_text_is_cut_to_the_channels_limit_counted_its_way() -> None:
+    # 3000 emoji: 3000 code points, 6000 UTF-16 units. Telegram counts units (limit 4096), WhatsApp
+    # code points (limit 4096): only Telegram cuts.
+    emoji = "\U0001f600" * 3000
+    templates = {"default": {"in_hours": {"en": emoji}, "out_of_hours": {"en": emoji}}}
+    on_telegram = draft(config(templates=templates), PLAN, conversation(channel=Channel.TELEGRAM), "en", NOW)
+    on_whatsapp = draft(config(templates=templates), PLAN, conversation(channel=Channel.WHATSAPP), "en", NOW)
+    assert isinstance(on_telegram, AckDraft)
+    assert isinstance(on_whatsapp, AckDraft)
+    assert on_telegram.details["text_limit"] == "4096"
+    assert len(on_telegram.text.encode("utf-16-le")) // 2 <= 4096
+    assert on_whatsapp.text == emoji
+
+
 def test_a_team_calendar_decides_hours_when_the_rule_names_none() -> None:
     from carehooks.rules.engine import Assignment
 
