@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from carehooks.config.rules import check_template
 from carehooks.domain.models import Channel, Conversation, Direction
 from carehooks.outbound.models import OutboundMessage, PermanentError, RateLimitedError, SendResult
 from carehooks.rules.acknowledge import (
@@ -17,7 +18,6 @@ from carehooks.rules.acknowledge import (
     AckDraft,
     SendRetryError,
     acknowledge,
-    check_template,
     draft,
     render,
     skip_reason,

@@ -8,12 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carehooks.clock import iso
-from carehooks.config.calendars import Calendar as RulesCalendar
+from carehooks.config.calendars import CALENDAR_TIME, Calendar
 from carehooks.config.sla import Metric, SlaConfig
 from carehooks.domain.models import Channel, Conversation, Direction, Message
-from carehooks.sla.calendars import BusinessHours
 from carehooks.sla.clocks import Attainment, derive_sla, due_now, mark_done, state_of
-from carehooks.sla.worktime import CALENDAR_TIME, Calendar
 from carehooks.store import keys
 from carehooks.store.table import _apply_message
 
@@ -45,10 +43,8 @@ CONFIG = SlaConfig.model_validate(
         ],
     }
 )
-OFFICE = BusinessHours(
-    RulesCalendar.model_validate(
-        {"timezone": "UTC", "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
-    )
+OFFICE = Calendar.model_validate(
+    {"timezone": "UTC", "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
 )
 
 

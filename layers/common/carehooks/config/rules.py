@@ -49,6 +49,7 @@ the template's ``public`` texts, in the thread), ``hide_comment`` (public thread
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -61,6 +62,7 @@ from pydantic import (
     model_validator,
 )
 
+from carehooks.config.text import compile_regex, words
 from carehooks.domain.models import Channel
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
@@ -141,8 +143,6 @@ class TextTest(BaseModel):
     @field_validator("keyword", "phrase")
     @classmethod
     def _has_words(cls, value: list[str] | None) -> list[str] | None:
-        from carehooks.rules.text import words
-
         for item in value or []:
             if not words(item):
                 raise ValueError(f"{item!r} has no letters or digits to match")
@@ -157,8 +157,6 @@ class TextTest(BaseModel):
             return None
         if len(value) > MAX_PATTERN_CHARS:
             raise ValueError(f"patterns are limited to {MAX_PATTERN_CHARS} characters")
-        from carehooks.rules.matching import compile_regex
-
         compile_regex(value)
         return value
 
@@ -484,6 +482,32 @@ PLACEHOLDERS = {
 # Placeholders that would put the customer's personal data in a public reply.
 PERSONAL_PLACEHOLDERS = ("contact_name",)
 
+# A template's tokens: ``{{`` and ``}}`` (literal braces), ``{name}`` (a placeholder), a stray brace.
+TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def check_template(text: str, where: str = "") -> None:
+    """Reject unknown placeholders and stray braces (``{{``/``}}`` write literal braces)."""
+    prefix = f"{where}: " if where else ""
+    if not text.strip():
+        raise ValueError(f"{prefix}the text is empty")
+    for match in TEMPLATE_TOKEN.finditer(text):
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            continue
+        name = match.group(1)
+        if name is None:
+            raise ValueError(
+                f"{prefix}unbalanced {token!r} at {match.start()} (write {token * 2} for a brace)"
+            )
+        if name not in PLACEHOLDERS:
+            raise ValueError(f"{prefix}unknown placeholder {{{name}}}: use {', '.join(sorted(PLACEHOLDERS))}")
+
+
+def placeholders(text: str) -> set[str]:
+    """The placeholder names a template text uses (``{{`` / ``}}`` are literal braces, not placeholders)."""
+    return {m.group(1) for m in TEMPLATE_TOKEN.finditer(text) if m.group(1) is not None}
+
 
 class TemplateTexts(BaseModel):
     """Texts per language (``en``, ``fr``, ``pt-BR``…), in business hours and out of hours."""
@@ -496,8 +520,6 @@ class TemplateTexts(BaseModel):
     @field_validator("in_hours", "out_of_hours")
     @classmethod
     def _valid_texts(cls, value: dict[str, str]) -> dict[str, str]:
-        from carehooks.rules.acknowledge import check_template
-
         for language, text in value.items():
             check_template(text, where=language)
         return value
@@ -509,8 +531,6 @@ class PublicTexts(TemplateTexts):
     @field_validator("in_hours", "out_of_hours")
     @classmethod
     def _no_personal_data(cls, value: dict[str, str]) -> dict[str, str]:
-        from carehooks.rules.acknowledge import placeholders
-
         for language, text in value.items():
             for name in sorted(placeholders(text) & set(PERSONAL_PLACEHOLDERS)):
                 raise ValueError(
@@ -545,8 +565,6 @@ class TemplateSet(BaseModel):
     @field_validator("in_hours", "out_of_hours")
     @classmethod
     def _valid_texts(cls, value: dict[str, str]) -> dict[str, str]:
-        from carehooks.rules.acknowledge import check_template
-
         for language, text in value.items():
             check_template(text, where=language)
         return value

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from carehooks.config.calendars import Calendar
 from carehooks.reports.query import parse_summary_query
 from carehooks.reports.summary import Filters, Period, summarize
-from carehooks.sla.worktime import Calendar
 from carehooks.store import Store
 from carehooks.store.reports import conversations_created
 
@@ -32,10 +32,9 @@ def summary_for_request(store: Store, params: dict[str, str], now: datetime) -> 
 def business_calendar() -> Calendar | None:
     """The default business-hours calendar of the configuration document, or None when there is none."""
     from carehooks.config.document import load_config
-    from carehooks.sla.calendars import BusinessHours
 
     config = load_config()
     name = config.defaults.calendar
     if not name or name not in config.calendars:
         return None
-    return BusinessHours(config.calendars[name])
+    return config.calendars[name]

@@ -35,7 +35,7 @@ from carehooks.channels.traits import PUBLIC_TEXT_LIMIT, traits_for
 from carehooks.channels.window import decide
 from carehooks.clock import iso
 from carehooks.config.calendars import is_open, local_time, next_opening
-from carehooks.config.rules import PLACEHOLDERS, TemplateSet
+from carehooks.config.rules import TEMPLATE_TOKEN, TemplateSet
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.outbound.text import fit
@@ -55,7 +55,6 @@ MAX_VALUE_CHARS = 60
 Deliver = Callable[[Conversation, OutboundMessage, "Store", datetime], SendResult]
 AckStatus = Literal["sent", "skipped", "failed", "unknown"]
 
-_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 WEEKDAYS: dict[str, tuple[str, ...]] = {
@@ -78,29 +77,6 @@ WEEKDAYS: dict[str, tuple[str, ...]] = {
 
 
 # -- templates ------------------------------------------------------------------------------------------
-def check_template(text: str, where: str = "") -> None:
-    """Reject unknown placeholders and stray braces (``{{``/``}}`` write literal braces)."""
-    prefix = f"{where}: " if where else ""
-    if not text.strip():
-        raise ValueError(f"{prefix}the text is empty")
-    for match in _TOKEN.finditer(text):
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            continue
-        name = match.group(1)
-        if name is None:
-            raise ValueError(
-                f"{prefix}unbalanced {token!r} at {match.start()} (write {token * 2} for a brace)"
-            )
-        if name not in PLACEHOLDERS:
-            raise ValueError(f"{prefix}unknown placeholder {{{name}}}: use {', '.join(sorted(PLACEHOLDERS))}")
-
-
-def placeholders(text: str) -> set[str]:
-    """The placeholder names a template text uses (``{{`` / ``}}`` are literal braces, not placeholders)."""
-    return {m.group(1) for m in _TOKEN.finditer(text) if m.group(1) is not None}
-
-
 def clean_value(value: str) -> str:
     """A placeholder value as plain text: no control or direction characters, one line, bounded."""
     flat = " ".join(_CONTROL.sub(" ", value).split())
@@ -116,7 +92,7 @@ def render(text: str, values: dict[str, str]) -> str:
     """
     out: list[str] = []
     position = 0
-    for match in _TOKEN.finditer(text):
+    for match in TEMPLATE_TOKEN.finditer(text):
         out.append(text[position : match.start()])
         position = match.end()
         token = match.group(0)

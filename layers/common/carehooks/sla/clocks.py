@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carehooks.clock import iso, parse_iso
+from carehooks.config.calendars import Calendar, add_working_time, working_time_between
 from carehooks.config.sla import LevelKind, Metric, Policy, SlaConfig, Step
 from carehooks.domain.models import Conversation
-from carehooks.sla.worktime import Calendar, add_working_time, working_time_between
 from carehooks.store import keys
 
 STATE_ATTRIBUTE = "sla"

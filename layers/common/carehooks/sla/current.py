@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from carehooks.config.calendars import CALENDAR_TIME, Calendar
 from carehooks.config.sla import SlaConfig
-from carehooks.sla.worktime import CALENDAR_TIME, Calendar
 
 if TYPE_CHECKING:
     from carehooks.config.document import ConfigDocument
@@ -55,9 +55,7 @@ def setup_from(
     described: dict[str, Any] = {}
     for name, calendar in (rules_calendars or {}).items():
         if name in used:
-            from carehooks.sla.calendars import BusinessHours
-
-            calendars[name] = BusinessHours(calendar)
+            calendars[name] = calendar
             described[name] = calendar.model_dump(mode="json")
     blob = json.dumps({"sla": config.model_dump(mode="json"), "calendars": described}, sort_keys=True)
     return SlaSetup(config, calendars, hashlib.sha256(blob.encode()).hexdigest()[:16])
