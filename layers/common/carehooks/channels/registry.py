@@ -1,7 +1,7 @@
 """Which adapter parses which queued event, and which client sends on which channel.
 
-Importable from every floor above ``channels`` (delivery, public, inbound): it imports only the domain
-and, on first use, the one platform module asked for.
+Importable from every floor above ``channels`` (delivery, public, inbound): it imports only the domain (and
+the client protocol, for typing) and, on first use, the one platform module asked for.
 """
 
 from __future__ import annotations
