@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from carehooks import clock, http
+from carehooks.config.surveys import SurveyConfig
 from carehooks.observability import logger, metrics
-from carehooks.surveys.config import SurveyConfig, survey_config
+from carehooks.surveys.config import survey_config
 from carehooks.surveys.page import Page, notice_page, survey_page
 from carehooks.surveys.token import signing_key
 from carehooks.wiring.store import get_store

@@ -1,6 +1,8 @@
 """``carehooks config validate|push|schema``: check, deploy and describe the configuration document.
 
-- ``validate FILE``: parse and validate; every error is printed with its path and reason (exit 1).
+- ``validate FILE``: parse and validate (the schema, then the checks that need the channels, such as
+  acknowledgement texts against each channel's limit); every error is printed with its path and reason
+  (exit 1).
 - ``push FILE [--parameter NAME]``: validate, then write the SSM parameter the functions read
   (``CONFIG_PARAMETER``, or ``--parameter``). The value is compact JSON; when that is over the standard
   tier's 4 KB it goes to the advanced tier (8 KB), and over that it is gzip-compressed.
@@ -44,6 +46,7 @@ def schema_text() -> str:
 def _load(path: str) -> Any:
     ensure_package()
     from carehooks.config.loader import ConfigError, parse_document
+    from carehooks.rules.templates import CHECKS
 
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -51,7 +54,7 @@ def _load(path: str) -> Any:
         print(f"error: cannot read {path}: {exc}", file=sys.stderr)
         return None
     try:
-        return parse_document(text, path)
+        return parse_document(text, path, CHECKS)
     except ConfigError as exc:
         print(
             f"{path}: invalid ({len(exc.errors)} error{'s' if len(exc.errors) != 1 else ''})", file=sys.stderr

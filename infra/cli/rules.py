@@ -133,7 +133,7 @@ def run_test(args: argparse.Namespace, store: Any = None) -> int:
 
 
 def _report(config: Any, result: Any, now: datetime, conv: Any, new: bool, notes: list[str]) -> str:
-    from carehooks.rules.business_hours import is_open, local_time
+    from carehooks.config.calendars import is_open, local_time
 
     decision = result.decision
     lines = [f"config {decision.config_version} ({decision.config_digest})"]

@@ -18,9 +18,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "layers" / "common"))
 
 from carehooks.config.document import ConfigDocument
+from carehooks.config.text import compile_regex
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.rules.engine import Context, evaluate, program_for
-from carehooks.rules.matching import compile_regex
 
 NOW = datetime(2025, 6, 4, 10, 0, tzinfo=UTC)
 # A care team's vocabulary: rules key on a few of these words each.

@@ -59,7 +59,7 @@ def call(event: dict[str, Any]) -> Answer:
 
 @dataclass
 class FakeDeliver:
-    """Stands in for ``outbound.deliver.deliver``: records sends and answers ``result``.
+    """Stands in for ``delivery.send.deliver``: records sends and answers ``result``.
 
     A ``sent`` result stores the outbound message the way the real one does (``put_outbound_message``).
     """

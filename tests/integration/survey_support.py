@@ -8,11 +8,11 @@ from datetime import datetime
 
 import pytest
 
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
 from carehooks.inbound.processor import store_message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import Store
-from carehooks.surveys.config import SurveyConfig
 from tests.config_support import use_document
 
 _ids = itertools.count(1)
@@ -81,7 +81,7 @@ def resolve(store: Store, conv_id: str, at: datetime) -> Conversation:
 
 @dataclass
 class FakeSender:
-    """Stands in for ``outbound.deliver.deliver``: records every send and answers as told."""
+    """Stands in for ``delivery.send.deliver``: records every send and answers as told."""
 
     answer: SendResult | SendError = field(default_factory=lambda: SendResult(status="sent"))
     sent: list[tuple[Conversation, OutboundMessage]] = field(default_factory=list)

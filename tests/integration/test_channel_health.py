@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import responses
 
-from carehooks.channels.health import check_channels
 from carehooks.channels.meta.subscriptions import find_problem
 from carehooks.outbound import http
+from carehooks.reports.channel_health import check_channels
 from carehooks.wiring.store import get_store
 from tests.helpers import FakeContext, load_handler
 from tests.integration.conftest import Aws

@@ -18,9 +18,9 @@ import pytest
 
 from carehooks import clock
 from carehooks.api.deps import Services, services
+from carehooks.config.surveys import LowScoreConfig, SurveyConfig
 from carehooks.inbound.processor import ProcessResult
 from carehooks.store import Store
-from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.dispatch import dispatch_surveys
 from carehooks.wiring.processor import process
 from tests.integration.agent_api_client import ADA, BOB, Answer, FakeDeliver, api_event, call

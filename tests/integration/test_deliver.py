@@ -15,10 +15,10 @@ import pytest
 import responses
 
 from carehooks import clock
+from carehooks.delivery.send import deliver
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
 from carehooks.inbound.processor import store_message
 from carehooks.outbound import http
-from carehooks.outbound.deliver import deliver
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
 from carehooks.store import Store
 from carehooks.store.sends import attempts

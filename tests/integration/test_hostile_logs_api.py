@@ -27,9 +27,9 @@ import responses
 from carehooks import clock
 from carehooks.clock import to_epoch_ms
 from carehooks.config import loader
+from carehooks.config.surveys import LowScoreConfig, SurveyConfig
 from carehooks.domain.models import Channel, Conversation
 from carehooks.outbound import http as outbound_http
-from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.token import sign
 from carehooks.wiring.store import get_store
 from tests.channel_support import (

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import statistics
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,11 +17,12 @@ from typing import Any
 import pytest
 
 from carehooks import clock
+from carehooks.config.calendars import Calendar
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Channel
 from carehooks.reports.service import summary_report
 from carehooks.reports.summary import Filters, Period
 from carehooks.store import Store
-from carehooks.surveys.config import SurveyConfig
 from carehooks.wiring.store import get_store
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config
@@ -35,17 +35,10 @@ CHANNELS = [Channel.MESSENGER, Channel.WHATSAPP, Channel.TELEGRAM, Channel.SMS]
 AGENTS = ["agent-ann", "agent-bo", "agent-cy"]
 
 
-class OfficeHours:
-    """Monday to Friday, 09:00-17:00 UTC, as open intervals (the report's calendar protocol)."""
-
-    def open_intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
-        day = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        while True:
-            if day.weekday() < 5:
-                opens, closes = day.replace(hour=9), day.replace(hour=17)
-                if closes > start:
-                    yield max(opens, start), closes
-            day += timedelta(days=1)
+# Monday to Friday, 09:00-17:00 UTC: the report's business-hours calendar.
+OFFICE_HOURS = Calendar.model_validate(
+    {"timezone": "UTC", "hours": {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}}
+)
 
 
 def office_seconds(start: datetime, end: datetime) -> float:
@@ -186,7 +179,7 @@ def test_the_summary_equals_an_independent_computation(dataset: tuple[Store, lis
 
 
 def check(store: Store, truths: list[Truth], filters: Filters) -> None:
-    report = summary_report(store, PERIOD, filters, OfficeHours())
+    report = summary_report(store, PERIOD, filters, OFFICE_HOURS)
     want = expected(truths, filters)
     assert report["conversations"]["total"] == want["total"]
     assert report["conversations"]["previous_total"] == want["previous_total"]

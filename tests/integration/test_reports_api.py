@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carehooks import clock
+from carehooks.config.surveys import SurveyConfig
 from carehooks.store import Store
-from carehooks.surveys.config import SurveyConfig
 from carehooks.wiring.store import get_store
 from tests.integration.agent_api_client import FakeDeliver, api_event, call, install
 from tests.integration.conftest import Aws

@@ -11,9 +11,9 @@ import pytest
 
 from carehooks import clock
 from carehooks.clock import to_epoch_ms
+from carehooks.config.surveys import LowScoreConfig, SurveyConfig
 from carehooks.domain.models import Conversation
 from carehooks.store import Store
-from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.dispatch import dispatch_surveys
 from carehooks.wiring.store import get_store
 from tests.integration.conftest import Aws

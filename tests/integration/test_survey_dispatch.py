@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from carehooks import clock
+from carehooks.config.surveys import SurveyConfig, SurveyTemplate
 from carehooks.domain.models import Channel
 from carehooks.outbound.models import RateLimitedError, SendResult
 from carehooks.store import Store, keys
-from carehooks.surveys.config import SurveyConfig, SurveyTemplate
 from carehooks.surveys.dispatch import dispatch_surveys
 from carehooks.surveys.policy import SURVEY_ATTR
 from carehooks.wiring.store import get_store

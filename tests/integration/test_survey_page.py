@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 
 from carehooks import clock
+from carehooks.config.surveys import SurveyConfig, SurveyTexts
 from carehooks.store import Store
-from carehooks.surveys.config import SurveyConfig, SurveyTexts
 from carehooks.surveys.token import sign
 from carehooks.wiring.store import get_store
 from tests.helpers import FakeContext, http_event, load_handler

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from carehooks import clock
+from carehooks.config.surveys import SurveyConfig
 from carehooks.store import Store
-from carehooks.surveys.config import SurveyConfig
 from carehooks.surveys.token import sign
 from carehooks.wiring.store import get_store
 from tests.helpers import FakeContext, http_event, load_handler

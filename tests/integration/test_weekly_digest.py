@@ -15,9 +15,9 @@ import pytest
 
 from carehooks import clock
 from carehooks.config.document import Defaults, OpsConfig
+from carehooks.config.surveys import SurveyConfig
 from carehooks.reports.digest import last_week, send_weekly_digest
 from carehooks.store import Store
-from carehooks.surveys.config import SurveyConfig
 from carehooks.wiring.store import get_store
 from tests.config_support import use_document
 from tests.helpers import FakeContext, load_handler

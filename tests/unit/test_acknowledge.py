@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from carehooks.config.rules import check_template
 from carehooks.domain.models import Channel, Conversation, Direction
 from carehooks.outbound.models import OutboundMessage, PermanentError, RateLimitedError, SendResult
 from carehooks.rules.acknowledge import (
@@ -17,7 +18,6 @@ from carehooks.rules.acknowledge import (
     AckDraft,
     SendRetryError,
     acknowledge,
-    check_template,
     draft,
     render,
     skip_reason,
@@ -78,18 +78,6 @@ def test_a_template_with_an_unknown_placeholder_fails_validation_with_its_path()
         config(templates=bad)
 
 
-def test_texts_over_a_channel_limit_need_a_shorter_override() -> None:
-    long_text = "x" * 1200  # over Instagram's 1000 characters
-    too_long = {"default": {"in_hours": {"en": long_text}, "out_of_hours": {"en": "Bye"}}}
-    with pytest.raises(ValidationError, match="instagram"):
-        config(templates=too_long)
-    fixed = {
-        **too_long["default"],
-        "channels": {"instagram": {"in_hours": {"en": "short"}}, "sms": {"in_hours": {"en": "short"}}},
-    }
-    assert config(templates={"default": fixed})
-
-
 # -- drafting -------------------------------------------------------------------------------------------
 def test_in_hours_text_in_the_detected_language() -> None:
     ack = draft(config(), PLAN, conversation(contact_name="Ana Lopez"), "en", NOW)
@@ -124,6 +112,20 @@ def test_a_channel_override_wins_and_falls_back_per_hours() -> None:
     assert isinstance(out_of_hours, AckDraft)
     assert in_hours.text == "Got it, thanks."
     assert out_of_hours.text.startswith("Hi, we reopen")
+
+
+def test_the_text_is_cut_to_the_channels_limit_counted_its_way() -> None:
+    # 3000 emoji: 3000 code points, 6000 UTF-16 units. Telegram counts units (limit 4096), WhatsApp
+    # code points (limit 4096): only Telegram cuts.
+    emoji = "\U0001f600" * 3000
+    templates = {"default": {"in_hours": {"en": emoji}, "out_of_hours": {"en": emoji}}}
+    on_telegram = draft(config(templates=templates), PLAN, conversation(channel=Channel.TELEGRAM), "en", NOW)
+    on_whatsapp = draft(config(templates=templates), PLAN, conversation(channel=Channel.WHATSAPP), "en", NOW)
+    assert isinstance(on_telegram, AckDraft)
+    assert isinstance(on_whatsapp, AckDraft)
+    assert on_telegram.details["text_limit"] == "4096"
+    assert len(on_telegram.text.encode("utf-16-le")) // 2 <= 4096
+    assert on_whatsapp.text == emoji
 
 
 def test_a_team_calendar_decides_hours_when_the_rule_names_none() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from carehooks.rules.business_hours import Calendar, is_open, next_opening
+from carehooks.config.calendars import Calendar, is_open, next_opening
 
 
 def calendar(**fields: Any) -> Calendar:

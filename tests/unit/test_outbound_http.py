@@ -128,20 +128,3 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     garbage = requests.Response()
     garbage.headers["Retry-After"] = "soon"
     assert http.retry_after(garbage) is None
-
-
-def test_bot_tokens_in_urllib3_retry_logs_are_redacted() -> None:
-    import logging
-
-    record = logging.LogRecord(
-        "urllib3.connectionpool",
-        logging.WARNING,
-        __file__,
-        1,
-        "Retrying (%r) after connection broken by '%r': %s",
-        ("Retry(total=2)", "NameResolutionError()", "/bot123456789:AAE-secret_token/sendMessage"),
-        None,
-    )
-    assert http.RedactBotTokens().filter(record)
-    assert "AAE-secret_token" not in record.getMessage()
-    assert "/bot<redacted>/sendMessage" in record.getMessage()

@@ -11,11 +11,11 @@ import responses
 
 from carehooks.channels.instagram.client import InstagramClient
 from carehooks.channels.messenger.client import MessengerClient
+from carehooks.channels.window import decide
 from carehooks.domain.models import Channel, Conversation
 from carehooks.outbound import http
 from carehooks.outbound.client import SendPlan
 from carehooks.outbound.models import OutboundMessage, PermanentError, RateLimitedError
-from carehooks.outbound.window import decide
 
 GRAPH = "https://graph.test/v25.0"
 PAGE = "112233445566778"

@@ -15,8 +15,8 @@ from infra.cli.config import SCHEMA_PATH, parameter_value, schema_text
 
 from carehooks.config import loader
 from carehooks.config.loader import ConfigError, parse_document
+from carehooks.config.text import normalize, words
 from carehooks.rules.language import detect_language
-from carehooks.rules.text import normalize, words
 
 VALID = """
 version: "2025-06-01"

@@ -6,13 +6,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from carehooks.clock import iso
+from carehooks.config.calendars import CALENDAR_TIME, Calendar
+from carehooks.config.sla import Metric, SlaConfig
 from carehooks.domain.conversations import apply_message
 from carehooks.domain.models import Channel, Conversation, Direction, Message
-from carehooks.rules.business_hours import Calendar as RulesCalendar
-from carehooks.sla.calendars import BusinessHours
 from carehooks.sla.clocks import Attainment, derive_sla, due_now, mark_done, state_of
-from carehooks.sla.policy import Metric, SlaConfig
-from carehooks.sla.worktime import CALENDAR_TIME, Calendar
 from carehooks.store import keys
 from carehooks.store.items import conversation_item
 
@@ -44,10 +42,8 @@ CONFIG = SlaConfig.model_validate(
         ],
     }
 )
-OFFICE = BusinessHours(
-    RulesCalendar.model_validate(
-        {"timezone": "UTC", "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
-    )
+OFFICE = Calendar.model_validate(
+    {"timezone": "UTC", "hours": {d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}}
 )
 
 

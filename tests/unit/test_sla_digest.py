@@ -7,10 +7,10 @@ from html.parser import HTMLParser
 
 import pytest
 
+from carehooks.config.sla import Metric, SlaConfig
 from carehooks.domain.models import Channel, Conversation
 from carehooks.sla.clocks import Due
 from carehooks.sla.digest import Alert, build_digests, first_words, format_wait, subject_for
-from carehooks.sla.policy import Metric, SlaConfig
 
 NOW = datetime(2026, 1, 5, 12, 14, tzinfo=UTC)
 CONFIG = SlaConfig.model_validate(

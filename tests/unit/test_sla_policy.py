@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from carehooks.config.sla import LevelKind, Metric, Policy, SlaConfig, reference_problems
 from carehooks.domain.models import Channel, Conversation
-from carehooks.sla.policy import LevelKind, Metric, Policy, SlaConfig, reference_problems
 
 
 def policy(**fields: Any) -> Policy:

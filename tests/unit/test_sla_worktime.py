@@ -7,17 +7,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from carehooks.rules.business_hours import Calendar as RulesCalendar
-from carehooks.sla.calendars import BusinessHours
-from carehooks.sla.worktime import CALENDAR_TIME, add_working_time, working_time_between
+from carehooks.config.calendars import (
+    CALENDAR_TIME,
+    Calendar,
+    add_working_time,
+    is_open,
+    next_opening,
+    working_time_between,
+)
 
 LONDON = ZoneInfo("Europe/London")
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def hours(calendar: dict[str, object]) -> BusinessHours:
-    return BusinessHours(RulesCalendar.model_validate(calendar))
+def hours(calendar: dict[str, object]) -> Calendar:
+    return Calendar.model_validate(calendar)
 
 
 def local(zone: ZoneInfo, *parts: int) -> datetime:
@@ -42,6 +47,14 @@ def test_a_zero_or_spent_amount_is_due_at_the_start() -> None:
 def test_no_working_time_lies_before_the_start() -> None:
     start = datetime(2025, 1, 1, 12, tzinfo=UTC)
     assert working_time_between(CALENDAR_TIME, start, start - timedelta(hours=1)) == timedelta(0)
+
+
+def test_calendar_time_is_a_calendar_open_at_every_instant() -> None:
+    at = datetime(2025, 3, 30, 1, 30, tzinfo=UTC)  # a Sunday night, across a DST change elsewhere
+    assert isinstance(CALENDAR_TIME, Calendar)
+    assert is_open(CALENDAR_TIME, at)
+    assert next_opening(CALENDAR_TIME, at) == at
+    assert add_working_time(CALENDAR_TIME, at, timedelta(days=500)) == at + timedelta(days=500)
 
 
 # ---------------------------------------------------------------- business hours

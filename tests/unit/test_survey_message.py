@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from carehooks.config.surveys import SurveyConfig, SurveyTemplate, SurveyTexts
 from carehooks.domain.models import Channel, Conversation
-from carehooks.surveys.config import SurveyConfig, SurveyTemplate, SurveyTexts
 from carehooks.surveys.message import plan_survey
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

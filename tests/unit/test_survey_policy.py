@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from carehooks.config.surveys import SurveyConfig, SurveyTexts
 from carehooks.domain.models import Channel, Conversation
 from carehooks.store.items import conversation_item
-from carehooks.surveys.config import SurveyConfig, SurveyTexts
 from carehooks.surveys.due import survey_deriver
 from carehooks.surveys.policy import ineligible_reason, sampled, survey_due_at
 

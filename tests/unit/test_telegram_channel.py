@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from carehooks.channels.telegram.adapter import parse
+from carehooks.channels.telegram.client import RedactBotTokens
 from carehooks.channels.telegram.ingress import split
 from carehooks.domain.models import Channel, Direction, IgnoredEvent, MessageEvent
+from carehooks.outbound import http
 from tests.channel_support import TELEGRAM_SECRET, X_SECRET, StubSqs, error_code, install_stub_sqs, post
 from tests.helpers import event_bytes, event_json
 
@@ -193,3 +195,23 @@ def test_a_callback_without_chat_uses_the_users_private_chat() -> None:
     del body["callback_query"]["message"]
     (queued,) = split(json.dumps(body).encode(), BOT, RECEIVED)
     assert queued.contact_id == "1111111"
+
+
+def test_bot_tokens_in_urllib3_retry_logs_are_redacted() -> None:
+    import logging
+
+    record = logging.LogRecord(
+        "urllib3.connectionpool",
+        logging.WARNING,
+        __file__,
+        1,
+        "Retrying (%r) after connection broken by '%r': %s",
+        ("Retry(total=2)", "NameResolutionError()", "/bot123456789:AAE-secret_token/sendMessage"),
+        None,
+    )
+    assert RedactBotTokens().filter(record)
+    assert "AAE-secret_token" not in record.getMessage()
+    assert "/bot<redacted>/sendMessage" in record.getMessage()
+    # The Telegram client installs it on urllib3's URL loggers when it is imported.
+    for name in http.URL_LOGGERS:
+        assert any(isinstance(f, RedactBotTokens) for f in logging.getLogger(name).filters)

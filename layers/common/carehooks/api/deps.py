@@ -31,7 +31,7 @@ class Services:
 
 
 def _deliver(conv: Conversation, message: OutboundMessage, store: Store, now: datetime) -> SendResult:
-    from carehooks.outbound.deliver import deliver
+    from carehooks.delivery.send import deliver
 
     return deliver(conv, message, store, now)
 

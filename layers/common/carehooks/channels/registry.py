@@ -1,4 +1,8 @@
-"""Which adapter parses which queued event, and which client sends on which channel."""
+"""Which adapter parses which queued event, and which client sends on which channel.
+
+Importable from every floor above ``channels`` (delivery, public, inbound): it imports only the domain (and
+the client protocol, for typing) and, on first use, the one platform module asked for.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ Parser = Callable[[QueuedEvent], list[CanonicalEvent]]
 
 def parser_for(channel: Channel) -> Parser:
     """The pure ``parse`` function of the channel's adapter (imported on first use)."""
+    # Lazy for cold start: one adapter ~3 ms, all six ~13 ms (python -X importtime, min of 5).
     if channel is Channel.MESSENGER:
         from carehooks.channels.messenger.adapter import parse
     elif channel is Channel.INSTAGRAM:
@@ -34,6 +39,7 @@ def parser_for(channel: Channel) -> Parser:
 
 def client_for(channel: Channel) -> ChannelClient:
     """The outbound client of the channel (imported on first use)."""
+    # Lazy for cold start: clients pull in requests (outbound.http ~126 ms; import boto3 ~165 ms).
     if channel is Channel.MESSENGER:
         from carehooks.channels.messenger.client import MessengerClient
 

@@ -1,9 +1,9 @@
 """The configuration document: rules, templates, calendars, agents, SLA policies, surveys (one YAML).
 
-Sections are pydantic models owned by their modules; this root model gathers them and checks what spans
-sections (a rule naming a template, a team, a calendar). A default ships with the package
-(``default.yaml``); a deployment points ``CONFIG_PARAMETER`` at an SSM parameter; the local stack sets
-``CAREHOOKS_CONFIG`` to a file path. :func:`load_config` (in :mod:`carehooks.config.loader`) picks one.
+Sections are pydantic models of their own modules in :mod:`carehooks.config` (``rules``, ``calendars``,
+``sla``, ``surveys``); this root model gathers them and checks what spans sections (a rule naming a
+template, a team, a calendar). A default ships with the package (``default.yaml``); a deployment points
+``CONFIG_PARAMETER`` at an SSM parameter; the local stack sets ``CAREHOOKS_CONFIG`` to a file path. :func:`load_config` (in :mod:`carehooks.config.loader`) picks one.
 
 Top-level keys::
 
@@ -12,14 +12,14 @@ Top-level keys::
     agents: [{id: alice, name: Alice, teams: [orders]}]
     teams: [{id: orders, name: Orders, calendar: support}]
     customers: {vip: ["messenger:6543210"]}      # <channel>:<customer id>
-    calendars: {support: {...}}                 # carehooks.rules.business_hours.Calendar
+    calendars: {support: {...}}                 # carehooks.config.calendars.Calendar
     acknowledgement: {cooldown_hours: 12, templates: {default: {...}}}
-    rules: [...]                                # carehooks.rules.config.Rule, evaluated in order
+    rules: [...]                                # carehooks.config.rules.Rule, evaluated in order
     ops: {recipients: [ops@example.com]}
-    sla: {...}                                  # carehooks.sla.policy.SlaConfig
-    surveys: {...}                              # carehooks.surveys.config.SurveyConfig
+    sla: {...}                                  # carehooks.config.sla.SlaConfig
+    surveys: {...}                              # carehooks.config.surveys.SurveyConfig
 
-Each further section (SLA, …) is one field here pointing at a model in its own module.
+Each further section is one field here pointing at a model in its own module of :mod:`carehooks.config`.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from carehooks.rules.business_hours import Calendar
-from carehooks.rules.config import (
+from carehooks.config.calendars import Calendar
+from carehooks.config.rules import (
     ID_PATTERN,
     Acknowledge,
     AcknowledgementConfig,
@@ -44,8 +44,8 @@ from carehooks.rules.config import (
     PrivateReply,
     Rule,
 )
-from carehooks.sla.policy import SlaConfig, reference_problems
-from carehooks.surveys.config import SurveyConfig
+from carehooks.config.sla import SlaConfig, reference_problems
+from carehooks.config.surveys import SurveyConfig
 
 
 class Defaults(BaseModel):

@@ -7,7 +7,10 @@ Where it comes from, first match wins:
    :data:`PARAMETER_MAX_AGE_SECONDS` cache, so a ``carehooks config push`` takes effect within a minute.
 3. The packaged ``default.yaml``.
 
-An invalid document is rejected with the path and reason of every error (:class:`ConfigError`). A running
+An invalid document is rejected with the path and reason of every error (:class:`ConfigError`): its
+schema's, then those of the extra checks the loader was given (``checks``: functions of the validated
+document returning ``(path, reason)`` pairs, for rules that need more than the schema knows, such as
+the channels' text limits in ``carehooks.rules.templates``). A running
 process that already has a valid document keeps it when the source turns invalid, and logs an error
 each time it reads the invalid one; a process that never had one fails (fail closed: the records are
 retried, then parked in the DLQ, where they wait for a fixed document).
@@ -23,6 +26,7 @@ import gzip
 import hashlib
 import json
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -39,6 +43,9 @@ PARAMETER_MAX_AGE_SECONDS = 60
 COMPRESSED_PREFIX = "gzip+base64:"
 # The packaged default, beside this module (shipped in the layer).
 DEFAULT_RESOURCE = "default.yaml"
+
+# An extra check of a validated document: ``(path, reason)`` for each problem, none when it is usable.
+Check = Callable[[ConfigDocument], list[tuple[str, str]]]
 
 
 class ConfigError(ValueError):
@@ -62,8 +69,11 @@ def encode_compressed(text: str) -> str:
     return COMPRESSED_PREFIX + base64.b64encode(gzip.compress(text.encode("utf-8"), mtime=0)).decode("ascii")
 
 
-def parse_document(text: str, source: str = "<text>") -> ConfigDocument:
-    """Parse and validate a document (YAML or JSON). Raises :class:`ConfigError` listing every problem."""
+def parse_document(text: str, source: str = "<text>", checks: Sequence[Check] = ()) -> ConfigDocument:
+    """Parse and validate a document (YAML or JSON), then run ``checks`` on it.
+
+    Raises :class:`ConfigError` listing every problem.
+    """
     try:
         data: Any = yaml.safe_load(decode_text(text))
     except (yaml.YAMLError, ValueError, OSError) as exc:
@@ -73,9 +83,13 @@ def parse_document(text: str, source: str = "<text>") -> ConfigDocument:
     if not isinstance(data, dict):
         raise ConfigError(source, [("(document)", "the document must be a mapping of sections")])
     try:
-        return ConfigDocument.model_validate(data)
+        document = ConfigDocument.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(source, _errors(exc)) from exc
+    problems = [problem for check in checks for problem in check(document)]
+    if problems:
+        raise ConfigError(source, problems)
+    return document
 
 
 def _errors(exc: ValidationError) -> list[tuple[str, str]]:
@@ -106,7 +120,8 @@ class _Cached:
 class ConfigLoader:
     """Keeps the last valid document per source; see the module docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, checks: Sequence[Check] = ()) -> None:
+        self.checks = tuple(checks)
         self._lock = threading.Lock()
         self._last: _Cached | None = None
 
@@ -116,7 +131,7 @@ class ConfigLoader:
             return self._from_file(Path(current.config_file))
         if current.config_parameter:
             return self._from_parameter(current.config_parameter)
-        return default_document()
+        return default_document(self.checks)
 
     def _from_file(self, path: Path) -> ConfigDocument:
         try:
@@ -127,7 +142,7 @@ class ConfigLoader:
         if self._last is not None and self._last.key == key:
             return self._last.document
         try:
-            document = parse_document(path.read_text(encoding="utf-8"), str(path))
+            document = parse_document(path.read_text(encoding="utf-8"), str(path), self.checks)
         except (ConfigError, OSError) as exc:
             error = exc if isinstance(exc, ConfigError) else ConfigError(str(path), [("(file)", str(exc))])
             return self._keep_last(str(path), error)
@@ -146,7 +161,7 @@ class ConfigLoader:
         if self._last is not None and self._last.key == key:
             return self._last.document
         try:
-            document = parse_document(text, f"parameter {name}")
+            document = parse_document(text, f"parameter {name}", self.checks)
         except ConfigError as exc:
             return self._keep_last(f"parameter {name}", exc)
         return self._remember(key, document, f"parameter {name}")
@@ -173,13 +188,21 @@ _loader = ConfigLoader()
 _default: ConfigDocument | None = None
 
 
-def default_document() -> ConfigDocument:
-    """The packaged default document (parsed once per process)."""
+def default_document(checks: Sequence[Check] = ()) -> ConfigDocument:
+    """The packaged default document (parsed, and checked, once per process)."""
     global _default
     if _default is None:
         text = resources.files("carehooks.config").joinpath(DEFAULT_RESOURCE).read_text(encoding="utf-8")
-        _default = parse_document(text, "packaged default.yaml")
+        _default = parse_document(text, "packaged default.yaml", checks)
     return _default
+
+
+def use_checks(checks: Sequence[Check]) -> None:
+    """Run ``checks`` on every document :func:`load_config` reads from now on (the composition point
+    calls it once, e.g. with ``carehooks.rules.templates.CHECKS``)."""
+    global _loader, _default
+    _loader = ConfigLoader(checks)
+    _default = None
 
 
 def load_config() -> ConfigDocument:
@@ -190,5 +213,5 @@ def load_config() -> ConfigDocument:
 def reset() -> None:
     """Forget every cached document (tests)."""
     global _loader, _default
-    _loader = ConfigLoader()
+    _loader = ConfigLoader(_loader.checks)
     _default = None

@@ -3,7 +3,8 @@
 Plain settings come from environment variables (the template sets them). Secrets and per-deployment
 settings (``META_APP_SECRET``, ``PUBLIC_BASE_URL``, the outbound base URLs, …) have the same names in
 both places: an environment variable wins when set, otherwise the JSON secret named by
-``CAREHOOKS_SECRET_ID`` is read through Powertools Parameters with a short cache.
+``CAREHOOKS_SECRET_ID`` is read through Powertools Parameters with a short cache. A platform's base
+URL, when neither sets it, is its client's default (``carehooks.channels.<platform>``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 SECRET_CACHE_SECONDS = 300
-
-DEFAULT_URLS = {
-    "META_GRAPH_URL": "https://graph.facebook.com/v25.0",
-    "X_API_URL": "https://api.x.com",
-    "TELEGRAM_API_URL": "https://api.telegram.org",
-    "TWILIO_API_URL": "https://api.twilio.com",
-}
 
 
 class Settings(BaseModel):
@@ -66,10 +60,7 @@ def secret(name: str) -> str:
     env_value = os.environ.get(name, "")
     if env_value:
         return env_value
-    value = _secret_document().get(name, "")
-    if not value:
-        value = DEFAULT_URLS.get(name, "")
-    return str(value)
+    return str(_secret_document().get(name, ""))
 
 
 def secret_list(name: str) -> list[str]:

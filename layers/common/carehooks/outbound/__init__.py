@@ -1,1 +1,1 @@
-"""Sending to customers: one interface for every channel, window-aware, stored once."""
+"""The sending interface: the client protocol, its models and errors, the HTTP session, text fitting."""

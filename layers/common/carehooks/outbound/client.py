@@ -7,12 +7,12 @@ from typing import Protocol
 
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import OutboundMessage, SendResult
-from carehooks.outbound.window import SendMode
+from carehooks.outbound.platforms import SendMode
 
 
 @dataclass(frozen=True)
 class SendPlan:
-    """How :func:`carehooks.outbound.deliver.deliver` decided a message goes out.
+    """How :func:`carehooks.delivery.send.deliver` decided a message goes out.
 
     ``mode`` comes from the window check (``human_agent``: Messenger/Instagram ``MESSAGE_TAG`` +
     ``HUMAN_AGENT``; ``template``: WhatsApp template / Twilio ``ContentSid``). ``public_reply_to`` is

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import re
 import time
 from functools import cache
 from types import TracebackType
@@ -46,22 +45,19 @@ MAX_RETRY_AFTER = 8.0
 USER_AGENT = "carehooks/0.1 (+https://github.com/carehooks)"
 
 
-# Telegram puts the bot token in the URL path, and urllib3 logs the path when it retries (the pool's
-# warnings and requests, Retry's DEBUG "Incremented Retry for (url=...)"). A logger's filter only sees
-# records logged on it, so each is filtered.
+# urllib3 logs the URL path when it retries (the pool's warnings and requests, Retry's DEBUG
+# "Incremented Retry for (url=...)"). A platform that puts a secret in the path installs a filter on
+# these loggers (:func:`filter_url_logs`); a logger's filter only sees records logged on it, so each is
+# filtered.
 URL_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry")
-_BOT_TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
 
-class RedactBotTokens(logging.Filter):
-    """Replace ``/bot<id>:<token>`` in urllib3's log records with ``/bot<redacted>``."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _BOT_TOKEN.search(message):
-            record.msg = _BOT_TOKEN.sub("/bot<redacted>", message)
-            record.args = ()
-        return True
+def filter_url_logs(log_filter: logging.Filter) -> None:
+    """Install ``log_filter`` on every logger that writes request URLs (once per filter class)."""
+    for name in URL_LOGGERS:
+        url_logger = logging.getLogger(name)
+        if not any(type(f) is type(log_filter) for f in url_logger.filters):
+            url_logger.addFilter(log_filter)
 
 
 def _sleep(seconds: float) -> None:
@@ -124,10 +120,6 @@ def retry_policy() -> PlatformRetry:
 @cache
 def session() -> requests.Session:
     """The process's session: pooled connections to each platform, the retry policy mounted."""
-    for name in URL_LOGGERS:
-        url_logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactBotTokens) for f in url_logger.filters):
-            url_logger.addFilter(RedactBotTokens())
     new = requests.Session()
     adapter = HTTPAdapter(max_retries=retry_policy(), pool_connections=8, pool_maxsize=8)
     new.mount("https://", adapter)

@@ -19,7 +19,7 @@ class Fitted:
 
 
 def utf16_length(text: str) -> int:
-    """Length in UTF-16 code units (how Telegram counts)."""
+    """Length in UTF-16 code units (how a platform whose ``ChannelTraits.utf16`` is set counts)."""
     return len(text.encode("utf-16-le")) // 2
 
 

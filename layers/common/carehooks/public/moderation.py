@@ -11,14 +11,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from carehooks.channels import registry
+from carehooks.channels.traits import traits_for
 from carehooks.clock import iso
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.store.public import comment, set_hidden
 
 if TYPE_CHECKING:
     from carehooks.store import Store
-
-_COMMENT_CHANNELS = (Channel.MESSENGER, Channel.INSTAGRAM)
 
 
 @runtime_checkable
@@ -40,9 +40,7 @@ class ModerationError(ValueError):
 
 def moderator_for(channel: Channel) -> Moderator:
     """The channel's client, which knows its platform's hide call."""
-    from carehooks.channels.registry import client_for
-
-    client = client_for(channel)
+    client = registry.client_for(channel)
     if not isinstance(client, Moderator):
         raise ModerationError(f"{channel} has no comments to hide", "not_public")
     return client
@@ -50,7 +48,8 @@ def moderator_for(channel: Channel) -> Moderator:
 
 def target(store: Store, conv: Conversation, comment_id: str) -> Message:
     """The customer comment of ``conv`` to hide or show; :class:`ModerationError` when there is none."""
-    if not conv.public or conv.channel not in _COMMENT_CHANNELS or not conv.thread_id:
+    comment_threads = traits_for(conv.channel).public_replies == "comment_thread"
+    if not conv.public or not comment_threads or not conv.thread_id:
         raise ModerationError(
             "only comments of a Facebook or Instagram comment thread can be hidden", "not_public"
         )

@@ -3,7 +3,7 @@
 Good practice in public care is to answer publicly first, then take the details to a private message.
 Meta allows one private reply per comment (Messenger and Instagram "private replies"), so the reply is
 claimed first (``private-reply#<comment id>``, see :mod:`carehooks.store.keys`): a rule and an agent,
-or a redelivered record, never send two. Sending goes through :func:`carehooks.outbound.deliver.deliver`
+or a redelivered record, never send two. Sending goes through :func:`carehooks.delivery.send.deliver`
 (which checks the 7 days and stores the reply in the author's private conversation, linked both ways
 with the public one).
 
@@ -63,7 +63,7 @@ def default_comment(messages: list[Message], conv: Conversation) -> Message | No
 
 
 def _default_deliver() -> Deliver:
-    from carehooks.outbound.deliver import deliver
+    from carehooks.delivery.send import deliver
 
     return deliver
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from carehooks.config.calendars import Calendar
 from carehooks.observability import logger, metrics
 from carehooks.reports.chart import Day, daily_chart, duration_label
 from carehooks.reports.service import summary_report
 from carehooks.reports.summary import Filters, Period
-from carehooks.sla.worktime import Calendar
 from carehooks.store import Store
 
 DIGEST_CLAIM = "digest"

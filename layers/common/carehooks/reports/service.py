@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from carehooks.config.calendars import Calendar
 from carehooks.config.document import ConfigDocument
 from carehooks.reports.summary import Filters, Period, summarize
-from carehooks.sla.worktime import Calendar
 from carehooks.store import Store
 from carehooks.store.reports import conversations_created
 
@@ -24,9 +24,7 @@ def summary_report(
 
 def business_calendar(config: ConfigDocument) -> Calendar | None:
     """The default business-hours calendar of the configuration document, or None when there is none."""
-    from carehooks.sla.calendars import BusinessHours
-
     name = config.defaults.calendar
     if not name or name not in config.calendars:
         return None
-    return BusinessHours(config.calendars[name])
+    return config.calendars[name]

@@ -27,9 +27,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from carehooks.clock import iso
+from carehooks.config.calendars import Calendar, working_time_between
 from carehooks.domain.conversations import started_at
 from carehooks.domain.models import Conversation
-from carehooks.sla.worktime import Calendar, working_time_between
 from carehooks.surveys.answers import agent_of
 from carehooks.surveys.policy import survey_state
 

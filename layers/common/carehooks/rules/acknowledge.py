@@ -14,7 +14,7 @@ cut to the channel's limit. The dry run uses only that half.
    conversation, reentrant likewise): a customer who opens several conversations in a row is
    acknowledged once (the conversation claim is given back);
 3. move the claim to ``sending`` (a compare-and-set only one attempt wins), then send through
-   :func:`carehooks.outbound.deliver.deliver`. A retryable failure (rate limit, outage, a bug) gives
+   :func:`carehooks.delivery.send.deliver`. A retryable failure (rate limit, outage, a bug) gives
    both claims back and re-raises, so the record is retried; a permanent failure (blocked, outside the
    window, bad credentials) is recorded on the claim and the decision, and not retried. An unknown
    outcome (the platform may have accepted it: a read timeout) keeps both claims and is recorded as
@@ -31,11 +31,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from carehooks.channels.traits import PUBLIC_TEXT_LIMIT, traits_for
+from carehooks.channels.window import decide
 from carehooks.clock import iso
+from carehooks.config.calendars import is_open, local_time, next_opening
+from carehooks.config.rules import TEMPLATE_TOKEN, TemplateSet
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
-from carehooks.rules.business_hours import is_open, local_time, next_opening
-from carehooks.rules.config import CHANNEL_TEXT_LIMITS, PLACEHOLDERS, PUBLIC_TEXT_LIMIT, TemplateSet
+from carehooks.outbound.text import fit
 from carehooks.rules.language import UNDETERMINED
 
 if TYPE_CHECKING:
@@ -52,7 +55,6 @@ MAX_VALUE_CHARS = 60
 Deliver = Callable[[Conversation, OutboundMessage, "Store", datetime], SendResult]
 AckStatus = Literal["sent", "skipped", "failed", "unknown"]
 
-_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 WEEKDAYS: dict[str, tuple[str, ...]] = {
@@ -75,29 +77,6 @@ WEEKDAYS: dict[str, tuple[str, ...]] = {
 
 
 # -- templates ------------------------------------------------------------------------------------------
-def check_template(text: str, where: str = "") -> None:
-    """Reject unknown placeholders and stray braces (``{{``/``}}`` write literal braces)."""
-    prefix = f"{where}: " if where else ""
-    if not text.strip():
-        raise ValueError(f"{prefix}the text is empty")
-    for match in _TOKEN.finditer(text):
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            continue
-        name = match.group(1)
-        if name is None:
-            raise ValueError(
-                f"{prefix}unbalanced {token!r} at {match.start()} (write {token * 2} for a brace)"
-            )
-        if name not in PLACEHOLDERS:
-            raise ValueError(f"{prefix}unknown placeholder {{{name}}}: use {', '.join(sorted(PLACEHOLDERS))}")
-
-
-def placeholders(text: str) -> set[str]:
-    """The placeholder names a template text uses (``{{`` / ``}}`` are literal braces, not placeholders)."""
-    return {m.group(1) for m in _TOKEN.finditer(text) if m.group(1) is not None}
-
-
 def clean_value(value: str) -> str:
     """A placeholder value as plain text: no control or direction characters, one line, bounded."""
     flat = " ".join(_CONTROL.sub(" ", value).split())
@@ -113,7 +92,7 @@ def render(text: str, values: dict[str, str]) -> str:
     """
     out: list[str] = []
     position = 0
-    for match in _TOKEN.finditer(text):
+    for match in TEMPLATE_TOKEN.finditer(text):
         out.append(text[position : match.start()])
         position = match.end()
         token = match.group(0)
@@ -193,8 +172,6 @@ def format_reopen(reopen_local: datetime, now_local: datetime, language: str) ->
 # -- the pure decision ----------------------------------------------------------------------------------
 def skip_reason(message: Message, conv: Conversation, now: datetime, *, standby: bool = False) -> str | None:
     """Why this message must not be acknowledged, or None when it may be."""
-    from carehooks.outbound.window import decide
-
     checks: tuple[tuple[bool, str], ...] = (
         (
             message.direction is not Direction.IN,
@@ -259,8 +236,6 @@ def draft(
     ``assignment`` is what the rules just decided (the conversation may not show it yet): its team's
     calendar decides in/out of hours when the plan names none, and it fills ``{agent_name}``/``{team_name}``.
     """
-    from carehooks.outbound.text import fit
-
     template = config.acknowledgement.templates.get(plan.template)
     if template is None:
         return f"no acknowledgement template named {plan.template!r}"
@@ -289,8 +264,9 @@ def draft(
             )
             reopen_text = values["reopen"]
     rendered = render(text, values)
-    limit = PUBLIC_TEXT_LIMIT if conv.public else CHANNEL_TEXT_LIMITS[conv.channel]
-    fitted = fit(rendered, limit, utf16=conv.channel is Channel.TELEGRAM)
+    # The channel's limit, counted its way (Telegram: UTF-16 units); a comment thread's for a public one.
+    traits = traits_for(conv.channel)
+    fitted = fit(rendered, PUBLIC_TEXT_LIMIT if conv.public else traits.text_limit, utf16=traits.utf16)
     return AckDraft(
         template=plan.template,
         language=used_language,
@@ -349,7 +325,7 @@ def contact_scope(conv: Conversation) -> str:
 
 
 def _default_deliver() -> Deliver:
-    from carehooks.outbound.deliver import deliver
+    from carehooks.delivery.send import deliver
 
     return deliver
 

@@ -19,12 +19,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from carehooks.clock import iso
+from carehooks.config import rules as rc
+from carehooks.config.calendars import is_open
+from carehooks.config.text import compile_regex, phrase_key, words
 from carehooks.domain.models import Conversation, Message
-from carehooks.rules import config as rc
-from carehooks.rules.business_hours import is_open
 from carehooks.rules.language import UNDETERMINED, detect_language
-from carehooks.rules.matching import WordMatcher, compile_regex
-from carehooks.rules.text import phrase_key, words
+from carehooks.rules.matching import WordMatcher
 
 if TYPE_CHECKING:
     from carehooks.config.document import ConfigDocument

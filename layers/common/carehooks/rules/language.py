@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from carehooks.rules.text import words
+from carehooks.config.text import words
 
 UNDETERMINED = "und"
 

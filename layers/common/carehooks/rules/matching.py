@@ -1,31 +1,10 @@
-"""Compiled tests: regular expressions (RE2, linear time) and word/phrase matchers over normalized text."""
+"""Compiled tests: word/phrase matchers over normalized text (regexes: :func:`carehooks.config.text.compile_regex`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from carehooks.rules.text import phrase_key, words
-
-# RE2 memory budget per pattern: a pattern needing more is rejected when the configuration is validated.
-REGEX_MAX_MEM = 8 << 20
-
-
-class RegexError(ValueError):
-    """A pattern RE2 cannot compile (syntax, or beyond the memory budget)."""
-
-
-def compile_regex(pattern: str) -> Any:
-    """Compile with RE2: matching time is linear in the text, whatever the pattern (no backtracking)."""
-    import re2
-
-    options = re2.Options()
-    options.max_mem = REGEX_MAX_MEM
-    options.log_errors = False
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        raise RegexError(f"invalid regular expression {pattern!r}: {exc}") from exc
+from carehooks.config.text import phrase_key, words
 
 
 class WordMatcher:

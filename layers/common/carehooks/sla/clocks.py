@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carehooks.clock import iso, parse_iso
+from carehooks.config.calendars import Calendar, add_working_time, working_time_between
+from carehooks.config.sla import LevelKind, Metric, Policy, SlaConfig, Step
 from carehooks.domain.models import Conversation
-from carehooks.sla.policy import LevelKind, Metric, Policy, SlaConfig, Step
-from carehooks.sla.worktime import Calendar, add_working_time, working_time_between
 
 STATE_ATTRIBUTE = "sla"
 # Outcomes of the clocks that stopped, ``[{"metric", "met", "policy"}, …]`` (what reports count).

@@ -12,11 +12,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from carehooks.config.calendars import CALENDAR_TIME, Calendar
 from carehooks.config.document import ConfigDocument
+from carehooks.config.sla import SlaConfig
 from carehooks.observability import logger
-from carehooks.sla.calendars import BusinessHours
-from carehooks.sla.policy import SlaConfig
-from carehooks.sla.worktime import CALENDAR_TIME, Calendar
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def setup_from(
     described: dict[str, Any] = {}
     for name, calendar in (rules_calendars or {}).items():
         if name in used:
-            calendars[name] = BusinessHours(calendar)
+            calendars[name] = calendar
             described[name] = calendar.model_dump(mode="json")
     blob = json.dumps({"sla": config.model_dump(mode="json"), "calendars": described}, sort_keys=True)
     return SlaSetup(config, calendars, hashlib.sha256(blob.encode()).hexdigest()[:16])

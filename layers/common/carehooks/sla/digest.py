@@ -11,23 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from carehooks.domain.models import Channel, Conversation
+from carehooks.channels.traits import traits_for
+from carehooks.config.sla import LevelKind, Metric
+from carehooks.domain.models import Conversation
 from carehooks.notify.render import render
 from carehooks.sla.clocks import Due
-from carehooks.sla.policy import LevelKind, Metric
 
 PREVIEW_WORDS = 12
 PREVIEW_CHARS = 90
 
-CHANNEL_LABELS = {
-    Channel.MESSENGER: "Messenger",
-    Channel.INSTAGRAM: "Instagram",
-    Channel.WHATSAPP: "WhatsApp",
-    Channel.X: "X",
-    Channel.TELEGRAM: "Telegram",
-    Channel.SMS: "SMS",
-    Channel.TWILIO_WHATSAPP: "WhatsApp (Twilio)",
-}
 METRIC_LABELS = {
     Metric.FIRST_RESPONSE: "first response",
     Metric.NEXT_RESPONSE: "next response",
@@ -120,7 +112,7 @@ def row_for(alert: Alert, now: datetime, link_for: LinkFor) -> Row:
     return Row(
         kind=due.step.kind.value,
         level=level_label(due),
-        channel=CHANNEL_LABELS.get(conv.channel, str(conv.channel)),
+        channel=traits_for(conv.channel).label,
         customer=conv.contact_name or conv.contact_id,
         message=first_words(conv.preview),
         waiting=format_wait(wait),

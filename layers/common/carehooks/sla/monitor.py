@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carehooks.config.settings import secret
+from carehooks.config.sla import LevelKind
 from carehooks.domain.models import Conversation
 from carehooks.notify.email import EmailError
 from carehooks.observability import logger, metrics
 from carehooks.sla.clocks import Due, due_now, mark_done
 from carehooks.sla.current import SlaSetup
 from carehooks.sla.digest import Alert, LinkFor, build_digests
-from carehooks.sla.policy import LevelKind
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.sla import (
     PolicyMarker,

@@ -6,9 +6,9 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger
-from carehooks.surveys.config import SurveyConfig
 
 
 @cache

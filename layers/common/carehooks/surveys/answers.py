@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from carehooks.clock import iso
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
 from carehooks.store import ConflictError, Store
-from carehooks.surveys.config import SurveyConfig
 
 AnswerOutcome = Literal["recorded", "already_answered", "not_found"]
 Alerter = Callable[[Conversation, SurveyConfig], None]

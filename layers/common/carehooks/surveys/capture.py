@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from carehooks.clock import parse_iso
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.conversations import StoredMessage
 from carehooks.domain.models import Conversation, Direction, MessageEvent
 from carehooks.store import Store
 from carehooks.surveys.answers import record_answer, record_comment
-from carehooks.surveys.config import SurveyConfig
 from carehooks.surveys.policy import capture_until
 from carehooks.surveys.rating import parse_rating
 

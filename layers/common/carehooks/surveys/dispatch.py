@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carehooks.clock import iso, parse_iso
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.store import ConflictError, Store
 from carehooks.store.surveys import conversation_at, due_survey_keys, get_claim
-from carehooks.surveys.config import SurveyConfig
 from carehooks.surveys.message import plan_survey
 from carehooks.surveys.policy import SURVEY_ATTR, survey_due_at
 from carehooks.surveys.token import survey_link
@@ -251,6 +251,6 @@ def _save(store: Store, conversation_id: str, change: Callable[[Conversation], N
 
 def default_sender() -> Sender:
     """The channels' ``deliver`` (window check → channel client → stored outbound message)."""
-    from carehooks.outbound.deliver import deliver
+    from carehooks.delivery.send import deliver
 
     return deliver

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.conversations import Deriver
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
-from carehooks.surveys.config import SurveyConfig
 from carehooks.surveys.policy import survey_due_at
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from carehooks.channels.traits import traits_for
+from carehooks.channels.window import decide
+from carehooks.config.surveys import MAX_LABEL_CHARS, SCORES, SurveyConfig, SurveyTexts
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
-from carehooks.outbound.window import decide
-from carehooks.surveys.config import MAX_LABEL_CHARS, SCORES, SurveyConfig, SurveyTexts
-from carehooks.surveys.policy import NATIVE_CHOICE_CHANNELS, TEMPLATE_CHANNELS
 
 CHOICE_PREFIX = "csat_"
 
@@ -40,10 +40,13 @@ def plan_survey(conv: Conversation, config: SurveyConfig, now: datetime, link: s
     """The survey for this conversation now: in-channel inside the window (native choices where the
     platform has them, "reply 1-5" text elsewhere), a template outside it where one is configured,
     otherwise nothing, with the reason. The window rules are the channels' own
-    (:func:`carehooks.outbound.window.decide`), so a survey is never planned that ``deliver`` refuses."""
+    (:func:`carehooks.channels.window.decide`), so a survey is never planned that ``deliver`` refuses."""
     texts = config.texts_for(conv)
     origin = f"survey:{conv.id}"
-    native = conv.channel in NATIVE_CHOICE_CHANNELS
+    traits = traits_for(conv.channel)
+    # Tappable answers (quick replies, reply buttons or list, inline keyboard) where the platform has
+    # them; elsewhere "reply 1-5" text.
+    native = traits.native_choices
     lines = [texts.question]
     if not native:
         lines.append(texts.reply_hint)
@@ -60,7 +63,7 @@ def plan_survey(conv: Conversation, config: SurveyConfig, now: datetime, link: s
     if decision.allowed:
         return SurveyPlan(message=message, via="message")
     template = config.templates.get(conv.channel)
-    if template is not None and conv.channel in TEMPLATE_CHANNELS:
+    if template is not None and traits.templates:
         name = conv.contact_name or "there"
         parameters = tuple(
             p.replace("{contact_name}", name).replace("{link}", link or "") for p in template.parameters
@@ -75,6 +78,6 @@ def plan_survey(conv: Conversation, config: SurveyConfig, now: datetime, link: s
         if decide(conv.channel, conv.last_inbound_at, templated, now).allowed:
             return SurveyPlan(message=templated, via="template")
     reason = decision.reason or "the channel's messaging window is closed"
-    if conv.channel in TEMPLATE_CHANNELS and template is None:
+    if traits.templates and template is None:
         reason += f"; no survey template is configured for {conv.channel}"
     return SurveyPlan(skip_reason=reason)

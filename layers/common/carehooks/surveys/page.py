@@ -13,10 +13,10 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
+from carehooks.config.surveys import SCORES, SurveyConfig, SurveyTexts
 from carehooks.domain.models import Conversation
 from carehooks.store import Store
 from carehooks.surveys.answers import MAX_COMMENT_CHARS, record_answer
-from carehooks.surveys.config import SCORES, SurveyConfig, SurveyTexts
 from carehooks.surveys.token import ExpiredTokenError, SigningKeyMissingError, TokenError, verify
 
 

@@ -6,18 +6,11 @@ import hashlib
 from datetime import datetime, timedelta
 
 from carehooks.clock import parse_iso
-from carehooks.domain.models import Channel, Conversation
-from carehooks.surveys.config import SurveyConfig
+from carehooks.config.surveys import SurveyConfig
+from carehooks.domain.models import Conversation
 
 # Where a survey outcome (sent / skipped, with its reason) is kept on the conversation.
 SURVEY_ATTR = "survey"
-
-# Channels with tappable answers (quick replies, reply buttons or list, inline keyboard); the others
-# get "reply 1-5" text.
-NATIVE_CHOICE_CHANNELS = frozenset({Channel.MESSENGER, Channel.INSTAGRAM, Channel.WHATSAPP, Channel.TELEGRAM})
-
-# Channels where carehooks can send a template outside the window.
-TEMPLATE_CHANNELS = frozenset({Channel.WHATSAPP, Channel.TWILIO_WHATSAPP})
 
 
 def sampled(conversation_id: str, rate: float) -> bool:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from carehooks import clock
-from carehooks.channels.health import HealthReport, check_channels
 from carehooks.config.loader import load_config
 from carehooks.config.settings import settings
 from carehooks.notify.email import send_email
+from carehooks.reports.channel_health import HealthReport, check_channels
 from carehooks.reports.digest import DigestOutcome, send_weekly_digest, ses_mailer
 from carehooks.reports.service import business_calendar
 from carehooks.sla.current import setup_of

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from carehooks.channels.messenger.client import MessengerClient
+from carehooks.channels.instagram.traits import COMMENT_LIMIT, TEXT_LIMIT
 from carehooks.channels.meta.comments import MENTION_KIND
+from carehooks.channels.meta.send import SendApiClient
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import (
     OutboundMessage,
@@ -21,7 +22,7 @@ from carehooks.outbound.models import (
 from carehooks.outbound.text import fit
 
 
-class InstagramClient(MessengerClient):
+class InstagramClient(SendApiClient):
     """Same body as Messenger (RESPONSE / HUMAN_AGENT, metadata, quick replies).
 
     Comments: replies are ``POST /{ig-comment-id}/replies`` (on top-level comments only), hiding is
@@ -29,10 +30,8 @@ class InstagramClient(MessengerClient):
     ``POST /{ig-user-id}/mentions {"media_id", "comment_id", "message"}``.
     """
 
-    # Instagram documents text as "less than 1000 characters" (unverified in platforms.md).
-    text_limit = 1000
-    # Instagram comments are limited to 2,200 characters (unverified in platforms.md).
-    comment_limit = 2200
+    text_limit = TEXT_LIMIT
+    comment_limit = COMMENT_LIMIT
     reply_edge = "replies"
     hide_field = "hide"
 

@@ -23,6 +23,7 @@ from carehooks.outbound.models import (
 )
 
 PLATFORM = "Meta"
+API_URL = "https://graph.facebook.com/v25.0"  # unless META_GRAPH_URL says otherwise
 
 
 def access_token(account_id: str) -> str:
@@ -132,7 +133,7 @@ class GraphClient:
 
     @property
     def base_url(self) -> str:
-        return (self._base_url or secret("META_GRAPH_URL")).rstrip("/")
+        return (self._base_url or secret("META_GRAPH_URL") or API_URL).rstrip("/")
 
     def call(
         self, method: str, path: str, account_id: str, body: dict[str, Any] | None = None

@@ -7,8 +7,11 @@ Bot API's design), so the URL is never logged or put into an error.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
+from carehooks.channels.telegram.traits import TRAITS
 from carehooks.config.settings import secret
 from carehooks.domain.models import Conversation
 from carehooks.outbound import http
@@ -28,10 +31,28 @@ from carehooks.outbound.models import (
 from carehooks.outbound.text import fit
 
 PLATFORM = "Telegram"
-TEXT_LIMIT = 4096
+API_URL = "https://api.telegram.org"  # unless TELEGRAM_API_URL says otherwise
 CALLBACK_DATA_BYTES = 64
 BUTTON_TEXT = 64
 BUTTONS_PER_ROW = 3
+_BOT_TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
+
+
+class RedactBotTokens(logging.Filter):
+    """Replace ``/bot<id>:<token>`` in urllib3's log records with ``/bot<redacted>``.
+
+    The Bot API puts the token in the URL path, and urllib3 logs the path when it retries.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _BOT_TOKEN.search(message):
+            record.msg = _BOT_TOKEN.sub("/bot<redacted>", message)
+            record.args = ()
+        return True
+
+
+http.filter_url_logs(RedactBotTokens())
 
 
 class TelegramClient:
@@ -42,7 +63,7 @@ class TelegramClient:
 
     @property
     def base_url(self) -> str:
-        return (self._base_url or secret("TELEGRAM_API_URL")).rstrip("/")
+        return (self._base_url or secret("TELEGRAM_API_URL") or API_URL).rstrip("/")
 
     def send(
         self, conversation: Conversation, message: OutboundMessage, plan: SendPlan = STANDARD
@@ -74,7 +95,7 @@ class TelegramClient:
 
 def build_body(conversation: Conversation, message: OutboundMessage) -> tuple[dict[str, Any], dict[str, str]]:
     """The ``sendMessage`` parameters and what was adjusted to fit them (pure)."""
-    fitted = fit(message.text, TEXT_LIMIT, utf16=True)
+    fitted = fit(message.text, TRAITS.text_limit, utf16=TRAITS.utf16)
     body: dict[str, Any] = {"chat_id": _chat(conversation.contact_id), "text": fitted.text}
     if message.choices:
         body["reply_markup"] = {"inline_keyboard": _keyboard(message.choices)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from carehooks.channels.twilio.errors import classify
+from carehooks.channels.twilio.traits import BODY_LIMIT
 from carehooks.channels.twilio.webhook import public_url
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import Channel, Conversation
@@ -27,7 +28,7 @@ from carehooks.outbound.models import (
 from carehooks.outbound.text import choices_as_text, fit
 
 PLATFORM = "Twilio"
-BODY_LIMIT = 1600
+API_URL = "https://api.twilio.com"  # unless TWILIO_API_URL says otherwise
 
 
 class TwilioClient:
@@ -38,7 +39,7 @@ class TwilioClient:
 
     @property
     def base_url(self) -> str:
-        return (self._base_url or secret("TWILIO_API_URL")).rstrip("/")
+        return (self._base_url or secret("TWILIO_API_URL") or API_URL).rstrip("/")
 
     def send(
         self, conversation: Conversation, message: OutboundMessage, plan: SendPlan = STANDARD

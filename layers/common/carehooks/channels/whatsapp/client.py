@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks.channels.meta.graph import GraphClient
+from carehooks.channels.whatsapp.traits import TEXT_LIMIT
 from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import (
@@ -22,7 +23,6 @@ from carehooks.outbound.models import (
 )
 from carehooks.outbound.text import fit
 
-TEXT_LIMIT = 4096
 INTERACTIVE_BODY_LIMIT = 1024
 MAX_BUTTONS = 3
 BUTTON_TITLE = 20

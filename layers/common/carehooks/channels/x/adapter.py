@@ -14,6 +14,7 @@ import html
 from datetime import datetime
 from typing import Any
 
+from carehooks.channels.x.traits import POST_KIND
 from carehooks.clock import from_epoch_ms
 from carehooks.domain.models import (
     AdapterError,
@@ -25,7 +26,7 @@ from carehooks.domain.models import (
     QueuedEvent,
 )
 
-PUBLIC_KIND = "post"
+PUBLIC_KIND = POST_KIND
 
 
 def parse(event: QueuedEvent) -> list[CanonicalEvent]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from carehooks.channels.x.traits import DM_LIMIT, POST_LIMIT
 from carehooks.config.settings import secret
 from carehooks.domain.models import Conversation
 from carehooks.outbound import http
@@ -30,8 +31,7 @@ from carehooks.outbound.models import (
 from carehooks.outbound.text import choices_as_text, fit
 
 PLATFORM = "X"
-DM_LIMIT = 10_000
-POST_LIMIT = 280
+API_URL = "https://api.x.com"  # unless X_API_URL says otherwise
 
 
 class XClient:
@@ -42,7 +42,7 @@ class XClient:
 
     @property
     def base_url(self) -> str:
-        return (self._base_url or secret("X_API_URL")).rstrip("/")
+        return (self._base_url or secret("X_API_URL") or API_URL).rstrip("/")
 
     def send(
         self, conversation: Conversation, message: OutboundMessage, plan: SendPlan = STANDARD

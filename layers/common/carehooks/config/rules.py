@@ -49,6 +49,7 @@ the template's ``public`` texts, in the thread), ``hide_comment`` (public thread
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -61,6 +62,7 @@ from pydantic import (
     model_validator,
 )
 
+from carehooks.config.text import compile_regex, words
 from carehooks.domain.models import Channel
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
@@ -141,8 +143,6 @@ class TextTest(BaseModel):
     @field_validator("keyword", "phrase")
     @classmethod
     def _has_words(cls, value: list[str] | None) -> list[str] | None:
-        from carehooks.rules.text import words
-
         for item in value or []:
             if not words(item):
                 raise ValueError(f"{item!r} has no letters or digits to match")
@@ -157,8 +157,6 @@ class TextTest(BaseModel):
             return None
         if len(value) > MAX_PATTERN_CHARS:
             raise ValueError(f"patterns are limited to {MAX_PATTERN_CHARS} characters")
-        from carehooks.rules.matching import compile_regex
-
         compile_regex(value)
         return value
 
@@ -483,20 +481,32 @@ PLACEHOLDERS = {
 
 # Placeholders that would put the customer's personal data in a public reply.
 PERSONAL_PLACEHOLDERS = ("contact_name",)
-# Longest comment the platforms accept (Instagram: 2,200 characters; unverified in platforms.md).
-PUBLIC_TEXT_LIMIT = 2200
 
-# Longest text each channel accepts in one message (Telegram counts UTF-16 units; SMS is the length
-# Twilio accepts before it refuses, about ten segments).
-CHANNEL_TEXT_LIMITS: dict[Channel, int] = {
-    Channel.MESSENGER: 2000,
-    Channel.INSTAGRAM: 1000,
-    Channel.WHATSAPP: 4096,
-    Channel.X: 10000,
-    Channel.TELEGRAM: 4096,
-    Channel.SMS: 1600,
-    Channel.TWILIO_WHATSAPP: 1600,
-}
+# A template's tokens: ``{{`` and ``}}`` (literal braces), ``{name}`` (a placeholder), a stray brace.
+TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def check_template(text: str, where: str = "") -> None:
+    """Reject unknown placeholders and stray braces (``{{``/``}}`` write literal braces)."""
+    prefix = f"{where}: " if where else ""
+    if not text.strip():
+        raise ValueError(f"{prefix}the text is empty")
+    for match in TEMPLATE_TOKEN.finditer(text):
+        token = match.group(0)
+        if token in ("{{", "}}"):
+            continue
+        name = match.group(1)
+        if name is None:
+            raise ValueError(
+                f"{prefix}unbalanced {token!r} at {match.start()} (write {token * 2} for a brace)"
+            )
+        if name not in PLACEHOLDERS:
+            raise ValueError(f"{prefix}unknown placeholder {{{name}}}: use {', '.join(sorted(PLACEHOLDERS))}")
+
+
+def placeholders(text: str) -> set[str]:
+    """The placeholder names a template text uses (``{{`` / ``}}`` are literal braces, not placeholders)."""
+    return {m.group(1) for m in TEMPLATE_TOKEN.finditer(text) if m.group(1) is not None}
 
 
 class TemplateTexts(BaseModel):
@@ -510,8 +520,6 @@ class TemplateTexts(BaseModel):
     @field_validator("in_hours", "out_of_hours")
     @classmethod
     def _valid_texts(cls, value: dict[str, str]) -> dict[str, str]:
-        from carehooks.rules.acknowledge import check_template
-
         for language, text in value.items():
             check_template(text, where=language)
         return value
@@ -523,8 +531,6 @@ class PublicTexts(TemplateTexts):
     @field_validator("in_hours", "out_of_hours")
     @classmethod
     def _no_personal_data(cls, value: dict[str, str]) -> dict[str, str]:
-        from carehooks.rules.acknowledge import placeholders
-
         for language, text in value.items():
             for name in sorted(placeholders(text) & set(PERSONAL_PLACEHOLDERS)):
                 raise ValueError(
@@ -539,6 +545,9 @@ class TemplateSet(BaseModel):
     ``public``: the texts used in public comment threads (without them, a public thread gets no
     acknowledgement from this set: its other texts may greet the customer by name).
     """
+
+    # Whether each text fits its channel is checked by carehooks.rules.templates (the limits are the
+    # channels' own), which the loader and `carehooks config validate` run.
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -556,35 +565,9 @@ class TemplateSet(BaseModel):
     @field_validator("in_hours", "out_of_hours")
     @classmethod
     def _valid_texts(cls, value: dict[str, str]) -> dict[str, str]:
-        from carehooks.rules.acknowledge import check_template
-
         for language, text in value.items():
             check_template(text, where=language)
         return value
-
-    @model_validator(mode="after")
-    def _fit_channels(self) -> Self:
-        for channel, limit in CHANNEL_TEXT_LIMITS.items():
-            override = self.channels.get(channel, TemplateTexts())
-            for hours in ("in_hours", "out_of_hours"):
-                generic: dict[str, str] = getattr(self, hours)
-                specific: dict[str, str] = getattr(override, hours)
-                for language in {*generic, *specific}:
-                    text = specific.get(language) or generic.get(language, "")
-                    if len(text) > limit:
-                        raise ValueError(
-                            f"the {hours} text in {language!r} has {len(text)} characters, over the "
-                            f"{limit}-character limit of {channel}: add a shorter one under "
-                            f"channels.{channel}.{hours}"
-                        )
-        for hours in ("in_hours", "out_of_hours"):
-            for language, text in getattr(self.public or PublicTexts(), hours).items():
-                if len(text) > PUBLIC_TEXT_LIMIT:
-                    raise ValueError(
-                        f"the public {hours} text in {language!r} has {len(text)} characters, over the "
-                        f"{PUBLIC_TEXT_LIMIT}-character limit of a comment"
-                    )
-        return self
 
 
 class AcknowledgementConfig(BaseModel):

@@ -7,7 +7,7 @@ sla:
   policies:                                  # the first policy whose `when` matches applies
     - id: vip
       when: {tags: [vip]}
-      calendar: support                      # business hours (rules calendars); omit = calendar time
+      calendar: support                      # business hours (``calendars:``); omit = calendar time
       first_response: 15m
       next_response: 30m
       resolution: 8h

@@ -23,11 +23,17 @@ Semantics (pure functions, every time is timezone-aware):
 - Wall-clock times are in the calendar's time zone, so "09:00" stays 09:00 across daylight-saving
   changes; an interval that spans the change is one hour shorter or longer that night. A local start time
   that does not exist (the skipped hour) is read with the offset before the change.
+
+Working time (SLA targets, business-hours report figures) is counted over :meth:`Calendar.open_intervals`:
+:func:`add_working_time` (when a target falls due) and :func:`working_time_between` (how much open time
+lies between two instants). :data:`CALENDAR_TIME` is the calendar in which every second counts (open all
+the time, in UTC), for targets in plain calendar time. Every instant here is timezone-aware.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -38,8 +44,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _END_OF_DAY = "24:00"
-# How far ahead "next opening" looks before giving up (a calendar closed for longer has no next opening).
+# How far ahead "next opening" and working time look before giving up: a calendar closed for longer has
+# no next opening, and a target it cannot reach in that span has no due time (never an alert), rather than
+# being searched forever.
 HORIZON_DAYS = 400
+HORIZON = timedelta(days=HORIZON_DAYS)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+Span = tuple[datetime, datetime]
 
 
 def _parse_clock(value: str, *, allow_24: bool) -> time | None:
@@ -223,6 +235,75 @@ class Calendar(BaseModel):
                 return span
         return None
 
+    def open_intervals(self, start: datetime) -> Iterator[Span]:
+        """The open intervals at or after ``start``, in order, disjoint and merged; the first is clipped
+        to ``start``. UTC instants, up to :data:`HORIZON` after ``start``.
+
+        Yesterday's overnight interval reaching into today, back-to-back intervals, and closures cutting
+        an interval in two are handled here.
+        """
+        start = start.astimezone(UTC)
+        zone = self.zone
+        # An interval starting yesterday may still be open (overnight shift).
+        day = start.astimezone(zone).date() - timedelta(days=1)
+        last_day = (start + HORIZON).astimezone(zone).date() + timedelta(days=1)
+        pending: list[Span] = []
+        while day <= last_day:
+            pending = _merge([*pending, *self.instances(day)])
+            day += timedelta(days=1)
+            # Nothing on a later local day starts before that day's midnight: spans ending earlier are final.
+            horizon = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+            final = [s for s in pending if s[1] < horizon]
+            pending = [s for s in pending if s[1] >= horizon]
+            for span in final:
+                yield from self._open_parts(span, start)
+        for span in pending:
+            yield from self._open_parts(span, start)
+
+    def _open_parts(self, span: Span, start: datetime) -> Iterator[Span]:
+        """The span minus closures, clipped to ``start``."""
+        for opens, closes in _subtract(span, self.spans):
+            if closes <= start:
+                continue
+            yield max(opens, start), closes
+
+
+class CalendarTime(Calendar):
+    """Every second counts: open all day every day (UTC), and its open time never runs out."""
+
+    def open_intervals(self, start: datetime) -> Iterator[Span]:
+        yield start, FAR_FUTURE
+
+
+CALENDAR_TIME: Calendar = CalendarTime(hours={day: ["00:00-24:00"] for day in DAYS})
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    """Sorted spans with overlapping or touching ones joined."""
+    out: list[Span] = []
+    for opens, closes in sorted(spans):
+        if out and opens <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], closes))
+        else:
+            out.append((opens, closes))
+    return out
+
+
+def _subtract(span: Span, closed: tuple[Span, ...]) -> list[Span]:
+    parts = [span]
+    for c_open, c_close in closed:
+        next_parts: list[Span] = []
+        for opens, closes in parts:
+            if c_close <= opens or c_open >= closes:
+                next_parts.append((opens, closes))
+                continue
+            if opens < c_open:
+                next_parts.append((opens, c_open))
+            if c_close < closes:
+                next_parts.append((c_close, closes))
+        parts = next_parts
+    return parts
+
 
 def is_open(calendar: Calendar, at: datetime) -> bool:
     """Whether the calendar is open at the aware time ``at``."""
@@ -261,3 +342,37 @@ def next_opening(calendar: Calendar, at: datetime) -> datetime | None:
 def local_time(calendar: Calendar, at: datetime) -> datetime:
     """``at`` on the calendar's wall clock."""
     return at.astimezone(calendar.zone)
+
+
+def add_working_time(calendar: Calendar, start: datetime, amount: timedelta) -> datetime | None:
+    """The instant at which ``amount`` of open time has passed since ``start``.
+
+    A zero or negative amount is due at ``start`` itself. None when the calendar does not open enough
+    within :data:`HORIZON` (e.g. a calendar without any opening hours).
+    """
+    if amount <= timedelta(0):
+        return start
+    remaining = amount
+    limit = start + HORIZON
+    for opens, closes in calendar.open_intervals(start):
+        if opens >= limit:
+            return None
+        length = closes - opens
+        if length >= remaining:
+            return opens + remaining
+        remaining -= length
+    return None
+
+
+def working_time_between(calendar: Calendar, start: datetime, end: datetime) -> timedelta:
+    """How much open time lies between ``start`` and ``end`` (zero when ``end`` is not after ``start``)."""
+    total = timedelta(0)
+    if end <= start:
+        return total
+    for opens, closes in calendar.open_intervals(start):
+        if opens >= end:
+            break
+        total += min(closes, end) - opens
+        if closes >= end:
+            break
+    return total

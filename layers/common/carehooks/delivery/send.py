@@ -21,8 +21,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from carehooks.channels.x.adapter import PUBLIC_KIND
-from carehooks.domain.models import Channel, Conversation, Direction, Message
+from carehooks.channels import registry
+from carehooks.channels.traits import traits_for
+from carehooks.channels.window import decide
+from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.observability import logger, metrics
 from carehooks.outbound.client import ChannelClient, SendPlan
 from carehooks.outbound.models import (
@@ -33,13 +35,12 @@ from carehooks.outbound.models import (
     SendError,
     SendResult,
 )
-from carehooks.outbound.window import decide
 from carehooks.store import Store
+from carehooks.store.public import comment, open_private_conversation
 from carehooks.store.sends import SendAttempt, record_attempt
 
-# Kinds that must never go out as a public X post: a survey link or a private answer.
-_PRIVATE_ON_X = ("private_reply", "survey")
-_COMMENT_CHANNELS = (Channel.MESSENGER, Channel.INSTAGRAM)
+# Kinds that must never go out as a public post (X): a survey link or a private answer.
+_NEVER_A_POST = ("private_reply", "survey")
 
 
 def origin_tag(conv: Conversation, message: OutboundMessage) -> str:
@@ -75,9 +76,7 @@ def deliver(
     try:
         plan = SendPlan(mode=decision.mode, public_reply_to=_public_reply_target(conv, tagged, store))
         if client is None:
-            from carehooks.channels.registry import client_for
-
-            client = client_for(conv.channel)
+            client = registry.client_for(conv.channel)
         result = client.send(conv, tagged, plan)
     except OutsideWindowError as exc:
         # The platform's clock disagreed with ours: nothing went out and retrying cannot help.
@@ -92,8 +91,6 @@ def _comment_time(conv: Conversation, message: OutboundMessage, store: Store) ->
     """When the comment a private reply answers was written (its window is 7 days from then)."""
     if not (conv.public and message.kind == "private_reply" and message.reply_to and conv.thread_id):
         return None
-    from carehooks.store.public import comment
-
     found = comment(store, conv.channel, conv.account_id, conv.thread_id, message.reply_to)
     return found.sent_at if found is not None else None
 
@@ -104,19 +101,21 @@ def _public_reply_target(conv: Conversation, message: OutboundMessage, store: St
     A Meta comment thread is always answered on its top-level comment (Instagram accepts replies only
     there, and Facebook shows them in the thread). On X: the customer's latest post, when there is one.
     """
-    if conv.public and conv.channel in _COMMENT_CHANNELS:
+    traits = traits_for(conv.channel)
+    replies = traits.public_replies
+    if conv.public and replies == "comment_thread":
         if message.kind == "private_reply":
             return None
         if not conv.thread_id:
             raise PermanentError("this public conversation has no comment thread to answer in")
         return conv.thread_id
-    if conv.channel is not Channel.X or message.kind in _PRIVATE_ON_X:
+    if replies != "latest_post" or message.kind in _NEVER_A_POST:
         return None
     if message.kind == "public_reply" and message.reply_to:
         return message.reply_to
     inbound = [m for m in store.messages(conv) if m.direction is Direction.IN]
     latest = inbound[-1] if inbound else None
-    if latest is not None and latest.kind == PUBLIC_KIND:
+    if latest is not None and latest.kind == traits.post_kind:
         return latest.platform_message_id
     if message.kind == "public_reply":
         raise PermanentError("a public reply needs a post from the customer to answer, and there is none")
@@ -256,8 +255,6 @@ def _sent(
 
 def _private_home(public: Conversation, result: SendResult, now: datetime, store: Store) -> Conversation:
     """The private conversation a sent private reply belongs to (opened or joined, and linked)."""
-    from carehooks.store.public import open_private_conversation
-
     recipient = result.details.get("recipient_id")
     if not recipient:
         raise PermanentError("Meta did not say who received the private reply")

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from carehooks.channels.window import decide
 from carehooks.domain.models import Channel
 from carehooks.outbound.models import OutboundMessage, TemplateRef
-from carehooks.outbound.window import decide
 
 NOW = datetime(2025, 11, 22, 12, 0, tzinfo=UTC)
 BOT = OutboundMessage(text="Thanks, an agent will reply shortly.", kind="ack")

@@ -1,0 +1,18 @@
+"""What Messenger accepts (pure): read through :func:`carehooks.channels.traits.traits_for`."""
+
+from __future__ import annotations
+
+from carehooks.outbound.platforms import ChannelTraits
+
+TEXT_LIMIT = 2000
+# Facebook accepts long comments; 8000 characters is the documented cap (unverified in platforms.md).
+COMMENT_LIMIT = 8000
+
+TRAITS = ChannelTraits(
+    label="Messenger",
+    text_limit=TEXT_LIMIT,
+    comment_limit=COMMENT_LIMIT,
+    native_choices=True,  # quick replies
+    window="meta_messaging",
+    public_replies="comment_thread",
+)
