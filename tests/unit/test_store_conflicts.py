@@ -12,7 +12,6 @@ from botocore.stub import ANY, Stubber
 
 from carehooks.domain.conversations import place_message
 from carehooks.domain.models import Channel, Direction, MessageEvent
-from carehooks.inbound.processor import store_message
 from carehooks.store import Store
 from carehooks.wiring.store import make_store
 
@@ -64,8 +63,8 @@ def written(stubber: Stubber) -> None:
 
 
 def record(store: Store) -> Any:
-    return store_message(
-        store, EVENT, lambda latest: place_message(EVENT, latest, T0, timedelta(hours=24)), T0
+    return store.record_message(
+        EVENT, lambda latest: place_message(EVENT, latest, T0, timedelta(hours=24)), T0
     )
 
 
