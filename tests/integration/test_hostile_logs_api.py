@@ -32,6 +32,7 @@ from carehooks.outbound import http as outbound_http
 from carehooks.store import get_store
 from carehooks.surveys.config import LowScoreConfig, SurveyConfig
 from carehooks.surveys.token import sign
+from carehooks.wiring import survey_page as survey_wiring
 from tests.channel_support import (
     GRAPH_URL,
     TELEGRAM_API_URL,
@@ -302,8 +303,8 @@ MAIL_FROM = "carehooks@example.com"
 @pytest.fixture
 def surveys(flows: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     use_survey_config(monkeypatch, SURVEYS)
-    for function in ("survey_dispatch", "survey_page"):
-        monkeypatch.setattr(load_handler(function), "survey_config", lambda: SURVEYS)
+    monkeypatch.setattr(load_handler("survey_dispatch"), "survey_config", lambda: SURVEYS)
+    monkeypatch.setattr(survey_wiring, "survey_config", lambda: SURVEYS)
     monkeypatch.setenv("SURVEY_SIGNING_KEY", SIGNING_KEY)
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
     boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)

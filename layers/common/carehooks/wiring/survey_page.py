@@ -1,0 +1,16 @@
+"""Composition of SurveyPageFunction: the survey link with its configuration, store, key and clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from carehooks import clock
+from carehooks.store import get_store
+from carehooks.surveys.config import survey_config
+from carehooks.surveys.page import answer_link
+from carehooks.surveys.token import signing_key
+
+
+def survey_link(event: dict[str, Any]) -> dict[str, Any]:
+    """Answer one request to ``/survey/{token}`` (always a page, never a 500)."""
+    return answer_link(event, survey_config, get_store, signing_key, clock.now)
