@@ -61,14 +61,12 @@ class IngressError(HttpError):
 
 class MalformedBodyError(
     IngressError, code="malformed_body", message="The request body is not a valid webhook payload."
-):
-    pass
+): ...
 
 
 class PayloadTooLargeError(
     IngressError, status=413, code="payload_too_large", message="The request body is too large."
-):
-    pass
+): ...
 
 
 class UnsupportedMediaTypeError(
@@ -76,18 +74,15 @@ class UnsupportedMediaTypeError(
     status=415,
     code="unsupported_media_type",
     message="The request content type is not supported.",
-):
-    pass
+): ...
 
 
 class InvalidSignatureError(
     IngressError, status=401, code="invalid_signature", message="The request signature is missing or invalid."
-):
-    pass
+): ...
 
 
-class ForbiddenError(IngressError, status=403, code="forbidden", message="Verification failed."):
-    pass
+class ForbiddenError(IngressError, status=403, code="forbidden", message="Verification failed."): ...
 
 
 class NotConfiguredError(
@@ -114,36 +109,30 @@ class InvalidInputError(ApiError, status=422, code="invalid_input", message="the
     """Well-formed input the API cannot accept (the same answer as a failed model validation)."""
 
 
-class InvalidJsonError(ApiError, code="invalid_json", message="the body is not valid JSON"):
-    pass
+class InvalidJsonError(ApiError, code="invalid_json", message="the body is not valid JSON"): ...
 
 
 class InvalidBodyError(ApiError, code="invalid_body", message="the body cannot be read"):
     """The body is not text (bad base64, not UTF-8): refused before routing."""
 
 
-class InvalidCursorError(ApiError, code="invalid_cursor", message="the cursor is not valid"):
-    pass
+class InvalidCursorError(ApiError, code="invalid_cursor", message="the cursor is not valid"): ...
 
 
 class JsonRequiredError(
     UnsupportedMediaTypeError, message="send a JSON body (Content-Type: application/json)"
-):
-    pass
+): ...
 
 
 class UnauthenticatedError(
     ApiError, status=401, code="unauthenticated", message="a valid agent token is required"
-):
-    pass
+): ...
 
 
-class ResourceNotFoundError(ApiError, status=404, code="not_found", message="no such resource"):
-    pass
+class ResourceNotFoundError(ApiError, status=404, code="not_found", message="no such resource"): ...
 
 
-class NoRouteError(ResourceNotFoundError, message="no such route"):
-    pass
+class NoRouteError(ResourceNotFoundError, message="no such route"): ...
 
 
 class GoneError(ApiError, status=410, code="gone", message="this is no longer available"):
@@ -180,8 +169,7 @@ class UnavailableError(
     """A dependency (the table, a platform) cannot answer now; retrying later may work."""
 
 
-class StoreBusyError(UnavailableError, message="the conversation store is busy; try again shortly"):
-    pass
+class StoreBusyError(UnavailableError, message="the conversation store is busy; try again shortly"): ...
 
 
 class StatusError(ApiError, code="error", message="the request could not be served"):
