@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from carehooks import clock
 from carehooks.channels.telegram.webhook import TelegramReceiver
-from carehooks.config.settings import settings
-from carehooks.ingress.queue import SqsEventQueue
-from carehooks.ingress.receive import receive
 from carehooks.observability import logger, metrics
+from carehooks.wiring.webhooks import receive_webhook
 
 _receiver = TelegramReceiver()
 
@@ -17,7 +14,4 @@ _receiver = TelegramReceiver()
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    config = settings()
-    return receive(
-        event, _receiver, SqsEventQueue(config.inbound_queue_url), clock.now, config.max_body_bytes
-    )
+    return receive_webhook(event, _receiver)

@@ -93,7 +93,7 @@ def webhook_latency() -> None:
     context = FakeContext()
     from carehooks.channels.meta.webhook import MetaReceiver
     from carehooks.ingress.queue import SqsEventQueue
-    from carehooks.ingress.receive import WebhookRequest
+    from carehooks.web.request import WebhookRequest
 
     receiver = MetaReceiver()
     events_queue = SqsEventQueue(QUEUE_URL)

@@ -31,6 +31,7 @@ from carehooks.config.surveys import LowScoreConfig, SurveyConfig
 from carehooks.domain.models import Channel, Conversation
 from carehooks.outbound import http as outbound_http
 from carehooks.surveys.token import sign
+from carehooks.wiring import survey_page as survey_wiring
 from carehooks.wiring.store import get_store
 from tests.channel_support import (
     GRAPH_URL,
@@ -302,7 +303,7 @@ MAIL_FROM = "carehooks@example.com"
 @pytest.fixture
 def surveys(flows: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     use_survey_config(monkeypatch, SURVEYS)
-    monkeypatch.setattr(load_handler("survey_page"), "survey_config", lambda: SURVEYS)
+    monkeypatch.setattr(survey_wiring, "survey_config", lambda: SURVEYS)
     monkeypatch.setenv("SURVEY_SIGNING_KEY", SIGNING_KEY)
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
     boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)

@@ -13,6 +13,7 @@ from carehooks import clock
 from carehooks.config.surveys import SurveyConfig, SurveyTexts
 from carehooks.store import Store
 from carehooks.surveys.token import sign
+from carehooks.wiring import survey_page as survey_wiring
 from carehooks.wiring.store import get_store
 from tests.helpers import FakeContext, http_event, load_handler
 from tests.integration.conftest import Aws
@@ -31,7 +32,7 @@ def store(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Store:
 
 def configure(monkeypatch: pytest.MonkeyPatch, config: SurveyConfig) -> None:
     use_survey_config(monkeypatch, config)
-    monkeypatch.setattr(load_handler("survey_page"), "survey_config", lambda: config)
+    monkeypatch.setattr(survey_wiring, "survey_config", lambda: config)
 
 
 def resolved_id(store: Store) -> str:
@@ -147,12 +148,11 @@ def test_without_a_signing_key_the_page_fails_closed(store: Store, monkeypatch: 
 
 def test_a_storage_failure_is_a_page_not_a_500(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     token = token_for(resolved_id(store))
-    handler = load_handler("survey_page")
 
     def broken() -> Store:
         raise RuntimeError("DynamoDB is down")
 
-    monkeypatch.setattr(handler, "get_store", broken)
+    monkeypatch.setattr(survey_wiring, "get_store", broken)
     response = call("GET", token)
     assert response["statusCode"] == 503
     assert "<html" in response["body"]

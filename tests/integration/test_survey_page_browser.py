@@ -22,6 +22,7 @@ from carehooks import clock
 from carehooks.config.surveys import SurveyConfig
 from carehooks.store import Store
 from carehooks.surveys.token import sign
+from carehooks.wiring import survey_page as survey_wiring
 from carehooks.wiring.store import get_store
 from tests.helpers import FakeContext, http_event, load_handler
 from tests.integration.conftest import Aws
@@ -45,7 +46,7 @@ def site(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Store
     """The survey page handler served on a free loopback port."""
     config = SurveyConfig()
     use_survey_config(monkeypatch, config)
-    monkeypatch.setattr(load_handler("survey_page"), "survey_config", lambda: config)
+    monkeypatch.setattr(survey_wiring, "survey_config", lambda: config)
     monkeypatch.setenv("SURVEY_SIGNING_KEY", KEY)
     handler = load_handler("survey_page").handler
 

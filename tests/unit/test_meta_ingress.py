@@ -10,8 +10,8 @@ import pytest
 
 from carehooks.channels.meta.ingress import split
 from carehooks.domain.models import Channel
-from carehooks.ingress.errors import MalformedBodyError
 from carehooks.ingress.queue import deduplication_id
+from carehooks.web.errors import MalformedBodyError
 from tests.helpers import event_bytes, event_json
 
 NOW = datetime(2025, 11, 22, 8, 0, tzinfo=UTC)

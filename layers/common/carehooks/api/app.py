@@ -17,7 +17,8 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from carehooks.api import errors
 from carehooks.api.auth import agent_of
 from carehooks.api.routes import ROUTE_MODULES
-from carehooks.http import RequestBodyError, raw_body
+from carehooks.web.errors import InvalidBodyError, UnauthenticatedError, error_response
+from carehooks.web.events import RequestBodyError, raw_body
 
 PREFIX = "/api"
 TITLE = "carehooks agent API"
@@ -55,10 +56,10 @@ def app() -> APIGatewayHttpResolver:
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one API Gateway (payload v2) event."""
     if agent_of(event) is None:
-        return errors.lambda_error(401, "unauthenticated", "a valid agent token is required")
+        return error_response(UnauthenticatedError())
     problem = _body_problem(event)
     if problem is not None:
-        return errors.lambda_error(400, "invalid_body", problem)
+        return error_response(InvalidBodyError(problem))
     return app().resolve(event, context)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.request import Request
 
-from carehooks.api.errors import UnauthenticatedError
+from carehooks.web.errors import UnauthenticatedError
 
 MAX_SUB_CHARS = 200
 

@@ -18,14 +18,6 @@ from typing import Any
 
 from carehooks.api.auth import Agent
 from carehooks.api.deps import Services
-from carehooks.api.errors import (
-    InvalidInputError,
-    ResourceNotFoundError,
-    SendNotDoneError,
-    StateConflictError,
-    UnavailableError,
-    VersionConflictError,
-)
 from carehooks.api.models import (
     MAX_TAGS_PER_CONVERSATION,
     ConversationDetail,
@@ -44,6 +36,14 @@ from carehooks.store.events import ConversationEvent, conversation_events, save_
 from carehooks.store.public import linked_id
 from carehooks.store.queries import ConversationFilter, Order, list_conversations
 from carehooks.store.rules import DECISION_ATTRIBUTE
+from carehooks.web.errors import (
+    InvalidInputError,
+    ResourceNotFoundError,
+    SendNotDoneError,
+    StateConflictError,
+    UnavailableError,
+    VersionConflictError,
+)
 
 MAX_ATTEMPTS = 4
 HISTORY_LIMIT = 50

@@ -1,15 +1,14 @@
-"""Every error of the agent API and how it becomes an HTTP answer, in one place.
+"""The agent API's errors on the resolver: Powertools' exception handlers call the one mapper.
 
-The body is always ``{"error": {"code", "message", "fields"?}}`` (the shape of
-:func:`carehooks.http.error_response`). ``fields`` lists ``{"field", "reason"}`` for invalid input, with
-the field as ``<where>.<name>`` (``body.text``, ``query.limit``). Messages say what the caller can do;
-they never carry stack traces, exception texts from libraries or table names. An unexpected failure is
-logged in full and answered with a 500 that names only the request id.
+The error classes, their statuses, codes and messages, the body and the mapping live in
+:mod:`carehooks.web.errors`. Here: which exceptions of the framework and of the store answer as which
+HTTP error (:data:`TRANSLATIONS`), and :func:`register`, which installs one handler for all of them.
+Messages never carry stack traces, exception texts from libraries or table names. An unexpected failure
+is logged in full and answered with a 500 that names only the request id.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -23,94 +22,24 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from carehooks.observability import logger
 from carehooks.store.errors import ConflictError, StoreError
 from carehooks.store.queries import CursorError
+from carehooks.web.errors import (
+    HttpError,
+    InternalError,
+    InvalidCursorError,
+    InvalidInputError,
+    InvalidJsonError,
+    JsonRequiredError,
+    NoRouteError,
+    StatusError,
+    StoreBusyError,
+    Translations,
+    VersionConflictError,
+    error_json,
+    http_error,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-
-
-class ApiError(Exception):
-    """An answer other than success. Subclasses fix the status and the code."""
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, fields: list[dict[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields
-
-
-class InvalidInputError(ApiError):
-    """Well-formed input the API cannot accept (the same answer as a failed model validation)."""
-
-    status = 422
-    code = "invalid_input"
-
-
-class UnauthenticatedError(ApiError):
-    status = 401
-    code = "unauthenticated"
-
-
-class ResourceNotFoundError(ApiError):
-    status = 404
-    code = "not_found"
-
-
-class StateConflictError(ApiError):
-    """The request does not fit the conversation's current state (e.g. resolving a resolved one)."""
-
-    status = 409
-    code = "conflict"
-
-
-class VersionConflictError(StateConflictError):
-    """The conversation changed since the version the caller read."""
-
-    code = "version_conflict"
-
-
-class SendNotDoneError(StateConflictError):
-    """The channel did not take the message (outside its window, recipient unreachable, refused)."""
-
-    code = "send_refused"
-
-    def __init__(self, message: str, code: str = "send_refused") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class UnavailableError(ApiError):
-    """A dependency (the table, a platform) cannot answer now; retrying later may work."""
-
-    status = 503
-    code = "unavailable"
-
-
-def error_body(code: str, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        error["fields"] = fields
-    return {"error": error}
-
-
-def error_response(
-    status: int, code: str, message: str, fields: list[dict[str, str]] | None = None
-) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(error_body(code, message, fields), separators=(",", ":")),
-    )
-
-
-def lambda_error(status: int, code: str, message: str) -> dict[str, Any]:
-    """The same body as a raw Lambda proxy answer (for checks made before the resolver runs)."""
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps(error_body(code, message), separators=(",", ":")),
-    }
 
 
 def validation_fields(errors: list[Any]) -> list[dict[str, str]]:
@@ -123,69 +52,51 @@ def validation_fields(errors: list[Any]) -> list[dict[str, str]]:
     return out
 
 
-def _is_json_error(errors: list[Any]) -> bool:
-    return any(error.get("type") == "json_invalid" for error in errors)
-
-
-def _api_error(exc: ApiError) -> Response[str]:
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
-
-
-def _invalid(exc: RequestValidationError) -> Response[str]:
+def _invalid(exc: RequestValidationError) -> HttpError:
     errors = list(exc.errors())
-    if _is_json_error(errors):
-        return error_response(
-            400, "invalid_json", "the body is not valid JSON", [{"field": "body", "reason": "invalid JSON"}]
-        )
-    return error_response(422, "invalid_input", "the request is not valid", validation_fields(errors))
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return InvalidJsonError(fields=[{"field": "body", "reason": "invalid JSON"}])
+    return InvalidInputError(fields=validation_fields(errors))
 
 
-def _media_type(exc: RequestUnsupportedContentType) -> Response[str]:
-    return error_response(415, "unsupported_media_type", "send a JSON body (Content-Type: application/json)")
+def _cursor(exc: CursorError) -> HttpError:
+    return InvalidCursorError(str(exc), [{"field": "query.cursor", "reason": str(exc)}])
 
 
-def _cursor(exc: CursorError) -> Response[str]:
-    return error_response(400, "invalid_cursor", str(exc), [{"field": "query.cursor", "reason": str(exc)}])
-
-
-def _conflict(exc: ConflictError) -> Response[str]:
-    return error_response(
-        409, "version_conflict", "the conversation changed while this request ran; read it again and retry"
-    )
-
-
-def _store(exc: StoreError) -> Response[str]:
+def _store(exc: StoreError) -> HttpError:
     logger.warning("store unavailable", extra={"error": str(exc)})
-    return error_response(503, "unavailable", "the conversation store is busy; try again shortly")
+    return StoreBusyError()
 
 
-def _no_route(exc: RouteNotFoundError) -> Response[str]:
-    return error_response(404, "not_found", "no such route")
+def _service(exc: ServiceError) -> HttpError:
+    return StatusError(int(exc.status_code), exc.msg if isinstance(exc.msg, str) else None)
 
 
-def _service(exc: ServiceError) -> Response[str]:
-    message = exc.msg if isinstance(exc.msg, str) else "the request could not be served"
-    return error_response(int(exc.status_code), "error", message)
+TRANSLATIONS: Translations = {
+    RequestValidationError: _invalid,
+    RequestUnsupportedContentType: lambda exc: JsonRequiredError(),
+    CursorError: _cursor,
+    ConflictError: lambda exc: VersionConflictError(),
+    StoreError: _store,
+    RouteNotFoundError: lambda exc: NoRouteError(),
+    ServiceError: _service,
+}
 
 
 def register(app: APIGatewayHttpResolver) -> None:
-    """Install the exception handlers on the resolver (the most specific class wins)."""
+    """Install the one exception handler on the resolver, for HTTP errors, translations and the rest."""
 
-    def unexpected(exc: Exception) -> Response[str]:
-        logger.exception("agent API request failed")
-        request_id = (app.current_event.raw_event.get("requestContext") or {}).get("requestId", "-")
-        return error_response(500, "internal", f"the request failed unexpectedly (request id {request_id})")
+    def answer(exc: Exception) -> Response[str]:
+        error = http_error(exc, TRANSLATIONS)
+        if error is None:
+            logger.exception("agent API request failed")
+            error = InternalError(
+                (app.current_event.raw_event.get("requestContext") or {}).get("requestId", "-")
+            )
+        return Response(
+            status_code=error.status, content_type=content_types.APPLICATION_JSON, body=error_json(error)
+        )
 
     app.exception_handler_manager.update_exception_handlers(
-        {
-            ApiError: _api_error,
-            RequestValidationError: _invalid,
-            RequestUnsupportedContentType: _media_type,
-            CursorError: _cursor,
-            ConflictError: _conflict,
-            StoreError: _store,
-            RouteNotFoundError: _no_route,
-            ServiceError: _service,
-            Exception: unexpected,
-        }
+        dict.fromkeys((HttpError, *TRANSLATIONS, Exception), answer)
     )

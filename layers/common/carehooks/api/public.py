@@ -14,12 +14,6 @@ from dataclasses import replace
 from carehooks.api.auth import Agent
 from carehooks.api.conversations import conversation_out, load, message_out
 from carehooks.api.deps import Services
-from carehooks.api.errors import (
-    ResourceNotFoundError,
-    SendNotDoneError,
-    StateConflictError,
-    UnavailableError,
-)
 from carehooks.api.models import ConversationOut, ModerationResult, PrivateReplyResult
 from carehooks.outbound.models import SendError
 from carehooks.public.moderation import ModerationError, set_comment_hidden
@@ -27,6 +21,12 @@ from carehooks.public.replies import PrivateReplyRetryError, default_comment, pr
 from carehooks.store import ConflictError
 from carehooks.store.events import ConversationEvent, save_with_event
 from carehooks.store.public import linked_id
+from carehooks.web.errors import (
+    ResourceNotFoundError,
+    SendNotDoneError,
+    StateConflictError,
+    UnavailableError,
+)
 
 MAX_ATTEMPTS = 4
 

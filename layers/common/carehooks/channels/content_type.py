@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from carehooks.ingress.errors import UnsupportedMediaTypeError
-from carehooks.ingress.receive import WebhookRequest
+from carehooks.web.errors import UnsupportedMediaTypeError
+from carehooks.web.request import WebhookRequest
 
 
 def media_type(request: WebhookRequest) -> str:

@@ -9,7 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Protocol
 
 from carehooks.domain.models import QueuedEvent
-from carehooks.ingress.errors import EnqueueError, PayloadTooLargeError
+from carehooks.web.errors import EnqueueError, PayloadTooLargeError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

@@ -7,60 +7,20 @@ as soon as SQS has accepted every event, and a 5xx when it has not, so the platf
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from carehooks import http
 from carehooks.domain.models import QueuedEvent
-from carehooks.ingress.errors import (
+from carehooks.ingress.queue import EventQueue
+from carehooks.observability import logger, metrics
+from carehooks.web.errors import (
     IngressError,
     MalformedBodyError,
     NotConfiguredError,
     PayloadTooLargeError,
+    error_response,
 )
-from carehooks.ingress.queue import EventQueue
-from carehooks.observability import logger, metrics
-
-# Public messages: fixed text per error code, so internal details never leak to callers.
-PUBLIC_MESSAGES = {
-    "malformed_body": "The request body is not a valid webhook payload.",
-    "payload_too_large": "The request body is too large.",
-    "unsupported_media_type": "The request content type is not supported.",
-    "invalid_signature": "The request signature is missing or invalid.",
-    "forbidden": "Verification failed.",
-    "not_configured": "The webhook is not configured.",
-    "enqueue_failed": "The event could not be accepted; please retry.",
-    "bad_request": "Bad request.",
-}
-
-
-@dataclass(frozen=True)
-class WebhookRequest:
-    method: str
-    path: str
-    raw: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
-    raw_query: str = ""  # exactly as sent: Twilio signs the URL byte for byte
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    @classmethod
-    def from_event(cls, event: dict[str, Any]) -> WebhookRequest:
-        try:
-            raw = http.raw_body(event)
-        except http.RequestBodyError as exc:
-            raise MalformedBodyError(str(exc)) from exc
-        return cls(
-            method=http.method(event) or "POST",
-            path=str(event.get("rawPath") or ""),
-            raw=raw,
-            headers={str(k).lower(): str(v) for k, v in http.mapping(event, "headers").items()},
-            query=http.query(event),
-            raw_query=str(event.get("rawQueryString") or ""),
-        )
+from carehooks.web.request import WebhookRequest
 
 
 class Receiver(Protocol):
@@ -109,12 +69,12 @@ def receive(
             extra={"platform": receiver.name, "detail": exc.detail},
         )
         metrics.add_metric(name="WebhookNotConfigured", unit="Count", value=1)
-        return _error(exc)
+        return error_response(exc)
     except IngressError as exc:
         level = logger.error if exc.status >= 500 else logger.warning
         level("webhook rejected", extra={"platform": receiver.name, "code": exc.code, "detail": exc.detail})
         metrics.add_metric(name=f"WebhookRejected_{exc.code}", unit="Count", value=1)
-        return _error(exc)
+        return error_response(exc)
     metrics.add_metric(name="WebhookEventsEnqueued", unit="Count", value=len(events))
     logger.info("webhook accepted", extra={"platform": receiver.name, "events": len(events)})
     return receiver.accepted(len(events))
@@ -136,7 +96,3 @@ def _split(receiver: Receiver, request: WebhookRequest, received_at: datetime) -
             extra={"platform": receiver.name, "error": type(exc).__name__},
         )
         raise MalformedBodyError(f"unforeseen shape: {type(exc).__name__}") from exc
-
-
-def _error(exc: IngressError) -> dict[str, Any]:
-    return http.error_response(exc.status, exc.code, PUBLIC_MESSAGES.get(exc.code, "Bad request."))

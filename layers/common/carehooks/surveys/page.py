@@ -1,7 +1,9 @@
 """The survey link fallback: ``GET /survey/{token}`` shows a small form, ``POST`` records the answer.
 
 Every outcome is a readable page with a fitting status (never a 500): a forged token 404, an expired
-one 410, an answered survey 409 on POST, a missing score 400, no signing key 503.
+one 410, an answered survey 409 on POST, a missing score 400, a body too large 413, no signing key 503.
+A refusal is an exception mapped to its status by :func:`carehooks.web.errors.http_error`; the page
+shows the notice :func:`refusal_page` picks for that status.
 """
 
 from __future__ import annotations
@@ -10,14 +12,47 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from carehooks.config.surveys import SCORES, SurveyConfig, SurveyTexts
 from carehooks.domain.models import Conversation
+from carehooks.observability import logger
 from carehooks.store import Store
 from carehooks.surveys.answers import MAX_COMMENT_CHARS, record_answer
 from carehooks.surveys.token import ExpiredTokenError, SigningKeyMissingError, TokenError, verify
+from carehooks.web import events
+from carehooks.web.errors import (
+    GoneError,
+    MalformedBodyError,
+    PayloadTooLargeError,
+    ResourceNotFoundError,
+    Translations,
+    UnavailableError,
+    http_error,
+)
+
+MAX_FORM_BYTES = 16_384
+
+HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-store",
+    # The token is a capability: never leak it to another site through the Referer header.
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+# The link's own failures as HTTP errors (the mapper answers the rest; anything unforeseen is a 503).
+REFUSALS: Translations = {
+    events.RequestBodyError: lambda exc: MalformedBodyError(str(exc)),
+    SigningKeyMissingError: lambda exc: UnavailableError(),
+    ExpiredTokenError: lambda exc: GoneError(),
+    TokenError: lambda exc: ResourceNotFoundError(),
+}
 
 
 @dataclass(frozen=True)
@@ -64,10 +99,68 @@ def _language(conv: Conversation, config: SurveyConfig) -> str:
     return language.split("_", maxsplit=1)[0]
 
 
-def notice_page(status: int, config: SurveyConfig, message: Callable[[SurveyTexts], str]) -> Page:
-    """A page with one message in the default language (for failures before the token is read)."""
+def _refusal_text(status: int, texts: SurveyTexts) -> str:
+    """The notice a refused request shows, by its mapped status: the one place a status picks its text."""
+    if status == 503:
+        return texts.unavailable
+    if status == 410:
+        return texts.expired
+    return texts.invalid
+
+
+def refusal_page(status: int, config: SurveyConfig) -> Page:
+    """The notice for a refused request, in the default language (the token may not have been read)."""
     texts = config.texts[config.default_language]
-    return _notice(status, texts, message(texts), config.default_language)
+    return _notice(status, texts, _refusal_text(status, texts), config.default_language)
+
+
+def answer_link(
+    event: dict[str, Any],
+    load_config: Callable[[], SurveyConfig],
+    open_store: Callable[[], Store],
+    signing_key: Callable[[], str],
+    now: Callable[[], datetime],
+) -> dict[str, Any]:
+    """Answer one API Gateway request to the survey link: always a page, never a 500."""
+    config = _config(load_config)
+    try:
+        method = events.method(event)
+        form = _form_fields(event, method)
+        page = survey_page(open_store(), _token(event), method, form, now(), config, signing_key())
+    except Exception as exc:
+        error = http_error(exc, REFUSALS)
+        if error is None:
+            logger.exception("survey page failed")
+            error = UnavailableError()
+        page = refusal_page(error.status, config)
+    if page.status >= 400:
+        logger.info("survey page refused", extra={"status": page.status})
+    return {"statusCode": page.status, "headers": dict(HEADERS), "body": page.html}
+
+
+def _config(load_config: Callable[[], SurveyConfig]) -> SurveyConfig:
+    try:
+        return load_config()
+    except Exception:
+        # A broken configuration document must not turn the customer's page into an error.
+        logger.exception("survey configuration unavailable; using defaults")
+        return SurveyConfig()
+
+
+def _form_fields(event: dict[str, Any], method: str) -> dict[str, str]:
+    if method != "POST":
+        return {}
+    raw = events.raw_body(event)
+    if len(raw) > MAX_FORM_BYTES:
+        raise PayloadTooLargeError(f"{len(raw)} bytes")
+    return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+def _token(event: dict[str, Any]) -> str:
+    token = (event.get("pathParameters") or {}).get("token")
+    if token is None:
+        token = str(event.get("rawPath") or "").rsplit("/", 1)[-1]
+    return str(token)
 
 
 def survey_page(
@@ -79,11 +172,8 @@ def survey_page(
     config: SurveyConfig,
     key: str,
 ) -> Page:
-    """Answer one request to the survey link."""
-    opened = _open(store, token, now, config, key)
-    if isinstance(opened, Page):
-        return opened
-    conv, texts, lang = opened
+    """Answer one request to the survey link (a token that opens nothing raises, see :data:`REFUSALS`)."""
+    conv, texts, lang = _open(store, token, now, config, key)
     answered = bool(conv.csat and conv.csat.get("score") is not None)
     if method == "GET":
         if answered:
@@ -98,19 +188,12 @@ def survey_page(
 
 def _open(
     store: Store, token: str, now: datetime, config: SurveyConfig, key: str
-) -> Page | tuple[Conversation, SurveyTexts, str]:
-    """The conversation a token opens, or the page explaining why it opens nothing."""
-    try:
-        claims = verify(token, key, now)
-    except SigningKeyMissingError:
-        return notice_page(503, config, lambda t: t.unavailable)
-    except ExpiredTokenError:
-        return notice_page(410, config, lambda t: t.expired)
-    except TokenError:
-        return notice_page(404, config, lambda t: t.invalid)
+) -> tuple[Conversation, SurveyTexts, str]:
+    """The conversation a token opens; a :class:`TokenError` or a 404 when it opens nothing."""
+    claims = verify(token, key, now)
     conv = store.get_conversation(claims.conversation_id)
     if conv is None:
-        return notice_page(404, config, lambda t: t.invalid)
+        raise ResourceNotFoundError("no conversation for this survey link")
     return conv, config.texts_for(conv), _language(conv, config)
 
 

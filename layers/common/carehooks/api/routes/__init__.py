@@ -4,7 +4,7 @@ To add a topic: create ``carehooks/api/routes/<topic>.py`` defining ``router = A
 with its routes (paths relative to ``/api``; take the agent and the services as dependencies, see
 ``conversations.py``), and add ``"<topic>"`` to :data:`ROUTE_MODULES`. Then run ``make openapi`` and
 commit ``docs/openapi.json`` (the drift test fails until you do). Raise the errors of
-:mod:`carehooks.api.errors`; never build error bodies by hand.
+:mod:`carehooks.web.errors`; never build error bodies by hand.
 """
 
 from __future__ import annotations

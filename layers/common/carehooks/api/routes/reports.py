@@ -10,11 +10,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from carehooks.api.auth import Agent, current_agent
 from carehooks.api.deps import Services, services
-from carehooks.api.errors import InvalidInputError
 from carehooks.api.routes import responses
 from carehooks.reports.models import SummaryReport
 from carehooks.reports.query import ReportQueryError, parse_summary_query
 from carehooks.reports.service import business_calendar, summary_report
+from carehooks.web.errors import InvalidInputError
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 

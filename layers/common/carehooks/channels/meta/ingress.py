@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from carehooks.channels.meta.comments import thread_key
 from carehooks.domain.models import Channel, QueuedEvent
-from carehooks.ingress.errors import MalformedBodyError
-from carehooks.ingress.jsonbody import load_object
+from carehooks.web.errors import MalformedBodyError
+from carehooks.web.jsonbody import load_object
 
 
 class _Party(BaseModel):

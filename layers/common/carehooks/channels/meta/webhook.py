@@ -6,14 +6,14 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from carehooks import http
 from carehooks.channels.content_type import require_json
 from carehooks.channels.meta import ingress, signature
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import QueuedEvent
-from carehooks.ingress.errors import ForbiddenError, InvalidSignatureError, NotConfiguredError
-from carehooks.ingress.receive import WebhookRequest
 from carehooks.observability import logger
+from carehooks.web import responses
+from carehooks.web.errors import ForbiddenError, InvalidSignatureError, NotConfiguredError
+from carehooks.web.request import WebhookRequest
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 
@@ -37,7 +37,7 @@ class MetaReceiver:
         challenge = request.query.get("hub.challenge", "")
         if mode != "subscribe" or not challenge or not hmac.compare_digest(token.encode(), expected.encode()):
             raise ForbiddenError("handshake token mismatch")
-        return http.text_response(200, challenge)
+        return responses.text_response(200, challenge)
 
     def verify(self, request: WebhookRequest) -> None:
         require_json(request)
@@ -51,4 +51,4 @@ class MetaReceiver:
         return ingress.split(request.raw, received_at)
 
     def accepted(self, count: int) -> dict[str, Any]:
-        return http.json_response(200, {"ok": True, "events": count})
+        return responses.json_response(200, {"ok": True, "events": count})

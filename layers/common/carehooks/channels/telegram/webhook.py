@@ -13,14 +13,14 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from carehooks import http
 from carehooks.channels.content_type import require_json
 from carehooks.channels.telegram import ingress
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import QueuedEvent
-from carehooks.ingress.errors import IngressError, InvalidSignatureError, NotConfiguredError
-from carehooks.ingress.receive import WebhookRequest
 from carehooks.observability import logger, metrics
+from carehooks.web import responses
+from carehooks.web.errors import IngressError, InvalidSignatureError, NotConfiguredError
+from carehooks.web.request import WebhookRequest
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 (a header name, not a secret)
 
@@ -79,7 +79,7 @@ class TelegramReceiver:
     def accepted(self, count: int) -> dict[str, Any]:
         callback_query_id = _callback_query_id.get()
         if callback_query_id:
-            return http.json_response(
+            return responses.json_response(
                 200, {"method": "answerCallbackQuery", "callback_query_id": callback_query_id}
             )
-        return http.json_response(200, {"ok": True, "events": count})
+        return responses.json_response(200, {"ok": True, "events": count})

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from carehooks.domain.models import Channel, QueuedEvent
-from carehooks.ingress.errors import MalformedBodyError
+from carehooks.web.errors import MalformedBodyError
 
 WHATSAPP_PREFIX = "whatsapp:"
 # MessageStatus values that describe an inbound message rather than one carehooks sent.

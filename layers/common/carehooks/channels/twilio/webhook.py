@@ -9,19 +9,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from carehooks import http
 from carehooks.channels.content_type import media_type
 from carehooks.channels.twilio import ingress, signature
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import QueuedEvent
-from carehooks.ingress.errors import (
+from carehooks.observability import logger, metrics
+from carehooks.web import responses
+from carehooks.web.errors import (
     IngressError,
     InvalidSignatureError,
     NotConfiguredError,
     UnsupportedMediaTypeError,
 )
-from carehooks.ingress.receive import WebhookRequest
-from carehooks.observability import logger, metrics
+from carehooks.web.request import WebhookRequest
 
 ROUTE = "/webhooks/twilio"
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -73,4 +73,4 @@ class TwilioReceiver:
 
     def accepted(self, count: int) -> dict[str, Any]:
         """An empty TwiML response: accepted, no inline reply (replies go out from a worker)."""
-        return http.text_response(200, EMPTY_TWIML, content_type="text/xml")
+        return responses.text_response(200, EMPTY_TWIML, content_type="text/xml")

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from carehooks.domain.models import Channel, QueuedEvent
-from carehooks.ingress.errors import MalformedBodyError
-from carehooks.ingress.jsonbody import load_object
+from carehooks.web.errors import MalformedBodyError
+from carehooks.web.jsonbody import load_object
 
 CUSTOMER_ARRAYS = ("direct_message_events", "tweet_create_events")
 

@@ -6,14 +6,14 @@ import re
 from datetime import datetime
 from typing import Any
 
-from carehooks import http
 from carehooks.channels.content_type import require_json
 from carehooks.channels.x import ingress, signature
 from carehooks.config.settings import secret_list
 from carehooks.domain.models import QueuedEvent
-from carehooks.ingress.errors import IngressError, InvalidSignatureError, NotConfiguredError
-from carehooks.ingress.receive import WebhookRequest
 from carehooks.observability import logger, metrics
+from carehooks.web import responses
+from carehooks.web.errors import IngressError, InvalidSignatureError, NotConfiguredError
+from carehooks.web.request import WebhookRequest
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 # What X sends as a crc_token (base64, URL-safe, UUID-like): never the start of a JSON object.
@@ -49,7 +49,7 @@ class XReceiver:
             raise MissingCrcTokenError("crc_token missing")
         if not CRC_TOKEN.fullmatch(token):
             raise MissingCrcTokenError("crc_token is not a token X would send")
-        return http.json_response(
+        return responses.json_response(
             200, {"response_token": signature.crc_response_token(token, self._secrets()[0])}
         )
 
@@ -68,4 +68,4 @@ class XReceiver:
         return events
 
     def accepted(self, count: int) -> dict[str, Any]:
-        return http.json_response(200, {"ok": True, "events": count})
+        return responses.json_response(200, {"ok": True, "events": count})

@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from carehooks.ingress.errors import MalformedBodyError
+from carehooks.web.errors import MalformedBodyError
 
 MAX_DEPTH = 32
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

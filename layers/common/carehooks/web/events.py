@@ -1,10 +1,9 @@
-"""Reading API Gateway HTTP API (payload v2) events and building responses."""
+"""Reading API Gateway HTTP API (payload v2) events: the raw body, headers, query and method."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 
@@ -53,20 +52,3 @@ def method(event: dict[str, Any]) -> str:
     context = mapping(event, "requestContext")
     http = context.get("http") if isinstance(context.get("http"), dict) else {}
     return str((http or {}).get("method", "")).upper()
-
-
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":")),
-    }
-
-
-def text_response(status: int, body: str, content_type: str = "text/plain") -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}
-
-
-def error_response(status: int, code: str, message: str) -> dict[str, Any]:
-    """The one error body shape: ``{"error": {"code", "message"}}``."""
-    return json_response(status, {"error": {"code": code, "message": message}})
