@@ -14,16 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local import apigw
-from infra.local.apigw import Response
-from infra.local.auth import AuthError
-from infra.local.sandbox import PLATFORMS, FailureRule
-
-if TYPE_CHECKING:
-    from infra.local.stack import Stack
+from infra.local.apigw import Response, Router
+from infra.local.auth import AuthError, LocalJwt
+from infra.local.clock import Clock
+from infra.local.conversations import ConversationReader
+from infra.local.mail import MailFolder
+from infra.local.model import TemplateModel
+from infra.local.queues import DeadLetterWatch
+from infra.local.runtime import Runtime
+from infra.local.sandbox import PLATFORMS, FailureRule, Sandbox
+from infra.local.schedules import Scheduler
+from infra.local.settings import LocalSettings
 
 API_GATEWAY_TIMEOUT = 30.0
 LOCAL_ROUTES: list[tuple[str, str, str]] = [
@@ -43,6 +48,25 @@ LOCAL_ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/_local/token", '{"sub", "email"?, "name"?} -> {"token"} for the JWT routes'),
     ("GET", "/_local/health", "liveness"),
 ]
+
+
+class Stack(Protocol):
+    """What the server needs of the running stack (``infra.local.stack.Stack`` is one), so the server
+    does not import the module that starts it."""
+
+    settings: LocalSettings
+    clock: Clock
+    model: TemplateModel
+    runtime: Runtime
+    router: Router
+    jwt: LocalJwt
+    sandbox: Sandbox
+    mail: MailFolder
+    dlq: DeadLetterWatch
+    conversations: ConversationReader
+    scheduler: Scheduler
+
+    def say(self, text: str) -> None: ...
 
 
 def _json(status: int, payload: Any) -> Response:
