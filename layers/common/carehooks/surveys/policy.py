@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
-from carehooks.clock import parse_iso
+from carehooks.clock import iso, parse_iso
 from carehooks.domain.models import Channel, Conversation
+from carehooks.store import keys
 from carehooks.surveys.config import SurveyConfig
 
 # Where a survey outcome (sent / skipped, with its reason) is kept on the conversation.
@@ -64,10 +67,23 @@ def survey_due_at(conv: Conversation, config: SurveyConfig) -> datetime | None:
     return conv.resolved_at + timedelta(minutes=config.delay_minutes)
 
 
-def survey_state(conv: Conversation) -> dict[str, object]:
+def survey_state(conv: Conversation) -> dict[str, Any]:
     """The survey outcome recorded on a conversation (empty when none)."""
     state = conv.extra.get(SURVEY_ATTR)
     return dict(state) if isinstance(state, dict) else {}
+
+
+def survey_overview(conv: Conversation) -> dict[str, Any] | None:
+    """The recorded outcome and, while a survey is pending, when it is due (``due_at``); None when neither.
+
+    The due time is read from the conversation's due marker (what the survey dispatch will act on).
+    """
+    state = survey_state(conv)
+    marker = conv.extra.get(keys.SURVEY_DUE_SK_ATTR)
+    if isinstance(marker, str) and "#" in marker:
+        with contextlib.suppress(ValueError):
+            state["due_at"] = iso(parse_iso(marker.split("#", 1)[0]))
+    return state or None
 
 
 def capture_until(conv: Conversation) -> datetime | None:
