@@ -50,9 +50,9 @@ LOCAL_ROUTES: list[tuple[str, str, str]] = [
 ]
 
 
-class Stack(Protocol):
-    """What the server needs of the running stack (``infra.local.stack.Stack`` is one), so the server
-    does not import the module that starts it."""
+class StackParts(Protocol):
+    """The parts of the running stack the handlers reach, declared here so the server does not import
+    the module that starts it (``infra.local.stack.Stack`` implements this)."""
 
     settings: LocalSettings
     clock: Clock
@@ -101,7 +101,7 @@ class StackServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], stack: Stack) -> None:
+    def __init__(self, address: tuple[str, int], stack: StackParts) -> None:
         self.stack = stack
         super().__init__(address, _Handler)
 
@@ -173,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # -- the template's HTTP API ------------------------------------------------------------------------
-def api_route(stack: Stack, request: Request) -> Response:
+def api_route(stack: StackParts, request: Request) -> Response:
     """One API request: route, authorize, invoke, map back, as API Gateway would."""
     if len(request.body) > apigw.MAX_PAYLOAD:
         return apigw.TOO_LARGE
@@ -222,7 +222,7 @@ def api_route(stack: Stack, request: Request) -> Response:
 
 
 # -- the platform sandbox ---------------------------------------------------------------------------
-def sandbox_route(stack: Stack, request: Request, host: str) -> Response:
+def sandbox_route(stack: StackParts, request: Request, host: str) -> Response:
     match = re.fullmatch(r"/_sandbox/([a-z]+)(/.*)?", request.raw_path)
     if not match or match.group(1) not in PLATFORMS:
         return _json(404, {"error": "unknown sandbox", "sandboxes": list(PLATFORMS)})
@@ -238,7 +238,7 @@ def sandbox_route(stack: Stack, request: Request, host: str) -> Response:
 
 
 # -- /_local/ ---------------------------------------------------------------------------------------
-def local_route(stack: Stack, request: Request) -> Response:
+def local_route(stack: StackParts, request: Request) -> Response:
     path = request.raw_path.rstrip("/") or "/"
     method = request.method
     query = {k: v[-1] for k, v in parse_qs(request.raw_query).items()}
@@ -256,7 +256,7 @@ def local_route(stack: Stack, request: Request) -> Response:
     return _json(404, {"message": "Not Found", "local_routes": [f"{m} {p}" for m, p, _ in LOCAL_ROUTES]})
 
 
-def run_route(stack: Stack, name: str) -> Response:
+def run_route(stack: StackParts, name: str) -> Response:
     outcome = stack.scheduler.run_now(name)
     if outcome is None:
         known = sorted({s.function for s in stack.scheduler.schedules})
@@ -266,7 +266,7 @@ def run_route(stack: Stack, name: str) -> Response:
     return _json(500, {"ok": False, "error": outcome.error_text})
 
 
-def _clock_post(stack: Stack, request: Request, _: dict[str, str]) -> Response:
+def _clock_post(stack: StackParts, request: Request, _: dict[str, str]) -> Response:
     body = request.json()
     if not isinstance(body, dict):
         return _bad('send {"advance_seconds": N} or {"set": "<ISO 8601>"}')
@@ -291,14 +291,14 @@ def _clock_post(stack: Stack, request: Request, _: dict[str, str]) -> Response:
     return _json(200, {"now": stack.clock.iso(now)})
 
 
-def _token(stack: Stack, request: Request, _: dict[str, str]) -> Response:
+def _token(stack: StackParts, request: Request, _: dict[str, str]) -> Response:
     body = request.json()
     if not isinstance(body, dict) or not isinstance(body.get("sub"), str) or not body["sub"]:
         return _bad('send {"sub": "<agent id>", "email"?: ..., "name"?: ...}')
     return _json(200, {"token": stack.jwt.mint(body)})
 
 
-def _fail(stack: Stack, request: Request, _: dict[str, str]) -> Response:
+def _fail(stack: StackParts, request: Request, _: dict[str, str]) -> Response:
     body = request.json()
     if not isinstance(body, dict) or body.get("channel") not in (*PLATFORMS, "*"):
         return _bad(f'send {{"channel": one of {list(PLATFORMS)}, "status": 400, "body": {{...}}}}')
@@ -316,7 +316,7 @@ def _fail(stack: Stack, request: Request, _: dict[str, str]) -> Response:
     return _json(200, {"ok": True})
 
 
-def _conversations(stack: Stack, _: Request, query: dict[str, str]) -> Response:
+def _conversations(stack: StackParts, _: Request, query: dict[str, str]) -> Response:
     status = query.get("status") or None
     try:
         limit = max(1, min(int(query.get("limit", "50")), 500))
@@ -325,7 +325,7 @@ def _conversations(stack: Stack, _: Request, query: dict[str, str]) -> Response:
     return _json(200, stack.conversations.list(status, limit))
 
 
-def _index(stack: Stack, _: Request, __: dict[str, str]) -> Response:
+def _index(stack: StackParts, _: Request, __: dict[str, str]) -> Response:
     return _json(
         200,
         {
@@ -335,7 +335,7 @@ def _index(stack: Stack, _: Request, __: dict[str, str]) -> Response:
     )
 
 
-def _ok(stack: Stack, _: Request, __: dict[str, str]) -> Response:
+def _ok(stack: StackParts, _: Request, __: dict[str, str]) -> Response:
     return _json(200, {"ok": True})
 
 
@@ -344,7 +344,7 @@ def _cleared(action: Callable[[], None]) -> Response:
     return _json(200, {"ok": True})
 
 
-_LocalHandler = Callable[["Stack", Request, dict[str, str]], Response]
+_LocalHandler = Callable[[StackParts, Request, dict[str, str]], Response]
 _LOCAL: dict[tuple[str, str], _LocalHandler] = {
     ("GET", "/_local"): _index,
     ("GET", "/_local/health"): _ok,
@@ -361,7 +361,7 @@ _LOCAL: dict[tuple[str, str], _LocalHandler] = {
 }
 
 
-def serve(stack: Stack) -> tuple[StackServer, threading.Thread]:
+def serve(stack: StackParts) -> tuple[StackServer, threading.Thread]:
     """Bind and serve in a background thread."""
     server = StackServer((stack.settings.host, stack.settings.port), stack)
     thread = threading.Thread(

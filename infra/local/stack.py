@@ -26,28 +26,18 @@ from infra.local.resolver import Resolver
 from infra.local.runtime import Runtime, function_environment
 from infra.local.sandbox import Sandbox
 from infra.local.schedules import Scheduler
-from infra.local.server import LOCAL_ROUTES, StackServer, serve
+from infra.local.server import LOCAL_ROUTES, StackParts, StackServer, serve
 from infra.local.settings import ROOT, LocalSettings, load, sandboxed, secret_values
 
 LAYER = ROOT / "layers" / "common"
 
 
-class Stack:
+class Stack(StackParts):
     """Every part of the running stack (the HTTP handlers reach them through this)."""
 
-    clock: Clock
-    model: TemplateModel
     provisioned: aws.Provisioned
     secret: dict[str, str]
     senders: list[str]
-    runtime: Runtime
-    router: Router
-    jwt: LocalJwt
-    sandbox: Sandbox
-    mail: MailFolder
-    dlq: DeadLetterWatch
-    conversations: ConversationReader
-    scheduler: Scheduler
 
     def __init__(self, settings: LocalSettings) -> None:
         self.settings = settings
