@@ -70,65 +70,30 @@ def _store() -> Any:
 def run_test(args: argparse.Namespace, store: Any = None) -> int:
     ensure_package()
     from carehooks import clock
-    from carehooks.domain.conversations import new_conversation_id
-    from carehooks.domain.models import Channel, Conversation, Direction, Message
-    from carehooks.rules.dryrun import dry_run
-    from carehooks.rules.engine import Context
+    from carehooks.rules.dryrun import Sample, dry_run, dry_run_setup
 
     config = _config(args.config)
     now = clock.parse_iso(args.at) if args.at else clock.now()
-    channel = Channel(args.channel)
-    contact = args.contact or "dry-run-customer"
-    history: tuple[Conversation, ...] = ()
-    acknowledged = False
-    notes: list[str] = []
-    if args.contact and not args.no_store:
-        try:
-            store = store or _store()
-            from carehooks.store.rules import claim_exists
-
-            found = store.contact_conversations(channel, args.account, args.contact, limit=21)
-            history = tuple(found)
-        except Exception as exc:
-            notes.append(f"customer history not read ({type(exc).__name__}: {exc}); evaluated without it")
-    current = history[0] if history and history[0].status != "resolved" else None
-    if current is not None:
-        history = history[1:]
-        try:
-            acknowledged = claim_exists(store, "ack", current.id)
-        except Exception as exc:
-            notes.append(f"acknowledgement claim not read ({type(exc).__name__})")
-    conv = current or Conversation(
-        id=new_conversation_id(now),
-        channel=channel,
-        account_id=args.account,
-        contact_id=contact,
-        created_at=now,
-        contact_name=args.name,
-    )
-    conv.last_inbound_at = now
-    conv.tags = [*conv.tags, *[t for t in args.tag if t not in conv.tags]]
-    if args.assignee:
-        conv.assignee = args.assignee
-    message = Message(
-        conversation_id=conv.id,
-        channel=channel,
-        account_id=args.account,
-        contact_id=contact,
-        platform_message_id="dry-run",
-        direction=Direction.IN,
-        sent_at=now,
+    sample = Sample(
+        channel=args.channel,
         text=args.text,
+        account_id=args.account,
+        contact_id=args.contact,
+        name=args.name,
         kind=args.kind,
-        attachments=[{"kind": kind} for kind in args.attachment],
-        stored_at=now,
+        attachments=args.attachment,
+        tags=args.tag,
+        assignee=args.assignee,
     )
-    context = Context(conversation=conv, history=history, new_conversation=current is None)
-    result = dry_run(config, message, context, now, acknowledged=acknowledged)
+    reader = None if args.no_store else (lambda: store or _store())
+    setup = dry_run_setup(sample, now, reader, lenient=True)
+    result = dry_run(config, setup.message, setup.context, now, acknowledged=setup.acknowledged)
+    notes = list(setup.notes)
     if args.json:
         print(json.dumps({**result.as_dict(), "notes": notes}, indent=2, ensure_ascii=False))
         return 0
-    print(_report(config, result, now, conv, current is None, notes))
+    conv = setup.context.conversation
+    print(_report(config, result, now, conv, setup.context.new_conversation, notes))
     return 0
 
 
@@ -321,7 +286,7 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--contact", help="the customer's id on the channel (reads their history from the table)"
     )
-    run.add_argument("--account", default="dry-run-account", help="the business account (page, number) id")
+    run.add_argument("--account", help="the business account (page, number) id (default: dry-run-account)")
     run.add_argument("--name", help="the customer's display name")
     run.add_argument("--kind", default="text")
     run.add_argument("--attachment", action="append", default=[], help="an attachment kind (repeatable)")

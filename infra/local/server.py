@@ -14,16 +14,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local import apigw
-from infra.local.apigw import Response
-from infra.local.auth import AuthError
-from infra.local.sandbox import PLATFORMS, FailureRule
-
-if TYPE_CHECKING:
-    from infra.local.stack import Stack
+from infra.local.apigw import Response, Router
+from infra.local.auth import AuthError, LocalJwt
+from infra.local.clock import Clock
+from infra.local.conversations import ConversationReader
+from infra.local.mail import MailFolder
+from infra.local.model import TemplateModel
+from infra.local.queues import DeadLetterWatch
+from infra.local.runtime import Runtime
+from infra.local.sandbox import PLATFORMS, FailureRule, Sandbox
+from infra.local.schedules import Scheduler
+from infra.local.settings import LocalSettings
 
 API_GATEWAY_TIMEOUT = 30.0
 LOCAL_ROUTES: list[tuple[str, str, str]] = [
@@ -43,6 +48,25 @@ LOCAL_ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/_local/token", '{"sub", "email"?, "name"?} -> {"token"} for the JWT routes'),
     ("GET", "/_local/health", "liveness"),
 ]
+
+
+class StackParts(Protocol):
+    """The parts of the running stack the handlers reach, declared here so the server does not import
+    the module that starts it (``infra.local.stack.Stack`` implements this)."""
+
+    settings: LocalSettings
+    clock: Clock
+    model: TemplateModel
+    runtime: Runtime
+    router: Router
+    jwt: LocalJwt
+    sandbox: Sandbox
+    mail: MailFolder
+    dlq: DeadLetterWatch
+    conversations: ConversationReader
+    scheduler: Scheduler
+
+    def say(self, text: str) -> None: ...
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -77,7 +101,7 @@ class StackServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], stack: Stack) -> None:
+    def __init__(self, address: tuple[str, int], stack: StackParts) -> None:
         self.stack = stack
         super().__init__(address, _Handler)
 
@@ -149,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 # -- the template's HTTP API ------------------------------------------------------------------------
-def api_route(stack: Stack, request: Request) -> Response:
+def api_route(stack: StackParts, request: Request) -> Response:
     """One API request: route, authorize, invoke, map back, as API Gateway would."""
     if len(request.body) > apigw.MAX_PAYLOAD:
         return apigw.TOO_LARGE
@@ -198,7 +222,7 @@ def api_route(stack: Stack, request: Request) -> Response:
 
 
 # -- the platform sandbox ---------------------------------------------------------------------------
-def sandbox_route(stack: Stack, request: Request, host: str) -> Response:
+def sandbox_route(stack: StackParts, request: Request, host: str) -> Response:
     match = re.fullmatch(r"/_sandbox/([a-z]+)(/.*)?", request.raw_path)
     if not match or match.group(1) not in PLATFORMS:
         return _json(404, {"error": "unknown sandbox", "sandboxes": list(PLATFORMS)})
@@ -214,7 +238,7 @@ def sandbox_route(stack: Stack, request: Request, host: str) -> Response:
 
 
 # -- /_local/ ---------------------------------------------------------------------------------------
-def local_route(stack: Stack, request: Request) -> Response:
+def local_route(stack: StackParts, request: Request) -> Response:
     path = request.raw_path.rstrip("/") or "/"
     method = request.method
     query = {k: v[-1] for k, v in parse_qs(request.raw_query).items()}
@@ -232,7 +256,7 @@ def local_route(stack: Stack, request: Request) -> Response:
     return _json(404, {"message": "Not Found", "local_routes": [f"{m} {p}" for m, p, _ in LOCAL_ROUTES]})
 
 
-def run_route(stack: Stack, name: str) -> Response:
+def run_route(stack: StackParts, name: str) -> Response:
     outcome = stack.scheduler.run_now(name)
     if outcome is None:
         known = sorted({s.function for s in stack.scheduler.schedules})
@@ -242,7 +266,7 @@ def run_route(stack: Stack, name: str) -> Response:
     return _json(500, {"ok": False, "error": outcome.error_text})
 
 
-def _clock_post(stack: Stack, request: Request, _: dict[str, str]) -> Response:
+def _clock_post(stack: StackParts, request: Request, _: dict[str, str]) -> Response:
     body = request.json()
     if not isinstance(body, dict):
         return _bad('send {"advance_seconds": N} or {"set": "<ISO 8601>"}')
@@ -267,14 +291,14 @@ def _clock_post(stack: Stack, request: Request, _: dict[str, str]) -> Response:
     return _json(200, {"now": stack.clock.iso(now)})
 
 
-def _token(stack: Stack, request: Request, _: dict[str, str]) -> Response:
+def _token(stack: StackParts, request: Request, _: dict[str, str]) -> Response:
     body = request.json()
     if not isinstance(body, dict) or not isinstance(body.get("sub"), str) or not body["sub"]:
         return _bad('send {"sub": "<agent id>", "email"?: ..., "name"?: ...}')
     return _json(200, {"token": stack.jwt.mint(body)})
 
 
-def _fail(stack: Stack, request: Request, _: dict[str, str]) -> Response:
+def _fail(stack: StackParts, request: Request, _: dict[str, str]) -> Response:
     body = request.json()
     if not isinstance(body, dict) or body.get("channel") not in (*PLATFORMS, "*"):
         return _bad(f'send {{"channel": one of {list(PLATFORMS)}, "status": 400, "body": {{...}}}}')
@@ -292,7 +316,7 @@ def _fail(stack: Stack, request: Request, _: dict[str, str]) -> Response:
     return _json(200, {"ok": True})
 
 
-def _conversations(stack: Stack, _: Request, query: dict[str, str]) -> Response:
+def _conversations(stack: StackParts, _: Request, query: dict[str, str]) -> Response:
     status = query.get("status") or None
     try:
         limit = max(1, min(int(query.get("limit", "50")), 500))
@@ -301,7 +325,7 @@ def _conversations(stack: Stack, _: Request, query: dict[str, str]) -> Response:
     return _json(200, stack.conversations.list(status, limit))
 
 
-def _index(stack: Stack, _: Request, __: dict[str, str]) -> Response:
+def _index(stack: StackParts, _: Request, __: dict[str, str]) -> Response:
     return _json(
         200,
         {
@@ -311,7 +335,7 @@ def _index(stack: Stack, _: Request, __: dict[str, str]) -> Response:
     )
 
 
-def _ok(stack: Stack, _: Request, __: dict[str, str]) -> Response:
+def _ok(stack: StackParts, _: Request, __: dict[str, str]) -> Response:
     return _json(200, {"ok": True})
 
 
@@ -320,7 +344,7 @@ def _cleared(action: Callable[[], None]) -> Response:
     return _json(200, {"ok": True})
 
 
-_LocalHandler = Callable[["Stack", Request, dict[str, str]], Response]
+_LocalHandler = Callable[[StackParts, Request, dict[str, str]], Response]
 _LOCAL: dict[tuple[str, str], _LocalHandler] = {
     ("GET", "/_local"): _index,
     ("GET", "/_local/health"): _ok,
@@ -337,7 +361,7 @@ _LOCAL: dict[tuple[str, str], _LocalHandler] = {
 }
 
 
-def serve(stack: Stack) -> tuple[StackServer, threading.Thread]:
+def serve(stack: StackParts) -> tuple[StackServer, threading.Thread]:
     """Bind and serve in a background thread."""
     server = StackServer((stack.settings.host, stack.settings.port), stack)
     thread = threading.Thread(

@@ -10,13 +10,14 @@ import socket
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from infra.local import aws
 from infra.local.apigw import Router
 from infra.local.auth import LocalJwt
+from infra.local.clock import Clock
 from infra.local.conversations import ConversationReader
 from infra.local.mail import MailFolder
 from infra.local.model import TemplateModel, parameters
@@ -25,71 +26,18 @@ from infra.local.resolver import Resolver
 from infra.local.runtime import Runtime, function_environment
 from infra.local.sandbox import Sandbox
 from infra.local.schedules import Scheduler
-from infra.local.server import LOCAL_ROUTES, StackServer, serve
+from infra.local.server import LOCAL_ROUTES, StackParts, StackServer, serve
 from infra.local.settings import ROOT, LocalSettings, load, sandboxed, secret_values
 
 LAYER = ROOT / "layers" / "common"
 
 
-class Clock:
-    """The shared clock: real time plus an offset kept in ``CAREHOOKS_CLOCK_FILE``.
-
-    The stack holds the offset and writes it with :func:`carehooks.clock.write_offset`; every
-    function reads the same file through :func:`carehooks.clock.now`.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self.offset = timedelta(0)
-        with contextlib.suppress(FileNotFoundError, ValueError, TypeError):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            self.offset = timedelta(seconds=float(data.get("offset_seconds", 0)))
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    @staticmethod
-    def iso(value: datetime) -> str:
-        from carehooks.clock import iso
-
-        return iso(value)
-
-    def _write(self, offset: timedelta) -> None:
-        from carehooks.clock import write_offset
-
-        with self._lock:
-            self.offset = offset
-            write_offset(str(self.path), offset)
-
-    def advance(self, by: timedelta) -> None:
-        self._write(self.offset + by)
-
-    def set(self, text: str) -> None:
-        from carehooks.clock import parse_iso
-
-        self._write(parse_iso(text) - datetime.now(UTC))
-
-    def reset(self) -> None:
-        self._write(timedelta(0))
-
-
-class Stack:
+class Stack(StackParts):
     """Every part of the running stack (the HTTP handlers reach them through this)."""
 
-    clock: Clock
-    model: TemplateModel
     provisioned: aws.Provisioned
     secret: dict[str, str]
     senders: list[str]
-    runtime: Runtime
-    router: Router
-    jwt: LocalJwt
-    sandbox: Sandbox
-    mail: MailFolder
-    dlq: DeadLetterWatch
-    conversations: ConversationReader
-    scheduler: Scheduler
 
     def __init__(self, settings: LocalSettings) -> None:
         self.settings = settings

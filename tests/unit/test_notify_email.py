@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from carehooks.notify.email import EmailError, EmailThrottledError, build_message, send_email
+from carehooks.notify.email import EmailError, EmailThrottledError, build_message, send_email, send_message
 
 
 class StubSes:
@@ -81,6 +81,18 @@ def test_other_failures_are_email_errors(error: Exception) -> None:
     with pytest.raises(EmailError) as caught:
         send_email(["a@example.com"], "s", "h", "t", sender="x@example.com", client=StubSes(error))  # type: ignore[arg-type]
     assert not isinstance(caught.value, EmailThrottledError)
+
+
+def test_a_prepared_message_is_sent_as_is_from_its_sender() -> None:
+    # The weekly digest's path: its own MIME message (chart inline), the same SES call and errors.
+    message = build_message("Care <care@example.com>", ["ops@example.com"], "s", "<p>h</p>", "t")
+    ses = StubSes()
+    assert send_message(message, ["ops@example.com"], client=ses) == "0100-abc"  # type: ignore[arg-type]
+    (call,) = ses.calls
+    assert call["FromEmailAddress"] == "Care <care@example.com>"
+    assert call["Content"]["Raw"]["Data"] == message.as_bytes()
+    with pytest.raises(EmailThrottledError):
+        send_message(message, ["ops@example.com"], client=StubSes(client_error("Throttling")))  # type: ignore[arg-type]
 
 
 def test_no_recipients_is_an_error_before_any_call() -> None:

@@ -12,7 +12,7 @@ from carehooks.config.surveys import SurveyConfig, SurveyTexts
 from carehooks.domain.models import Channel, Conversation
 from carehooks.store.items import conversation_item
 from carehooks.surveys.due import survey_deriver
-from carehooks.surveys.policy import ineligible_reason, sampled, survey_due_at
+from carehooks.surveys.policy import ineligible_reason, sampled, survey_due_at, survey_overview
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -81,6 +81,15 @@ def test_the_deriver_writes_the_sparse_marker_for_a_due_survey() -> None:
     item = conversation_item(derived)
     assert item["survey_due_pk"] == "SURVEYDUE"
     assert item["survey_due_at"] == "2026-03-02T11:00:00.000Z#01JCONVERSATION0000000000A"
+
+
+def test_the_overview_shows_the_outcome_and_when_a_pending_survey_is_due() -> None:
+    assert survey_overview(resolved()) is None
+    derived = survey_deriver(SurveyConfig)(resolved(), T0)
+    assert survey_overview(derived) == {"due_at": "2026-03-02T11:00:00.000Z"}
+    sent = {"status": "sent", "capture_until": "2026-03-03T11:00:00.000Z"}
+    assert survey_overview(resolved(extra={"survey": sent})) == sent
+    assert survey_overview(resolved(extra={"survey": "garbled"})) is None
 
 
 def test_the_deriver_removes_the_marker_when_the_conversation_reopens() -> None:

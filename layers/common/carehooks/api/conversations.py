@@ -8,7 +8,6 @@ customer message, say) is retried from a fresh read, so adding a tag to a busy c
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 from collections.abc import Callable
@@ -28,14 +27,15 @@ from carehooks.api.models import (
     MessageOut,
     ReplyResult,
 )
-from carehooks.clock import iso, parse_iso
+from carehooks.clock import iso
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
-from carehooks.store import ConflictError, Store, keys
+from carehooks.store import ConflictError, Store
 from carehooks.store.events import ConversationEvent, conversation_events, save_with_event
 from carehooks.store.public import linked_id
 from carehooks.store.queries import ConversationFilter, Order, list_conversations
 from carehooks.store.rules import DECISION_ATTRIBUTE
+from carehooks.surveys.policy import survey_overview
 from carehooks.web.errors import (
     InvalidInputError,
     ResourceNotFoundError,
@@ -49,7 +49,6 @@ MAX_ATTEMPTS = 4
 HISTORY_LIMIT = 50
 ME = "me"
 SLA_ATTR = "sla"
-SURVEY_ATTR = "survey"
 # Conversation ids are ULIDs: anything else cannot exist, and is never sent to the table.
 _CONVERSATION_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
@@ -100,7 +99,7 @@ def detail(services: Services, conversation_id: str) -> ConversationDetail:
             for e in events
         ],
         sla=_dict_or_none(conv.extra.get(SLA_ATTR)),
-        survey=survey_state(conv),
+        survey=survey_overview(conv),
     )
 
 
@@ -345,16 +344,6 @@ def first_response_seconds(conv: Conversation) -> float | None:
 
     seconds = (conv.first_response_at - started_at(conv)).total_seconds()
     return round(seconds, 3) if seconds >= 0 else None
-
-
-def survey_state(conv: Conversation) -> dict[str, Any] | None:
-    """The survey's recorded outcome (``extra["survey"]``) and, while one is pending, when it is due."""
-    state = dict(conv.extra.get(SURVEY_ATTR) or {}) if isinstance(conv.extra.get(SURVEY_ATTR), dict) else {}
-    marker = conv.extra.get(keys.SURVEY_DUE_SK_ATTR)
-    if isinstance(marker, str) and "#" in marker:
-        with contextlib.suppress(ValueError):
-            state["due_at"] = iso(parse_iso(marker.split("#", 1)[0]))
-    return state or None
 
 
 def _csat(value: Any) -> Csat | None:

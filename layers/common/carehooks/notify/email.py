@@ -70,15 +70,23 @@ def send_email(
         from carehooks.config.settings import settings
 
         sender = settings().mail_from
-    raw = build_message(sender, to, subject, html, text).as_bytes()
+    return send_message(build_message(sender, to, subject, html, text), to, client=client)
+
+
+def send_message(message: EmailMessage, to: Sequence[str], *, client: SESV2Client | None = None) -> str:
+    """Send a prepared MIME message (raw, from its ``From``) to every address in ``to``; the SES message id.
+
+    The one SES call of the package: botocore's errors become :class:`EmailThrottledError` (SES asks to
+    slow down) or :class:`EmailError`.
+    """
     from botocore.exceptions import BotoCoreError, ClientError
 
     ses = client or sesv2_client()
     try:
         response = ses.send_email(
-            FromEmailAddress=sender,
+            FromEmailAddress=str(message["From"]),
             Destination={"ToAddresses": list(to)},
-            Content={"Raw": {"Data": raw}},
+            Content={"Raw": {"Data": message.as_bytes()}},
         )
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")

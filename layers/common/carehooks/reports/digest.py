@@ -11,12 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
-from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from carehooks.config.calendars import Calendar
+from carehooks.notify.email import build_message, send_message
+from carehooks.notify.render import environment, render_email
 from carehooks.observability import logger, metrics
 from carehooks.reports.chart import Day, daily_chart, duration_label
 from carehooks.reports.service import summary_report
@@ -42,19 +41,6 @@ def last_week(now: datetime) -> Period:
     today = now.astimezone(UTC).date()
     monday = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=UTC)
     return Period(monday - timedelta(days=7), monday)
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("carehooks.reports", "templates"),
-        autoescape=select_autoescape(
-            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
-        ),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _seconds(value: float | None) -> str:
@@ -132,9 +118,7 @@ def render_digest(summary: dict[str, Any], period: Period) -> tuple[str, str, st
         "distribution": [(score, csat["distribution"][score]) for score in ("5", "4", "3", "2", "1")],
         "chart_cid": CHART_CID,
     }
-    env = _environment()
-    html = env.get_template("weekly_digest.html").render(**context)
-    text = env.get_template("weekly_digest.txt").render(**context)
+    html, text = render_email(environment("carehooks.reports"), "weekly_digest", context)
     days = [
         Day(
             label=d["date"][5:],
@@ -150,8 +134,6 @@ def build_digest_email(
     sender: str, to: Sequence[str], subject: str, html: str, text: str, png: bytes
 ) -> EmailMessage:
     """The notify module's text + HTML message, with the chart inline (``cid:``) in the HTML part."""
-    from carehooks.notify.email import build_message
-
     message = build_message(sender, to, subject, html, text)
     html_part = message.get_body(preferencelist=("html",))
     assert isinstance(html_part, EmailMessage)
@@ -188,26 +170,8 @@ def send_weekly_digest(
     return DigestOutcome("sent", period, message_id)
 
 
-def ses_mailer(message: EmailMessage, to: Sequence[str]) -> str:
-    """Send a prepared MIME message through SES v2 (raw), with the notify module's error types."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from carehooks.notify.email import THROTTLING_CODES, EmailError, EmailThrottledError, sesv2_client
-
-    try:
-        response = sesv2_client().send_email(
-            FromEmailAddress=str(message["From"]),
-            Destination={"ToAddresses": list(to)},
-            Content={"Raw": {"Data": message.as_bytes()}},
-        )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in THROTTLING_CODES:
-            raise EmailThrottledError(f"SES throttled: {code}") from exc
-        raise EmailError(f"SES refused: {code}") from exc
-    except BotoCoreError as exc:
-        raise EmailError(f"SES unreachable: {exc}") from exc
-    return response["MessageId"]
+# Sends a prepared MIME message through SES v2 (the one sender of the notify module).
+ses_mailer: Mailer = send_message
 
 
 def ops_recipients() -> list[str]:

@@ -1,22 +1,34 @@
-"""The dry run: what the rules would do with a message, without any side effect (pure).
+"""The dry run: what the rules would do with a message, without any side effect.
 
-Used by ``carehooks rules test``, ``carehooks rules replay`` and (later) the agent API. The caller
-provides the conversation and the customer's history (read-only, or made up); nothing is written.
+Used by ``carehooks rules test``, ``carehooks rules replay`` and the agent API (``POST /api/rules/test``).
+The caller provides the conversation and the customer's history (read-only, or made up); nothing is
+written. :func:`dry_run` is pure; :func:`dry_run_setup` builds the made-up message and its context for
+``rules test`` and the API alike, reading (never writing) the customer's conversations when asked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from carehooks.domain.models import Conversation, Message
+from carehooks.domain.conversations import new_conversation_id
+from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.rules.acknowledge import AckDraft, draft, skip_reason
 from carehooks.rules.engine import Context, Decision, evaluate
 from carehooks.rules.step import apply_decision
+from carehooks.store import Store
+from carehooks.store.rules import claim_exists
 
 if TYPE_CHECKING:
     from carehooks.config.document import ConfigDocument
+
+DRY_RUN_CONTACT = "dry-run-customer"
+DRY_RUN_ACCOUNT = "dry-run-account"
+DRY_RUN_MESSAGE_ID = "dry-run"
+# The customer's current conversation and up to 20 before it.
+HISTORY_LIMIT = 21
 
 
 @dataclass(frozen=True)
@@ -67,3 +79,93 @@ def dry_run(
     if isinstance(prepared, str):
         return DryRun(decision, None, prepared, after)
     return DryRun(decision, prepared, None, after)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A made-up customer message: the inputs of ``carehooks rules test`` and ``POST /api/rules/test``."""
+
+    channel: str
+    text: str
+    account_id: str | None = None
+    contact_id: str | None = None
+    name: str | None = None
+    kind: str = "text"
+    attachments: Sequence[str] = ()
+    tags: Sequence[str] = ()  # tags the conversation already has
+    assignee: str | None = None  # its current assignee
+
+
+@dataclass(frozen=True)
+class DryRunSetup:
+    """What :func:`dry_run` runs on for a sample, and what could not be read (``notes``)."""
+
+    message: Message
+    context: Context
+    acknowledged: bool
+    notes: tuple[str, ...] = ()
+
+
+def dry_run_setup(
+    sample: Sample, now: datetime, store: Callable[[], Store] | None = None, *, lenient: bool = False
+) -> DryRunSetup:
+    """The sample's message and conversation context at ``now``.
+
+    With ``store`` and the sample's ``contact_id``, that customer's conversations are read (never
+    written) for "returning customer", "last agent" and "already acknowledged": an open latest one is the
+    conversation the message joins. ``lenient``: a read that fails becomes a note, and the sample is
+    evaluated without what it would have read (otherwise the error is raised).
+    """
+    channel = Channel(sample.channel)
+    account = sample.account_id or DRY_RUN_ACCOUNT
+    contact = sample.contact_id or DRY_RUN_CONTACT
+    notes: list[str] = []
+    history: tuple[Conversation, ...] = ()
+    acknowledged = False
+    reader: Store | None = None
+    if sample.contact_id and store is not None:
+        try:
+            reader = store()
+            history = tuple(
+                reader.contact_conversations(channel, account, sample.contact_id, limit=HISTORY_LIMIT)
+            )
+        except Exception as exc:
+            if not lenient:
+                raise
+            notes.append(f"customer history not read ({type(exc).__name__}: {exc}); evaluated without it")
+    current = history[0] if history and history[0].status != "resolved" else None
+    if current is not None and reader is not None:
+        history = history[1:]
+        try:
+            acknowledged = claim_exists(reader, "ack", current.id)
+        except Exception as exc:
+            if not lenient:
+                raise
+            notes.append(f"acknowledgement claim not read ({type(exc).__name__})")
+    conv = current or Conversation(
+        id=new_conversation_id(now),
+        channel=channel,
+        account_id=account,
+        contact_id=contact,
+        created_at=now,
+        contact_name=sample.name,
+    )
+    conv.last_inbound_at = now
+    conv.tags = [*conv.tags, *[t for t in sample.tags if t not in conv.tags]]
+    if sample.assignee:
+        conv.assignee = sample.assignee
+    message = Message(
+        conversation_id=conv.id,
+        channel=channel,
+        account_id=account,
+        contact_id=contact,
+        platform_message_id=DRY_RUN_MESSAGE_ID,
+        direction=Direction.IN,
+        sent_at=now,
+        text=sample.text,
+        kind=sample.kind,
+        attachments=[{"kind": kind} for kind in sample.attachments],
+        stored_at=now,
+    )
+    context = Context(conversation=conv, history=history, new_conversation=current is None)
+    return DryRunSetup(message, context, acknowledged, tuple(notes))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from carehooks.channels.traits import traits_for
 from carehooks.config.sla import LevelKind, Metric
 from carehooks.domain.models import Conversation
-from carehooks.notify.render import render
+from carehooks.notify.render import notify_environment, render_email
 from carehooks.sla.clocks import Due
 
 PREVIEW_WORDS = 12
@@ -173,13 +173,8 @@ def build_digests(alerts: list[Alert], now: datetime, link_for: LinkFor) -> list
             "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
             "recipients": ", ".join(recipients),
         }
+        html, text = render_email(notify_environment(), "sla_digest", context)
         digests.append(
-            Digest(
-                recipients=recipients,
-                subject=subject,
-                html=render("sla_digest.html", **context),
-                text=render("sla_digest.txt", **context),
-                alerts=tuple(members),
-            )
+            Digest(recipients=recipients, subject=subject, html=html, text=text, alerts=tuple(members))
         )
     return digests

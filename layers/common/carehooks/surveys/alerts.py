@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
+from carehooks.notify.render import environment, render_email
 from carehooks.observability import logger
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("carehooks.surveys", "templates"),
-        autoescape=select_autoescape(
-            enabled_extensions=("html",), disabled_extensions=("txt",), default=True
-        ),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def render_alert(conv: Conversation, link: str | None) -> tuple[str, str, str]:
@@ -39,12 +23,8 @@ def render_alert(conv: Conversation, link: str | None) -> tuple[str, str, str]:
         ("Answered", str(csat.get("answered_at") or "-")),
     ]
     context = {"subject": subject, "score": score, "rows": rows, "comment": csat.get("comment"), "link": link}
-    env = _environment()
-    return (
-        subject,
-        env.get_template("low_score.html").render(**context),
-        env.get_template("low_score.txt").render(**context),
-    )
+    html, text = render_email(environment("carehooks.surveys"), "low_score", context)
+    return subject, html, text
 
 
 def recipients(config: SurveyConfig) -> list[str]:

@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from jinja2 import Environment, PackageLoader, Template, select_autoescape
-
 from carehooks.config.surveys import SCORES, SurveyConfig, SurveyTexts
 from carehooks.domain.models import Conversation
+from carehooks.notify.render import environment
 from carehooks.observability import logger
 from carehooks.store import Store
 from carehooks.surveys.answers import MAX_COMMENT_CHARS, record_answer
@@ -61,26 +59,19 @@ class Page:
     html: str
 
 
-@cache
-def _template() -> Template:
-    env = Environment(
-        loader=PackageLoader("carehooks.surveys", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template("survey.html")
+def _render(**context: Any) -> str:
+    return environment("carehooks.surveys").get_template("survey.html").render(**context)
 
 
 def _notice(status: int, texts: SurveyTexts, message: str, lang: str) -> Page:
-    html = _template().render(form=False, title=texts.page_title, message=message, lang=lang)
+    html = _render(form=False, title=texts.page_title, message=message, lang=lang)
     return Page(status, html)
 
 
 def _form(
     texts: SurveyTexts, lang: str, error: str | None = None, selected: int | None = None, comment: str = ""
 ) -> str:
-    return _template().render(
+    return _render(
         form=True,
         lang=lang,
         title=texts.page_title,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
-from carehooks.clock import parse_iso
+from carehooks.clock import iso, parse_iso
 from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
 
@@ -57,10 +58,21 @@ def survey_due_at(conv: Conversation, config: SurveyConfig) -> datetime | None:
     return conv.resolved_at + timedelta(minutes=config.delay_minutes)
 
 
-def survey_state(conv: Conversation) -> dict[str, object]:
+def survey_state(conv: Conversation) -> dict[str, Any]:
     """The survey outcome recorded on a conversation (empty when none)."""
     state = conv.extra.get(SURVEY_ATTR)
     return dict(state) if isinstance(state, dict) else {}
+
+
+def survey_overview(conv: Conversation) -> dict[str, Any] | None:
+    """The recorded outcome and, while a survey is pending, when it is due (``due_at``); None when neither.
+
+    The due time is the conversation's derived ``survey_due_at`` (what the survey dispatch will act on).
+    """
+    state = survey_state(conv)
+    if conv.survey_due_at is not None:
+        state["due_at"] = iso(conv.survey_due_at)
+    return state or None
 
 
 def capture_until(conv: Conversation) -> datetime | None:
