@@ -60,10 +60,11 @@ replay: $(PY) ## sign and post events/<path> to the running stack: make replay E
 redrive: $(PY) ## replay the inbound DLQ after a fix: make redrive ARGS="--stack-name carehooks --dry-run" (default --local)
 	@$(PY) -m infra.cli dlq redrive $(or $(ARGS),--local)
 
-lint: $(PY) ## ruff and mypy
+lint: $(PY) ## ruff, mypy and the import contracts (the floors: README "Architecture")
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy
+	@PYTHONPATH=layers/common:. $(VENV)/bin/lint-imports --no-cache
 
 unit: $(PY) ## unit tests (pure, no network)
 	@$(PY) -m pytest -q tests/unit

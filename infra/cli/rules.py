@@ -54,7 +54,7 @@ def _config(path: str | None) -> Any:
         if document is None:
             raise SystemExit(1)
         return document
-    from carehooks.config.document import load_config
+    from carehooks.config.loader import load_config
 
     return load_config()
 

@@ -22,7 +22,28 @@ MAX_HANDLER_LINES = 40
 
 # Every import of the package inside a function, with the measured reason it is not at module level.
 # (module that imports, module imported): reason.
-FUNCTION_IMPORTS: dict[tuple[str, str], str] = {}
+ADAPTER = "an adapter is loaded for the channels a record carries only (about 3 ms each, 13 ms for all six)"
+CLIENT = (
+    "a client loads requests and urllib3 on the first send only (about 126 ms, near import boto3's 165 ms)"
+)
+FUNCTION_IMPORTS: dict[tuple[str, str], str] = {
+    ("carehooks.channels.registry", "carehooks.channels.instagram.adapter"): ADAPTER,
+    ("carehooks.channels.registry", "carehooks.channels.instagram.client"): CLIENT,
+    ("carehooks.channels.registry", "carehooks.channels.messenger.adapter"): ADAPTER,
+    ("carehooks.channels.registry", "carehooks.channels.messenger.client"): CLIENT,
+    ("carehooks.channels.registry", "carehooks.channels.telegram.adapter"): ADAPTER,
+    ("carehooks.channels.registry", "carehooks.channels.telegram.client"): CLIENT,
+    ("carehooks.channels.registry", "carehooks.channels.twilio.adapter"): ADAPTER,
+    ("carehooks.channels.registry", "carehooks.channels.twilio.client"): CLIENT,
+    ("carehooks.channels.registry", "carehooks.channels.whatsapp.adapter"): ADAPTER,
+    ("carehooks.channels.registry", "carehooks.channels.whatsapp.client"): CLIENT,
+    ("carehooks.channels.registry", "carehooks.channels.x.adapter"): ADAPTER,
+    ("carehooks.channels.registry", "carehooks.channels.x.client"): CLIENT,
+    ("carehooks.wiring.processor", "carehooks.rules.step"): (
+        "the rules engine (re2, language detection, the decision models) loads on the first message, not in "
+        "the processor's init: the inbound processor's cold import stays where it was"
+    ),
+}
 
 
 @dataclass(frozen=True)

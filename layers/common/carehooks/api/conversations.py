@@ -28,6 +28,7 @@ from carehooks.api.models import (
     ReplyResult,
 )
 from carehooks.clock import iso
+from carehooks.domain.conversations import started_at
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import ConflictError, Store
@@ -340,7 +341,6 @@ def first_response_seconds(conv: Conversation) -> float | None:
     """From the customer's first message to a person's first reply (None until there is one)."""
     if conv.first_response_at is None:
         return None
-    from carehooks.domain.conversations import started_at
 
     seconds = (conv.first_response_at - started_at(conv)).total_seconds()
     return round(seconds, 3) if seconds >= 0 else None

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from carehooks import clock
 from carehooks.config.document import ConfigDocument
 from carehooks.config.loader import load_config
 from carehooks.domain.models import Conversation
@@ -30,14 +29,17 @@ class Services:
     config: Callable[[], ConfigDocument] = load_config
 
 
-def _deliver(conv: Conversation, message: OutboundMessage, store: Store, now: datetime) -> SendResult:
-    from carehooks.delivery.send import deliver
+_provider: Callable[[], Services] | None = None
 
-    return deliver(conv, message, store, now)
+
+def provide(factory: Callable[[], Services]) -> None:
+    """Install the process's services (the composition point, :mod:`carehooks.wiring.api`, does)."""
+    global _provider
+    _provider = factory
 
 
 def services() -> Services:
-    """Route dependency: the process's store, the one clock, and the channels' delivery."""
-    from carehooks.wiring.store import get_store  # TEMPORARY until wiring/api.py
-
-    return Services(store=get_store(), now=clock.now, deliver=_deliver)
+    """Route dependency: the process's store, the one clock, the channels' delivery and the configuration."""
+    if _provider is None:
+        raise RuntimeError("the agent API is not wired: import carehooks.wiring.api")
+    return _provider()

@@ -127,6 +127,16 @@ class ConfigDocument(BaseModel):
         return {team.id: team for team in self.teams}
 
     @cached_property
+    def surveys_in_force(self) -> SurveyConfig:
+        """The ``surveys`` section, with low-score alerts going to ``ops.recipients`` when it names none."""
+        low = self.surveys.low_score
+        if low.recipients or not self.ops.recipients:
+            return self.surveys
+        return self.surveys.model_copy(
+            update={"low_score": low.model_copy(update={"recipients": list(self.ops.recipients)})}
+        )
+
+    @cached_property
     def vip_set(self) -> frozenset[str]:
         return frozenset(self.customers.vip)
 
@@ -229,10 +239,3 @@ def _field_conditions(rule: Rule) -> Iterator[FieldCondition]:
             stack.append(node.not_)
         elif isinstance(node, FieldCondition):
             yield node
-
-
-def load_config() -> ConfigDocument:
-    """The current configuration document (see :func:`carehooks.config.loader.load_config`)."""
-    from carehooks.config.loader import load_config as load
-
-    return load()

@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from carehooks import clock
+from carehooks.config.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -67,8 +68,6 @@ def send_email(
     if not to:
         raise EmailError("no recipients")
     if sender is None:
-        from carehooks.config.settings import settings
-
         sender = settings().mail_from
     return send_message(build_message(sender, to, subject, html, text), to, client=client)
 

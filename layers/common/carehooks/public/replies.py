@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from carehooks.clock import iso
+from carehooks.delivery.send import deliver
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import keys
@@ -63,7 +64,6 @@ def default_comment(messages: list[Message], conv: Conversation) -> Message | No
 
 
 def _default_deliver() -> Deliver:
-    from carehooks.delivery.send import deliver
 
     return deliver
 

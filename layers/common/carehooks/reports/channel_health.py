@@ -16,6 +16,8 @@ from carehooks.channels.meta.graph import GraphClient
 from carehooks.channels.meta.subscriptions import Kind, SubscriptionCheck, check
 from carehooks.clock import iso
 from carehooks.config.settings import secret, secret_list
+from carehooks.notify.email import send_email
+from carehooks.notify.render import render
 from carehooks.observability import logger, metrics
 from carehooks.store import Store
 
@@ -87,13 +89,10 @@ def _email(alerts: list[SubscriptionCheck], now: datetime, store: Store, mailer:
     if not recipients:
         logger.error("channel problems found but OPS_EMAIL is not set; nobody was emailed")
         return
-    from carehooks.notify.render import render
 
     context = {"checks": alerts, "checked_at": iso(now)}
     subject = f"[carehooks] {len(alerts)} Meta webhook subscription problem(s)"
     if mailer is None:
-        from carehooks.notify.email import send_email
-
         mailer = send_email
     try:
         mailer(

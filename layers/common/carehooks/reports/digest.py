@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from carehooks.config.calendars import Calendar
-from carehooks.notify.email import build_message, send_message
+from carehooks.notify.email import build_message
 from carehooks.notify.render import environment, render_email
 from carehooks.observability import logger, metrics
 from carehooks.reports.chart import Day, daily_chart, duration_label
@@ -168,14 +168,3 @@ def send_weekly_digest(
     metrics.add_metric(name="DigestsSent", unit="Count", value=1)
     logger.info("weekly digest sent", extra={"week": week, "recipients": len(recipients)})
     return DigestOutcome("sent", period, message_id)
-
-
-# Sends a prepared MIME message through SES v2 (the one sender of the notify module).
-ses_mailer: Mailer = send_message
-
-
-def ops_recipients() -> list[str]:
-    """Operations recipients from the configuration document (``ops.recipients``)."""
-    from carehooks.config.document import load_config
-
-    return list(load_config().ops.recipients)

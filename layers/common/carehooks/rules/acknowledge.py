@@ -36,6 +36,7 @@ from carehooks.channels.window import decide
 from carehooks.clock import iso
 from carehooks.config.calendars import is_open, local_time, next_opening
 from carehooks.config.rules import TEMPLATE_TOKEN, TemplateSet
+from carehooks.delivery.send import deliver
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.outbound.text import fit
@@ -325,7 +326,6 @@ def contact_scope(conv: Conversation) -> str:
 
 
 def _default_deliver() -> Deliver:
-    from carehooks.delivery.send import deliver
 
     return deliver
 

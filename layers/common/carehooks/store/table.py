@@ -20,6 +20,7 @@ from carehooks.clock import iso
 from carehooks.domain.conversations import Deriver, Placement, RecordOutcome, apply_message, thread_of
 from carehooks.domain.models import Conversation, Message, MessageEvent, StatusEvent
 from carehooks.store import keys
+from carehooks.store.capacity import CapacityRecorder
 from carehooks.store.errors import ConflictError, ItemConditionError
 from carehooks.store.items import (
     conversation_from_item,
@@ -71,7 +72,6 @@ class Store:
     def _measured(self, client: DynamoDBClient) -> DynamoDBClient:
         if self.capacity_log is None:
             return client
-        from carehooks.store.capacity import CapacityRecorder
 
         return cast("DynamoDBClient", CapacityRecorder(client, self.capacity_log))
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from carehooks.config.settings import secret
 from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
+from carehooks.notify.email import send_email
 from carehooks.notify.render import environment, render_email
 from carehooks.observability import logger
 
@@ -28,12 +30,9 @@ def render_alert(conv: Conversation, link: str | None) -> tuple[str, str, str]:
 
 
 def recipients(config: SurveyConfig) -> list[str]:
-    """``surveys.low_score.recipients``, else the document's ``ops.recipients``."""
-    if config.low_score.recipients:
-        return list(config.low_score.recipients)
-    from carehooks.config.document import load_config
-
-    return list(load_config().ops.recipients)
+    """``surveys.low_score.recipients`` (the document's ``ops.recipients`` when the section names none: see
+    :attr:`carehooks.config.document.ConfigDocument.surveys_in_force`)."""
+    return list(config.low_score.recipients)
 
 
 def email_ops(conv: Conversation, config: SurveyConfig) -> None:
@@ -46,8 +45,6 @@ def email_ops(conv: Conversation, config: SurveyConfig) -> None:
     if not to:
         logger.warning("low csat alert not sent: no recipients", extra={"conversation_id": conv.id})
         return
-    from carehooks.config.settings import secret
-    from carehooks.notify.email import send_email
 
     base = secret("PUBLIC_BASE_URL").rstrip("/")
     link = f"{base}/api/conversations/{conv.id}" if base else None

@@ -12,6 +12,7 @@ from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
 from carehooks.store import ConflictError, Store
+from carehooks.surveys import alerts
 
 AnswerOutcome = Literal["recorded", "already_answered", "not_found"]
 Alerter = Callable[[Conversation, SurveyConfig], None]
@@ -106,8 +107,6 @@ def _alert(store: Store, conv: Conversation, config: SurveyConfig, alert: Alerte
     message is a duplicate and runs no steps)."""
     metrics.add_metric(name="CsatLowScores", unit="Count", value=1)
     if alert is None:
-        from carehooks.surveys import alerts
-
         alert = alerts.email_ops
     try:
         alert(conv, config)

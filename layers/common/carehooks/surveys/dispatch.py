@@ -21,6 +21,7 @@ from typing import Any
 
 from carehooks.clock import iso, parse_iso
 from carehooks.config.surveys import SurveyConfig
+from carehooks.delivery.send import deliver
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
@@ -251,6 +252,5 @@ def _save(store: Store, conversation_id: str, change: Callable[[Conversation], N
 
 def default_sender() -> Sender:
     """The channels' ``deliver`` (window check → channel client → stored outbound message)."""
-    from carehooks.delivery.send import deliver
 
     return deliver

@@ -35,7 +35,7 @@ def steps(
         rules_step(stored, store=store, config=config(), deliver=deliver, moderator=moderator)
 
     def survey_answers(stored: StoredMessage) -> None:
-        capture_survey_answer(stored, store=store, config=config().surveys)
+        capture_survey_answer(stored, store=store, config=config().surveys_in_force)
 
     return [rules, survey_answers]
 

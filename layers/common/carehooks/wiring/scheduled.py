@@ -5,9 +5,9 @@ from __future__ import annotations
 from carehooks import clock
 from carehooks.config.loader import load_config
 from carehooks.config.settings import settings
-from carehooks.notify.email import send_email
+from carehooks.notify.email import send_email, send_message
 from carehooks.reports.channel_health import HealthReport, check_channels
-from carehooks.reports.digest import DigestOutcome, send_weekly_digest, ses_mailer
+from carehooks.reports.digest import DigestOutcome, send_weekly_digest
 from carehooks.reports.service import business_calendar
 from carehooks.sla.current import setup_of
 from carehooks.sla.monitor import MonitorResult, default_link_for, run_monitor
@@ -23,7 +23,7 @@ def run_sla_monitor(run_id: str | None = None) -> MonitorResult:
 
 def run_survey_dispatch() -> DispatchReport:
     """Send the surveys due now."""
-    return dispatch_surveys(get_store(), clock.now(), load_config().surveys, default_sender())
+    return dispatch_surveys(get_store(), clock.now(), load_config().surveys_in_force, default_sender())
 
 
 def run_channel_health() -> HealthReport:
@@ -38,7 +38,7 @@ def run_weekly_digest() -> DigestOutcome:
         get_store(),
         clock.now(),
         list(config.ops.recipients),
-        ses_mailer,
+        send_message,
         settings().mail_from,
         business_calendar(config),
     )

@@ -7,9 +7,10 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from carehooks.config.document import ConfigDocument
-from carehooks.config.loader import load_config
+from carehooks.config.loader import load_config, use_checks
 from carehooks.config.settings import settings
 from carehooks.domain.conversations import Deriver, compose
+from carehooks.rules.templates import CHECKS
 from carehooks.sla.current import setup_of
 from carehooks.sla.deriver import sla_deriver
 from carehooks.store import Store
@@ -20,12 +21,16 @@ if TYPE_CHECKING:
 
 ConfigSource = Callable[[], ConfigDocument]
 
+# Every function that reads the configuration document also refuses acknowledgement texts over a
+# channel's limit (a check of the rules floor, which the config floor cannot import).
+use_checks(CHECKS)
+
 
 def derivation(config: ConfigSource = load_config) -> Deriver:
     """What every conversation write derives, with the configuration ``config()`` in force at the write:
     the survey due time, then the SLA clocks, their next due time and the state lists filter on."""
     return compose(
-        survey_deriver(lambda: config().surveys),
+        survey_deriver(lambda: config().surveys_in_force),
         sla_deriver(lambda: setup_of(config())),
     )
 

@@ -14,7 +14,7 @@ from carehooks.wiring.store import get_store
 
 def survey_config() -> SurveyConfig:
     """The surveys section of the configuration document in force."""
-    return load_config().surveys
+    return load_config().surveys_in_force
 
 
 def survey_link(event: dict[str, Any]) -> dict[str, Any]:
