@@ -171,12 +171,12 @@ def replay_since(config: Any, store: Any, since: datetime, examples: int = 5) ->
     counts = {"messages": 0, "conversations": 0, "customers": 0, "changed": 0, "no_record": 0}
     partitions: dict[str, list[Any]] = {}
     seen: set[str] = set()
-    for pk, conversation_id in rules_store.active_conversation_keys(store, since):
+    for pk, conversation_id in store.active_conversation_keys(since):
         if conversation_id in seen:
             continue
         seen.add(conversation_id)
         if pk not in partitions:
-            partitions[pk] = rules_store.partition_conversations(store, pk)
+            partitions[pk] = store.partition_conversations(pk)
         conversations = partitions[pk]
         stored = next((c for c in conversations if c.id == conversation_id), None)
         if stored is None:
@@ -202,7 +202,7 @@ def replay_since(config: Any, store: Any, since: datetime, examples: int = 5) ->
             message_count=0,
         )
         acknowledged = False
-        for message in rules_store.messages_since(store, pk, conversation_id, since):
+        for message in store.messages_since(pk, conversation_id, since):
             state = apply_message(state, message)
             if message.direction is not Direction.IN:
                 continue

@@ -166,7 +166,7 @@ def monitor_reads() -> None:
     from carehooks.config.settings import settings
     from carehooks.sla.current import setup_of
     from carehooks.sla.monitor import run_monitor
-    from carehooks.store.sla import PolicyMarker, put_policy_marker
+    from carehooks.store.sla import PolicyMarker
     from carehooks.wiring.store import make_store
 
     total = SETTLED + WAITING + DUE
@@ -209,7 +209,7 @@ def monitor_reads() -> None:
             )
             setup = setup_of(loader.load_config())
             # Steady state: the policies have not changed since the previous run recorded them.
-            put_policy_marker(store, PolicyMarker(setup.fingerprint), NOW)
+            store.put_policy_marker(PolicyMarker(setup.fingerprint), NOW)
 
             log: list[dict[str, Any]] = []
             measured = make_store("bench", client=client, capacity_log=log)

@@ -12,7 +12,7 @@ import pytest
 from carehooks import clock
 from carehooks.domain.models import Channel, Conversation
 from carehooks.store import Store
-from carehooks.store.queries import STATUSES, ConversationFilter, CursorError, list_conversations
+from carehooks.store.queries import STATUSES, ConversationFilter, CursorError
 from carehooks.wiring.store import make_store
 from tests.integration.agent_api_client import T0, inbound
 from tests.integration.conftest import TABLE
@@ -82,7 +82,7 @@ def test_paging_returns_each_match_once_in_activity_order(
     cursor: str | None = None
     requests = 0
     while True:
-        page = list_conversations(store, flt, limit=limit, cursor=cursor, order=order, read_budget=budget)  # type: ignore[arg-type]
+        page = store.list_conversations(flt, limit=limit, cursor=cursor, order=order, read_budget=budget)  # type: ignore[arg-type]
         assert len(page.items) <= limit
         seen += [c.id for c in page.items]
         requests += 1
@@ -95,12 +95,12 @@ def test_paging_returns_each_match_once_in_activity_order(
 
 def test_a_cursor_only_continues_its_own_list(seeded: tuple[list[Conversation], Store]) -> None:
     _, store = seeded
-    page = list_conversations(store, ConversationFilter(tag="vip"), limit=1)
+    page = store.list_conversations(ConversationFilter(tag="vip"), limit=1)
     assert page.next is not None
     with pytest.raises(CursorError):
-        list_conversations(store, ConversationFilter(tag="order"), limit=1, cursor=page.next)
+        store.list_conversations(ConversationFilter(tag="order"), limit=1, cursor=page.next)
     with pytest.raises(CursorError):
-        list_conversations(store, ConversationFilter(tag="vip"), limit=1, cursor=page.next, order="asc")
+        store.list_conversations(ConversationFilter(tag="vip"), limit=1, cursor=page.next, order="asc")
 
 
 def test_the_seeded_filters_are_not_trivially_empty(seeded: tuple[list[Conversation], Store]) -> None:

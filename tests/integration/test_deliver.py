@@ -21,7 +21,6 @@ from carehooks.inbound.processor import store_message
 from carehooks.outbound import http
 from carehooks.outbound.models import Choice, OutboundMessage, TemplateRef
 from carehooks.store import Store
-from carehooks.store.sends import attempts
 from carehooks.wiring.store import get_store
 from tests.channel_support import configure_channels, post, twilio_signature, x_signature
 from tests.helpers import FakeContext, load_handler, meta_signature
@@ -158,7 +157,7 @@ def test_automation_outside_the_window_is_skipped_with_a_recorded_reason(
     assert "24-hour" in result.reason
     assert len(platforms.calls) == 0
     assert outbound_items(env) == []
-    (logged,) = attempts(store, conv.id)
+    (logged,) = store.attempts(conv.id)
     assert (logged.status, logged.kind, logged.reason) == ("skipped", "ack", result.reason)
 
 
@@ -205,7 +204,7 @@ def test_a_rate_limit_is_a_retryable_failure_with_its_wait(
     result = deliver(conv, ACK, store, T0 + timedelta(minutes=1))
     assert (result.status, result.error_class, result.retryable) == ("failed", "rate_limited", True)
     assert result.details["retry_after"] == "60"
-    (logged,) = attempts(store, conv.id)
+    (logged,) = store.attempts(conv.id)
     assert logged.retryable
 
 

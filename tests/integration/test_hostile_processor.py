@@ -157,7 +157,7 @@ def test_without_a_dlq_configured_a_malformed_record_fails_normally(aws: Aws) ->
 
 
 def test_a_transient_failure_is_retried_not_parked(parking: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from carehooks.store.table import Store
+    from carehooks.store.table import TableStore as Store
 
     real = Store.record_message
 

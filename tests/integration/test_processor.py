@@ -133,7 +133,7 @@ def test_a_body_that_is_not_a_queued_event_is_a_failure_of_that_record(aws: Aws,
 def test_a_store_failure_is_a_record_failure_not_a_batch_failure(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from carehooks.store.table import Store
+    from carehooks.store.table import TableStore as Store
 
     real = Store.record_message
 

@@ -19,9 +19,6 @@ from carehooks.store import Store
 from carehooks.store.public import (
     LINKED_PRIVATE,
     LINKED_PUBLIC,
-    apply_change,
-    comment,
-    open_private_conversation,
 )
 from carehooks.wiring.store import make_store
 
@@ -99,9 +96,9 @@ def test_two_authors_in_one_thread_share_one_conversation_in_the_threads_partiti
 
 def test_an_edit_keeps_the_old_text_and_a_repeat_changes_nothing(store: Store) -> None:
     store_message(store, commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
-    assert apply_change(store, change("edited", text="It broke, order #4411")) is not None
-    assert apply_change(store, change("edited", text="It broke, order #4411")) is None
-    edited = comment(store, Channel.MESSENGER, PAGE, THREAD, THREAD)
+    assert store.apply_change(change("edited", text="It broke, order #4411")) is not None
+    assert store.apply_change(change("edited", text="It broke, order #4411")) is None
+    edited = store.comment(Channel.MESSENGER, PAGE, THREAD, THREAD)
     assert edited is not None
     assert edited.text == "It broke, order #4411"
     assert [e["text"] for e in edited.extra["edits"]] == ["It broke"]
@@ -109,10 +106,10 @@ def test_an_edit_keeps_the_old_text_and_a_repeat_changes_nothing(store: Store) -
 
 def test_removed_and_hidden_are_attributes_of_the_comment(store: Store) -> None:
     store_message(store, commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
-    assert apply_change(store, change("hidden")) is not None
-    assert apply_change(store, change("hidden")) is None  # already hidden
-    assert apply_change(store, change("removed")) is not None
-    found = comment(store, Channel.MESSENGER, PAGE, THREAD, THREAD)
+    assert store.apply_change(change("hidden")) is not None
+    assert store.apply_change(change("hidden")) is None  # already hidden
+    assert store.apply_change(change("removed")) is not None
+    found = store.comment(Channel.MESSENGER, PAGE, THREAD, THREAD)
     assert found is not None
     assert (found.extra["hidden"], found.extra["hidden_by"], found.extra["deleted"]) == (
         True,
@@ -122,19 +119,19 @@ def test_removed_and_hidden_are_attributes_of_the_comment(store: Store) -> None:
 
 
 def test_a_change_to_an_unknown_comment_does_nothing(store: Store) -> None:
-    assert apply_change(store, change("removed", comment_id="never-seen")) is None
+    assert store.apply_change(change("removed", comment_id="never-seen")) is None
 
 
 def test_a_private_conversation_is_opened_and_linked_both_ways_then_joined(store: Store) -> None:
     outcome = store_message(store, commented(THREAD, "author-1", "It broke", T0), T0, WINDOW)
     assert outcome.conversation is not None
     public = outcome.conversation
-    private = open_private_conversation(store, public, "psid-1", T0 + timedelta(minutes=2))
+    private = store.open_private_conversation(public, "psid-1", T0 + timedelta(minutes=2))
     assert (private.public, private.contact_id, private.extra[LINKED_PUBLIC]) == (False, "psid-1", public.id)
     reread = store.get_conversation(public.id)
     assert reread is not None
     assert reread.extra[LINKED_PRIVATE] == private.id
     # A second private reply to the same person joins the open private conversation
-    again = open_private_conversation(store, reread, "psid-1", T0 + timedelta(minutes=3))
+    again = store.open_private_conversation(reread, "psid-1", T0 + timedelta(minutes=3))
     assert again.id == private.id
     assert [c.id for c in store.contact_conversations("messenger", PAGE, "psid-1")] == [private.id]

@@ -32,9 +32,9 @@ from carehooks.domain.conversations import started_at
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import ConflictError, Store
-from carehooks.store.events import ConversationEvent, conversation_events, save_with_event
+from carehooks.store.events import ConversationEvent
 from carehooks.store.public import linked_id
-from carehooks.store.queries import ConversationFilter, Order, list_conversations
+from carehooks.store.queries import ConversationFilter, Order
 from carehooks.store.rules import DECISION_ATTRIBUTE
 from carehooks.surveys.policy import survey_overview
 from carehooks.web.errors import (
@@ -77,14 +77,14 @@ def load(store: Store, conversation_id: str) -> Conversation:
 def list_page(
     services: Services, flt: ConversationFilter, limit: int, cursor: str | None, order: Order
 ) -> ConversationList:
-    page = list_conversations(services.store, flt, limit=limit, cursor=cursor, order=order)
+    page = services.store.list_conversations(flt, limit=limit, cursor=cursor, order=order)
     return ConversationList(items=[conversation_out(c) for c in page.items], next=page.next)
 
 
 def detail(services: Services, conversation_id: str) -> ConversationDetail:
     conv = load(services.store, conversation_id)
     messages = services.store.messages(conv)
-    events = conversation_events(services.store, conv)
+    events = services.store.conversation_events(conv)
     return ConversationDetail(
         **conversation_out(conv).model_dump(),
         messages=[message_out(m) for m in messages],
@@ -212,7 +212,7 @@ def change(
             details=decided.details,
         )
         try:
-            return conversation_out(save_with_event(store, decided.conversation, event))
+            return conversation_out(store.save_with_event(decided.conversation, event))
         except ConflictError as exc:
             if version is not None:
                 raise VersionConflictError("the conversation changed meanwhile: read it again") from exc

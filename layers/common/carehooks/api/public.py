@@ -19,7 +19,7 @@ from carehooks.outbound.models import SendError
 from carehooks.public.moderation import ModerationError, set_comment_hidden
 from carehooks.public.replies import PrivateReplyRetryError, default_comment, private_reply
 from carehooks.store import ConflictError
-from carehooks.store.events import ConversationEvent, save_with_event
+from carehooks.store.events import ConversationEvent
 from carehooks.store.public import linked_id
 from carehooks.web.errors import (
     ResourceNotFoundError,
@@ -121,7 +121,7 @@ def _with_event(services: Services, conversation_id: str, event: ConversationEve
     for _ in range(MAX_ATTEMPTS):
         conv = load(services.store, conversation_id)
         try:
-            saved = save_with_event(services.store, replace(conv, tags=list(conv.tags)), event)
+            saved = services.store.save_with_event(replace(conv, tags=list(conv.tags)), event)
         except ConflictError:
             continue
         return conversation_out(saved)

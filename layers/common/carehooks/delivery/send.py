@@ -36,8 +36,7 @@ from carehooks.outbound.models import (
     SendResult,
 )
 from carehooks.store import Store
-from carehooks.store.public import comment, open_private_conversation
-from carehooks.store.sends import SendAttempt, record_attempt
+from carehooks.store.sends import SendAttempt
 
 # Kinds that must never go out as a public post (X): a survey link or a private answer.
 _NEVER_A_POST = ("private_reply", "survey")
@@ -91,7 +90,7 @@ def _comment_time(conv: Conversation, message: OutboundMessage, store: Store) ->
     """When the comment a private reply answers was written (its window is 7 days from then)."""
     if not (conv.public and message.kind == "private_reply" and message.reply_to and conv.thread_id):
         return None
-    found = comment(store, conv.channel, conv.account_id, conv.thread_id, message.reply_to)
+    found = store.comment(conv.channel, conv.account_id, conv.thread_id, message.reply_to)
     return found.sent_at if found is not None else None
 
 
@@ -161,8 +160,7 @@ def _not_sent(
         name="SendsSkipped" if result.status == "skipped" else "SendsFailed", unit="Count", value=1
     )
     try:
-        record_attempt(
-            store,
+        store.record_attempt(
             SendAttempt(
                 conversation_id=conv.id,
                 at=now,
@@ -258,4 +256,4 @@ def _private_home(public: Conversation, result: SendResult, now: datetime, store
     recipient = result.details.get("recipient_id")
     if not recipient:
         raise PermanentError("Meta did not say who received the private reply")
-    return open_private_conversation(store, public, recipient, now)
+    return store.open_private_conversation(public, recipient, now)

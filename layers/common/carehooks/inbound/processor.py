@@ -26,7 +26,6 @@ from carehooks.domain.models import (
 from carehooks.inbound.parking import parse_queued, read_queued
 from carehooks.observability import logger, metrics
 from carehooks.store import Store
-from carehooks.store.public import apply_change
 
 # (resolved conversation, customer message, now) -> the message answers its survey (never reopens it).
 AnswersSurvey = Callable[[Conversation, MessageEvent, datetime], bool]
@@ -87,7 +86,7 @@ def process_queued(body: str, inbound: Inbound) -> ProcessResult:
 
 def _apply_comment_change(event: CommentChangeEvent, inbound: Inbound, result: ProcessResult) -> None:
     """An edited, removed or hidden comment changes the stored one; an unknown edited one is stored."""
-    before = apply_change(inbound.store, event)
+    before = inbound.store.apply_change(event)
     if before is not None:
         result.changes += 1
         metrics.add_metric(name="CommentsChanged", unit="Count", value=1)

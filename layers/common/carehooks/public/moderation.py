@@ -15,7 +15,6 @@ from carehooks.channels import registry
 from carehooks.channels.traits import traits_for
 from carehooks.clock import iso
 from carehooks.domain.models import Channel, Conversation, Direction, Message
-from carehooks.store.public import comment, set_hidden
 
 if TYPE_CHECKING:
     from carehooks.store import Store
@@ -53,7 +52,7 @@ def target(store: Store, conv: Conversation, comment_id: str) -> Message:
         raise ModerationError(
             "only comments of a Facebook or Instagram comment thread can be hidden", "not_public"
         )
-    found = comment(store, conv.channel, conv.account_id, conv.thread_id, comment_id)
+    found = store.comment(conv.channel, conv.account_id, conv.thread_id, comment_id)
     if found is None:
         raise ModerationError("no such comment in this thread", "unknown_comment")
     if found.direction is not Direction.IN:
@@ -77,5 +76,5 @@ def set_comment_hidden(
     """
     found = target(store, conv, comment_id)
     (moderator or moderator_for(conv.channel)).hide(conv.account_id, comment_id, hidden)
-    set_hidden(store, found, hidden, by=by, at=now)
+    store.set_hidden(found, hidden, by=by, at=now)
     return replace(found, extra={**found.extra, "hidden": hidden, "hidden_at": iso(now), "hidden_by": by})

@@ -23,7 +23,6 @@ from carehooks.delivery.send import deliver
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import keys
-from carehooks.store.public import comment
 
 if TYPE_CHECKING:
     from carehooks.store import Store
@@ -98,7 +97,7 @@ def private_reply(
     back when retrying can help.
     """
     found = (
-        comment(store, conv.channel, conv.account_id, conv.thread_id or "", comment_id)
+        store.comment(conv.channel, conv.account_id, conv.thread_id or "", comment_id)
         if conv.thread_id
         else None
     )

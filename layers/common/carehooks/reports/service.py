@@ -8,7 +8,6 @@ from carehooks.config.calendars import Calendar
 from carehooks.config.document import ConfigDocument
 from carehooks.reports.summary import Filters, Period, summarize
 from carehooks.store import Store
-from carehooks.store.reports import conversations_created
 
 
 def summary_report(
@@ -17,8 +16,8 @@ def summary_report(
     """The summary of ``period``: every conversation created in it and in the period before, read from
     one index partition per day (never a scan)."""
     previous = period.previous()
-    current = conversations_created(store, period.start, period.end)
-    earlier = conversations_created(store, previous.start, previous.end)
+    current = store.conversations_created(period.start, period.end)
+    earlier = store.conversations_created(previous.start, previous.end)
     return summarize(current, earlier, period, filters, calendar)
 
 

@@ -19,7 +19,6 @@ from carehooks.rules.acknowledge import AckDraft, draft, skip_reason
 from carehooks.rules.engine import Context, Decision, evaluate
 from carehooks.rules.step import apply_decision
 from carehooks.store import Store
-from carehooks.store.rules import claim_exists
 
 if TYPE_CHECKING:
     from carehooks.config.document import ConfigDocument
@@ -137,7 +136,7 @@ def dry_run_setup(
     if current is not None and reader is not None:
         history = history[1:]
         try:
-            acknowledged = claim_exists(reader, "ack", current.id)
+            acknowledged = reader.claim_exists("ack", current.id)
         except Exception as exc:
             if not lenient:
                 raise

@@ -159,7 +159,7 @@ def run_rules(
         record["hide"] = {"status": "pending"}
     if decision.private_reply is not None:
         record["private_reply"] = {"status": "pending"}
-    conv = rules_store.record_decision(store, message, apply_decision(decision), record, now)
+    conv = store.record_decision(message, apply_decision(decision), record, now)
     _log_decision(message, conv, decision)
     if decision.hide is not None:
         # First: a comment to hide should be out of sight before anything answers it.
@@ -241,7 +241,7 @@ def _hide(
         if exc.retryable:
             raise
         outcome = {"status": "failed", "rule": rule, "reason": exc.reason, "error_class": exc.error_class}
-    rules_store.set_decision_part(store, message, "hide", outcome)
+    store.set_decision_part(message, "hide", outcome)
     metrics.add_metric(name=f"CommentsHidden{outcome['status'].capitalize()}", unit="Count", value=1)
     logger.info("hide comment", extra={"conversation_id": conv.id, **outcome})
 
@@ -282,7 +282,7 @@ def _private_reply(
             deliver=deliver,
         )
     record = {**outcome.as_record(), "rule": plan.rule, "template": plan.template}
-    rules_store.set_decision_part(store, message, "private_reply", record)
+    store.set_decision_part(message, "private_reply", record)
     metrics.add_metric(name=f"PrivateReplies{outcome.status.capitalize()}", unit="Count", value=1)
     logger.info(
         "private reply",
@@ -314,7 +314,7 @@ def _acknowledge(
         standby=standby,
         deliver=deliver,
     )
-    rules_store.set_ack_outcome(store, message, outcome.as_record())
+    store.set_decision_part(message, "ack", outcome.as_record())
     metrics.add_metric(name=f"Acknowledgements{outcome.status.capitalize()}", unit="Count", value=1)
     logger.info(
         "acknowledgement",

@@ -32,13 +32,6 @@ from carehooks.store import ConflictError, Store, keys
 from carehooks.store.sla import (
     PolicyMarker,
     ReadStats,
-    alert_was_sent,
-    due_conversation_keys,
-    get_conversations,
-    get_policy_marker,
-    mark_alert_sent,
-    put_policy_marker,
-    status_page,
 )
 
 # A claim nobody marked as sent (its run died mid-send) is taken again after this; far longer than a run.
@@ -97,9 +90,9 @@ def run_monitor(
     due_keys = [
         k
         for shard in range(keys.SLA_DUE_SHARDS)
-        for k in due_conversation_keys(store, shard, now, result.reads)
+        for k in store.due_conversation_keys(shard, now, result.reads)
     ]
-    conversations = get_conversations(store, due_keys, result.reads)
+    conversations = store.get_conversations(due_keys, result.reads)
     result.due_conversations = len(conversations)
 
     alerts: list[Alert] = []
@@ -171,7 +164,7 @@ def _claim_one(
     scope = keys.sla_alert_scope(conv.id, due.metric, due.cycle, due.step.name)
     if store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner):
         alerts.append(Alert(conv, due, scope))
-    elif alert_was_sent(store, scope, result.reads):
+    elif store.alert_was_sent(scope, result.reads):
         # An earlier run sent it but stopped before recording it on the conversation.
         done.append(due)
         result.already_sent += 1
@@ -186,7 +179,7 @@ def _mark_sent(store: Store, alert: Alert, message_id: str, now: datetime) -> No
     being sent again.
     """
     try:
-        mark_alert_sent(store, alert.scope, message_id, now, SENT_KEEP)
+        store.mark_alert_sent(alert.scope, message_id, now, SENT_KEEP)
     except Exception:
         logger.exception("SLA alert sent but not marked on its claim", extra={"scope": alert.scope})
         metrics.add_metric(name="SlaAlertsNotMarked", unit="Count", value=1)
@@ -234,7 +227,7 @@ def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, st
     Walks the ByStatus index in pages, at most :data:`REFRESH_BUDGET` conversations per run, and keeps
     its place in the policy marker, so a large backlog finishes over a few runs.
     """
-    marker = get_policy_marker(store, stats)
+    marker = store.get_policy_marker(stats)
     if marker is not None and marker.fingerprint == setup.fingerprint and marker.status is None:
         return 0
     if marker is None or marker.fingerprint != setup.fingerprint:
@@ -244,8 +237,8 @@ def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, st
         status, cursor = marker.status, marker.cursor
     examined = rewritten = 0
     while status is not None and examined < REFRESH_BUDGET:
-        page, cursor = status_page(store, status, cursor, min(100, REFRESH_BUDGET - examined), stats)
-        for conv in get_conversations(store, page, stats):
+        page, cursor = store.status_page(status, cursor, min(100, REFRESH_BUDGET - examined), stats)
+        for conv in store.get_conversations(page, stats):
             examined += 1
             if store.derive(conv, now) == conv:
                 continue
@@ -257,7 +250,7 @@ def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, st
         if cursor is None:
             position = REFRESH_STATUSES.index(status) + 1
             status = REFRESH_STATUSES[position] if position < len(REFRESH_STATUSES) else None
-    put_policy_marker(store, PolicyMarker(setup.fingerprint, status, cursor), now)
+    store.put_policy_marker(PolicyMarker(setup.fingerprint, status, cursor), now)
     if rewritten:
         logger.info("SLA due times re-derived after a policy change", extra={"conversations": rewritten})
     return rewritten

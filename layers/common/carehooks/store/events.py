@@ -18,7 +18,7 @@ from carehooks.domain.models import Conversation
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError, ItemConditionError
 from carehooks.store.items import from_dynamo, to_dynamo
-from carehooks.store.table import Store
+from carehooks.store.table import TableStore as Store
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from carehooks.domain.conversations import new_conversation_id
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError
-from carehooks.store.table import MAX_ATTEMPTS, Store
+from carehooks.store.table import MAX_ATTEMPTS
+from carehooks.store.table import TableStore as Store
 
 LINKED_PRIVATE = "linked_private_id"
 LINKED_PUBLIC = "linked_public_id"

@@ -32,7 +32,7 @@ from carehooks.domain.models import Conversation
 from carehooks.store import keys
 from carehooks.store.errors import StoreError
 from carehooks.store.items import conversation_from_item
-from carehooks.store.table import Store
+from carehooks.store.table import TableStore as Store
 
 STATUSES: tuple[str, ...] = ("open", "pending", "resolved")
 READ_BUDGET = 1000

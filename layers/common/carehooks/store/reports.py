@@ -10,7 +10,7 @@ from carehooks.clock import iso
 from carehooks.domain.models import Conversation
 from carehooks.store import keys
 from carehooks.store.items import conversation_from_item
-from carehooks.store.table import Store
+from carehooks.store.table import TableStore as Store
 
 
 def conversations_created(store: Store, start: datetime, end: datetime) -> Iterator[Conversation]:

@@ -25,7 +25,8 @@ from carehooks.domain.models import Conversation, Message
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError, NotFoundError
 from carehooks.store.items import conversation_from_item, message_from_item, to_dynamo
-from carehooks.store.table import MAX_ATTEMPTS, Store
+from carehooks.store.table import MAX_ATTEMPTS
+from carehooks.store.table import TableStore as Store
 
 DECISION_ATTRIBUTE = "rules"
 STATUSES = ("open", "pending", "resolved")

@@ -13,7 +13,7 @@ from ulid import ULID
 
 from carehooks.clock import iso, parse_iso
 from carehooks.store import keys
-from carehooks.store.table import Store
+from carehooks.store.table import TableStore as Store
 
 RETENTION = timedelta(days=90)
 

@@ -17,7 +17,8 @@ from carehooks.domain.models import Conversation
 from carehooks.store import keys
 from carehooks.store.errors import StoreError
 from carehooks.store.items import conversation_from_item
-from carehooks.store.table import Store, with_retries
+from carehooks.store.table import TableStore as Store
+from carehooks.store.table import with_retries
 
 BATCH_GET_LIMIT = 100
 UNPROCESSED_RETRIES = 8

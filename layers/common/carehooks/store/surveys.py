@@ -8,7 +8,7 @@ from typing import Any
 from carehooks.domain.models import Conversation
 from carehooks.store import keys
 from carehooks.store.items import conversation_from_item
-from carehooks.store.table import Store
+from carehooks.store.table import TableStore as Store
 
 
 def due_survey_keys(store: Store, now: datetime, limit: int = 100) -> list[tuple[str, str]]:

@@ -41,8 +41,9 @@ def _unchanged(conv: Conversation, now: datetime) -> Conversation:
     return conv
 
 
-class Store:
-    """Single-table store. Every DynamoDB call of carehooks goes through here."""
+class TableStore:
+    """The single table: conversations, messages, statuses and claims. Every DynamoDB call goes through
+    the store package; :class:`carehooks.store.dynamo.DynamoStore` adds the other features' access."""
 
     def __init__(
         self,

@@ -26,7 +26,6 @@ from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.store import ConflictError, Store
-from carehooks.store.surveys import conversation_at, due_survey_keys, get_claim
 from carehooks.surveys.message import plan_survey
 from carehooks.surveys.policy import SURVEY_ATTR, survey_due_at
 from carehooks.surveys.token import survey_link
@@ -74,9 +73,9 @@ def dispatch_surveys(
 ) -> DispatchReport:
     """Send the surveys due at ``now`` (at most ``limit`` per run; the rest are due next run)."""
     report = DispatchReport()
-    for pk, sk in due_survey_keys(store, now, limit):
+    for pk, sk in store.due_survey_keys(now, limit):
         report.due += 1
-        conv = conversation_at(store, pk, sk)
+        conv = store.conversation_at(pk, sk)
         if conv is None:
             continue
         outcome = _dispatch_one(store, conv, now, config, send, link_for)
@@ -209,7 +208,7 @@ def _finish(store: Store, conv: Conversation, now: datetime, state: dict[str, An
 
 def _recover(store: Store, conv: Conversation, now: datetime) -> str:
     """The survey is already claimed: apply a recorded outcome, or close a claim whose run died."""
-    claim = get_claim(store, SURVEY_CLAIM, conv.id) or {}
+    claim = store.get_claim(SURVEY_CLAIM, conv.id) or {}
     outcome = claim.get("outcome")
     if isinstance(outcome, str):
         _record(store, conv.id, json.loads(outcome))

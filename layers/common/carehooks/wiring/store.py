@@ -13,7 +13,7 @@ from carehooks.domain.conversations import Deriver, compose
 from carehooks.rules.templates import CHECKS
 from carehooks.sla.current import setup_of
 from carehooks.sla.deriver import sla_deriver
-from carehooks.store import Store
+from carehooks.store import DynamoStore, Store
 from carehooks.surveys.due import survey_deriver
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def make_store(
     config: ConfigSource = load_config,
 ) -> Store:
     """A store on ``table_name`` (default: the settings' table) that derives with ``config``."""
-    return Store(
+    return DynamoStore(
         table_name or settings().table_name,
         client,
         capacity_log=capacity_log,

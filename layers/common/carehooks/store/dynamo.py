@@ -1,0 +1,128 @@
+"""The DynamoDB implementation of :class:`carehooks.store.protocol.Store`.
+
+The table's own operations (conversations, messages, statuses, claims) are :class:`TableStore`'s; each
+feature's access lives in its module (``events``, ``queries``, ``rules``, ``sends``, ``surveys``,
+``reports``, ``public``, ``sla``) and is offered here as a method, so use cases code against the
+protocol and unit tests can hand them the in-memory fake (:mod:`carehooks.store.memory`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
+from carehooks.store import events, public, queries, reports, rules, sends, sla, surveys
+from carehooks.store.events import ConversationEvent
+from carehooks.store.queries import READ_BUDGET, ConversationFilter, Order, Page
+from carehooks.store.sends import SendAttempt
+from carehooks.store.sla import PolicyMarker, ReadStats
+from carehooks.store.table import TableStore
+
+
+class DynamoStore(TableStore):
+    """Every store operation on one DynamoDB table."""
+
+    # -- conversation events ---------------------------------------------------------------------
+    def save_with_event(self, conv: Conversation, event: ConversationEvent) -> Conversation:
+        return events.save_with_event(self, conv, event)
+
+    def conversation_events(self, conv: Conversation, limit: int = 200) -> list[ConversationEvent]:
+        return events.conversation_events(self, conv, limit)
+
+    # -- agent lists -----------------------------------------------------------------------------
+    def list_conversations(
+        self,
+        flt: ConversationFilter,
+        limit: int = 25,
+        cursor: str | None = None,
+        order: Order = "desc",
+        read_budget: int = READ_BUDGET,
+    ) -> Page:
+        return queries.list_conversations(self, flt, limit, cursor, order, read_budget)
+
+    # -- rules decisions and replay reads --------------------------------------------------------
+    def record_decision(
+        self,
+        message: Message,
+        apply: Callable[[Conversation], Conversation | None],
+        decision: dict[str, Any],
+        now: datetime,
+    ) -> Conversation:
+        return rules.record_decision(self, message, apply, decision, now)
+
+    def set_decision_part(self, message: Message, part: str, outcome: dict[str, Any]) -> None:
+        rules.set_decision_part(self, message, part, outcome)
+
+    def claim_exists(self, kind: str, scope: str) -> bool:
+        return rules.claim_exists(self, kind, scope)
+
+    def active_conversation_keys(self, since: datetime) -> Iterator[tuple[str, str]]:
+        return rules.active_conversation_keys(self, since)
+
+    def partition_conversations(self, pk: str) -> list[Conversation]:
+        return rules.partition_conversations(self, pk)
+
+    def messages_since(self, pk: str, conversation_id: str, since: datetime) -> list[Message]:
+        return rules.messages_since(self, pk, conversation_id, since)
+
+    # -- send log --------------------------------------------------------------------------------
+    def record_attempt(self, attempt: SendAttempt) -> None:
+        sends.record_attempt(self, attempt)
+
+    def attempts(self, conversation_id: str, limit: int = 50) -> list[SendAttempt]:
+        return sends.attempts(self, conversation_id, limit)
+
+    # -- surveys ---------------------------------------------------------------------------------
+    def due_survey_keys(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        return surveys.due_survey_keys(self, now, limit)
+
+    def conversation_at(self, pk: str, sk: str) -> Conversation | None:
+        return surveys.conversation_at(self, pk, sk)
+
+    def get_claim(self, kind: str, scope: str) -> dict[str, Any] | None:
+        return surveys.get_claim(self, kind, scope)
+
+    # -- reports ---------------------------------------------------------------------------------
+    def conversations_created(self, start: datetime, end: datetime) -> Iterator[Conversation]:
+        return reports.conversations_created(self, start, end)
+
+    # -- public comment threads ------------------------------------------------------------------
+    def comment(self, channel: Channel, account_id: str, thread_id: str, comment_id: str) -> Message | None:
+        return public.comment(self, channel, account_id, thread_id, comment_id)
+
+    def apply_change(self, event: CommentChangeEvent) -> Message | None:
+        return public.apply_change(self, event)
+
+    def set_hidden(self, message: Message, hidden: bool, by: str, at: datetime) -> None:
+        public.set_hidden(self, message, hidden, by, at)
+
+    def open_private_conversation(
+        self, public_conversation: Conversation, contact_id: str, now: datetime
+    ) -> Conversation:
+        return public.open_private_conversation(self, public_conversation, contact_id, now)
+
+    # -- SLA monitor -----------------------------------------------------------------------------
+    def due_conversation_keys(self, shard: int, now: datetime, stats: ReadStats) -> list[dict[str, Any]]:
+        return sla.due_conversation_keys(self, shard, now, stats)
+
+    def get_conversations(self, item_keys: list[dict[str, Any]], stats: ReadStats) -> list[Conversation]:
+        return sla.get_conversations(self, item_keys, stats)
+
+    def alert_was_sent(self, scope: str, stats: ReadStats) -> bool:
+        return sla.alert_was_sent(self, scope, stats)
+
+    def mark_alert_sent(self, scope: str, message_id: str, now: datetime, keep: timedelta) -> None:
+        sla.mark_alert_sent(self, scope, message_id, now, keep)
+
+    def get_policy_marker(self, stats: ReadStats) -> PolicyMarker | None:
+        return sla.get_policy_marker(self, stats)
+
+    def put_policy_marker(self, marker: PolicyMarker, now: datetime) -> None:
+        sla.put_policy_marker(self, marker, now)
+
+    def status_page(
+        self, status: str, cursor: dict[str, Any] | None, limit: int, stats: ReadStats
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        return sla.status_page(self, status, cursor, limit, stats)

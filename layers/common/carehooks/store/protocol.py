@@ -1,0 +1,161 @@
+"""What use cases ask of a store: the :class:`Store` protocol.
+
+Two implementations: :class:`carehooks.store.dynamo.DynamoStore` (the single DynamoDB table) and
+:class:`carehooks.store.memory.MemoryStore` (in memory, with the same conditional-write semantics: the unit
+tests' store). Use cases, edges and the composition point type against this protocol only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from carehooks.domain.conversations import Deriver, Placement, RecordOutcome
+from carehooks.domain.models import (
+    Channel,
+    CommentChangeEvent,
+    Conversation,
+    Message,
+    MessageEvent,
+    StatusEvent,
+)
+from carehooks.store.events import ConversationEvent
+from carehooks.store.queries import ConversationFilter, Order, Page
+from carehooks.store.sends import SendAttempt
+from carehooks.store.sla import PolicyMarker, ReadStats
+
+
+class Store(Protocol):
+    """Conversations, messages, events, claims and the due work of one deployment."""
+
+    table_name: str
+    derive: Deriver
+
+    # -- conversations and messages --------------------------------------------------------------
+    def latest_conversation(
+        self, channel: str, account_id: str, contact_id: str, thread_id: str | None = None
+    ) -> Conversation | None: ...
+
+    def contact_conversations(
+        self, channel: str, account_id: str, contact_id: str, limit: int = 50
+    ) -> list[Conversation]: ...
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    def save_conversation(self, conv: Conversation) -> Conversation: ...
+
+    def messages(self, conv: Conversation) -> list[Message]: ...
+
+    def get_message(
+        self,
+        channel: str,
+        account_id: str,
+        contact_id: str,
+        platform_message_id: str,
+        thread_id: str | None = None,
+    ) -> Message | None: ...
+
+    def record_message(
+        self, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
+    ) -> RecordOutcome: ...
+
+    def put_outbound_message(self, conv: Conversation, message: Message) -> Conversation | None: ...
+
+    def apply_status(self, event: StatusEvent) -> bool: ...
+
+    # -- side-effect claims ----------------------------------------------------------------------
+    def claim(
+        self,
+        kind: str,
+        scope: str,
+        now: datetime,
+        ttl: timedelta,
+        owner: str = "",
+        *,
+        reentrant: bool = False,
+    ) -> bool: ...
+
+    def begin_send(self, kind: str, scope: str, owner: str = "") -> bool: ...
+
+    def cancel_send(self, kind: str, scope: str, owner: str = "") -> None: ...
+
+    def release_claim(self, kind: str, scope: str) -> None: ...
+
+    def mark_claim(self, kind: str, scope: str, **attributes: str) -> None: ...
+
+    def get_claim(self, kind: str, scope: str) -> dict[str, Any] | None: ...
+
+    def claim_exists(self, kind: str, scope: str) -> bool: ...
+
+    # -- conversation events and agent lists -----------------------------------------------------
+    def save_with_event(self, conv: Conversation, event: ConversationEvent) -> Conversation: ...
+
+    def conversation_events(self, conv: Conversation, limit: int = 200) -> list[ConversationEvent]: ...
+
+    def list_conversations(
+        self,
+        flt: ConversationFilter,
+        limit: int = 25,
+        cursor: str | None = None,
+        order: Order = "desc",
+        read_budget: int = ...,
+    ) -> Page: ...
+
+    # -- rules -----------------------------------------------------------------------------------
+    def record_decision(
+        self,
+        message: Message,
+        apply: Callable[[Conversation], Conversation | None],
+        decision: dict[str, Any],
+        now: datetime,
+    ) -> Conversation: ...
+
+    def set_decision_part(self, message: Message, part: str, outcome: dict[str, Any]) -> None: ...
+
+    def active_conversation_keys(self, since: datetime) -> Iterator[tuple[str, str]]: ...
+
+    def partition_conversations(self, pk: str) -> list[Conversation]: ...
+
+    def messages_since(self, pk: str, conversation_id: str, since: datetime) -> list[Message]: ...
+
+    # -- send log, surveys, reports --------------------------------------------------------------
+    def record_attempt(self, attempt: SendAttempt) -> None: ...
+
+    def attempts(self, conversation_id: str, limit: int = 50) -> list[SendAttempt]: ...
+
+    def due_survey_keys(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]: ...
+
+    def conversation_at(self, pk: str, sk: str) -> Conversation | None: ...
+
+    def conversations_created(self, start: datetime, end: datetime) -> Iterator[Conversation]: ...
+
+    # -- public comment threads ------------------------------------------------------------------
+    def comment(
+        self, channel: Channel, account_id: str, thread_id: str, comment_id: str
+    ) -> Message | None: ...
+
+    def apply_change(self, event: CommentChangeEvent) -> Message | None: ...
+
+    def set_hidden(self, message: Message, hidden: bool, by: str, at: datetime) -> None: ...
+
+    def open_private_conversation(
+        self, public_conversation: Conversation, contact_id: str, now: datetime
+    ) -> Conversation: ...
+
+    # -- SLA monitor (keys are opaque: what the store gave, handed back) --------------------------
+    def due_conversation_keys(self, shard: int, now: datetime, stats: ReadStats) -> list[dict[str, Any]]: ...
+
+    def get_conversations(self, item_keys: list[dict[str, Any]], stats: ReadStats) -> list[Conversation]: ...
+
+    def alert_was_sent(self, scope: str, stats: ReadStats) -> bool: ...
+
+    def mark_alert_sent(self, scope: str, message_id: str, now: datetime, keep: timedelta) -> None: ...
+
+    def get_policy_marker(self, stats: ReadStats) -> PolicyMarker | None: ...
+
+    def put_policy_marker(self, marker: PolicyMarker, now: datetime) -> None: ...
+
+    def status_page(
+        self, status: str, cursor: dict[str, Any] | None, limit: int, stats: ReadStats
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
