@@ -17,9 +17,14 @@ class _Overlay:
         self.real = real
         self.sections = sections
 
+    def __getattr__(self, name: str) -> Any:  # anything else of the loader (e.g. its checks)
+        return getattr(self.real, name)
+
     def load(self) -> ConfigDocument:
-        document: ConfigDocument = self.real.load().model_copy(update=self.sections)
-        return document
+        # A new document, not model_copy: a copy would keep the original's cached properties.
+        current = self.real.load()
+        fields = {name: getattr(current, name) for name in type(current).model_fields}
+        return ConfigDocument(**{**fields, **self.sections})
 
 
 def use_document(monkeypatch: pytest.MonkeyPatch, **sections: Any) -> None:

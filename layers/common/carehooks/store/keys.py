@@ -9,7 +9,7 @@
 | send log (sends skipped or failed, with why) | ``SENDLOG#<conversation id>`` | ``<attempt ISO>#<ULID>`` | ``ttl`` 90 days |
 | survey due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``survey_due_pk`` = ``SURVEYDUE``, ``survey_due_at`` = ``<due ISO>#<conversation id>`` (BySurveyDue, keys only, sparse: only resolved conversations awaiting a survey) |
 | report day (attributes of a conversation) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>`` (UTC day the conversation was created), ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes) |
-| SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..3>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
+| SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..15>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
 | SLA policy marker | ``SLAPOLICY`` | ``SLAPOLICY`` | fingerprint of the SLA policies the open conversations were last derived with |
 | conversation event (an agent's action: assign, tag, priority, resolve, reopen) | its conversation's partition | ``EVT#<conversation id>#<at ISO>#<ULID>`` | none: read with its conversation, one Query ``begins_with(sk, "EVT#<conversation id>#")`` |
 | assignee queue (attributes of a conversation) | (the conversation's) | (the conversation's) | ``assignee_pk`` = ``AGENT#<status>#<assignee>``, range ``gsi1sk`` (ByAssignee, sparse: only assigned conversations) |
@@ -82,7 +82,7 @@ DAY_PK_ATTR = "day_pk"
 DAY_SK_ATTR = "day_sk"
 SLA_DUE_PK_ATTR = "sla_due_pk"
 SLA_DUE_SK_ATTR = "sla_due_at"
-SLA_DUE_SHARDS = 4
+SLA_DUE_SHARDS = 16
 SLA_POLICY_KEY = "SLAPOLICY"
 SLA_CLAIM_KIND = "sla"
 
