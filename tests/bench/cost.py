@@ -714,7 +714,8 @@ def monthly_bill(f: Figures, facts: TemplateFacts, messages: float, tracing: str
 # ---------------------------------------------------------------- output
 def _row(line: Line) -> str:
     price = PRICES[line.price]
-    quantity = f"{line.quantity:,.2f}" if line.quantity < 100 else f"{line.quantity:,.0f}"
+    whole = line.quantity >= 100 or float(line.quantity).is_integer()
+    quantity = f"{line.quantity:,.0f}" if whole else f"{line.quantity:,.2f}"
     return (
         f"| {line.service} | {quantity} {line.unit} | {price.label()} | ${line.usd:,.2f} | "
         f"{line.basis}{'; ' + line.note if line.note else ''} |"
@@ -727,7 +728,7 @@ def render(f: Figures, facts: TemplateFacts) -> str:
     xray = [line for line in active if line.price == "xray_recorded"]
     out = [
         f"Cost per million inbound messages (list prices, {REGION}, no free tiers; "
-        f"units measured {f.measured_on}; mix: {f.new_share:.0%} new conversations, "
+        f"DynamoDB units: {f.measured_on}; mix: {f.new_share:.0%} new conversations, "
         f"{f.replies_per_inbound:g} agent replies and {f.agent_reads_per_inbound:g} agent reads per inbound message)",
         "",
         "| line | per million inbound | list price | $ per million | basis |",

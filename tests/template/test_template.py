@@ -70,7 +70,7 @@ def test_every_function_runs_python313_on_arm64_with_the_common_layer(transforme
 
 
 def test_tracing_is_a_parameter_that_defaults_to_no_traces() -> None:
-    # Active X-Ray on every function costs more than any line but DynamoDB (docs/cost.md): it is opt-in.
+    # Active X-Ray on every function costs as much as all DynamoDB writes (docs/cost.md): it is opt-in.
     parameter = source_template()["Parameters"]["TracingMode"]
     assert parameter["Default"] == "PassThrough"
     assert set(parameter["AllowedValues"]) == {"Active", "PassThrough"}
