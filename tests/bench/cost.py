@@ -351,6 +351,23 @@ def figures_to_json(figures: Figures) -> dict[str, Any]:
     return data
 
 
+def save_figures(figures: Figures, path: Path = FIGURES_FILE) -> None:
+    """Write ``figures`` for the next ``python -m tests.bench cost``, keeping the file's comments.
+
+    A bench that measured the units calls, for example,
+    ``save_figures(replace(load_figures(), followup=Units(5, 2), measured_on="2026-12-08"))``.
+    """
+    old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    comments = {k: v for k, v in old.items() if k.startswith("_")}
+    data = figures_to_json(figures)
+    ordered = {
+        "measured_on": data.pop("measured_on"),
+        "units": data.pop("units"),
+        "measured": data.pop("measured"),
+    }
+    path.write_text(json.dumps({**comments, **ordered, **data}, indent=2) + "\n", encoding="utf-8")
+
+
 # ---------------------------------------------------------------- facts from template.yaml
 @dataclass(frozen=True)
 class TemplateFacts:

@@ -248,6 +248,15 @@ def test_a_misspelt_figure_is_refused(document: dict[str, object]) -> None:
         figures_from(document)
 
 
+def test_saved_figures_load_back_and_keep_the_comments(tmp_path: Path) -> None:
+    path = tmp_path / "figures.json"
+    path.write_text('{"_about": "what these are", "new_share": 0.3}')
+    measured = replace(load_figures(path), followup=Units(5, 2), measured_on="2026-12-08")
+    cost.save_figures(measured, path)
+    assert load_figures(path) == measured
+    assert '"_about": "what these are"' in path.read_text()
+
+
 def test_the_committed_figures_file_loads() -> None:
     figures = load_figures()
     assert figures.followup.wru > 0
