@@ -2,6 +2,8 @@
 
 Benchmarks print numbers next to their targets; they are not timed tests and never fail the build.
 ``python -m tests.bench foundation`` runs only the modules whose name contains ``foundation``.
+``python -m tests.bench cost`` prints the cost per million inbound messages (``tests/bench/cost.py``, from
+``tests/bench/figures.json``); it measures nothing, so it runs only when named.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+# Sections that are not benchmarks: run only when named exactly.
+NAMED_ONLY = ("cost",)
 
 
 def discover(selected: list[str]) -> list[str]:
     names = sorted(p.stem for p in HERE.glob("*_bench.py"))
-    return [n for n in names if not selected or any(s in n for s in selected)]
+    found = [n for n in names if not selected or any(s in n for s in selected)]
+    return found + [n for n in NAMED_ONLY if n in selected]
 
 
 def main(argv: list[str]) -> int:

@@ -60,12 +60,21 @@ def test_every_function_runs_python313_on_arm64_with_the_common_layer(transforme
         assert props["Architectures"] == ["arm64"], name
         assert props["Handler"] == "app.handler", name
         assert any("CommonLayer" in str(layer) for layer in props["Layers"]), name
-        assert props["TracingConfig"] == {"Mode": "Active"}, name
+        # X-Ray is the TracingMode parameter on every function, never hard-wired on (cost: docs/cost.md).
+        assert props["TracingConfig"] == {"Mode": {"Ref": "TracingMode"}}, name
         variables = props["Environment"]["Variables"]
         for setting in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"):
             assert setting in variables, (name, setting)
         assert variables["TABLE_NAME"] == {"Ref": "Table"}, name
         assert variables["CAREHOOKS_SECRET_ID"] == {"Ref": "PlatformSecret"}, name
+
+
+def test_tracing_is_a_parameter_that_defaults_to_no_traces() -> None:
+    # Active X-Ray on every function costs as much as all DynamoDB writes (docs/cost.md): it is opt-in.
+    parameter = source_template()["Parameters"]["TracingMode"]
+    assert parameter["Default"] == "PassThrough"
+    assert set(parameter["AllowedValues"]) == {"Active", "PassThrough"}
+    assert source_template()["Globals"]["Function"]["Tracing"] == {"Ref": "TracingMode"}
 
 
 def test_the_layer_is_arm64_python313(transformed: dict[str, Any]) -> None:
