@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.bench.foundation_bench import _units
+from tests.bench.heat_bench import UNITS_FILE
 
 PAGE = "112233445566778"
 TARGETS = {"new": 16, "followup": 5, "reply": 6}
@@ -108,6 +109,23 @@ def measure(client: Any, table: str) -> dict[str, dict[str, Any]]:
     return figures
 
 
+def _save(figures: dict[str, dict[str, Any]]) -> None:
+    """Hand the measured units to the cost model (``python -m tests.bench cost``)."""
+    from dataclasses import replace
+
+    from tests.bench.cost import Units, load_figures, save_figures
+
+    measured = {
+        name: Units(figures[name]["write"], figures[name]["read"]) for name in ("new", "followup", "reply")
+    }
+    stamp = f"units_bench {datetime.now(UTC).date().isoformat()}"
+    save_figures(replace(load_figures(), measured_on=stamp, **measured))
+    parts = {name: figures[name]["parts"] for name in ("new", "followup", "reply")}
+    UNITS_FILE.write_text(
+        json.dumps({"measured_on": stamp, "parts": parts}, indent=2) + "\n", encoding="utf-8"
+    )
+
+
 def main() -> None:
     import boto3
     from infra import dynamodb_local
@@ -143,6 +161,7 @@ def main() -> None:
         )
     line = " ".join(f"{name}={figures[name]['write']:g}" for name in ("new", "followup", "reply"))
     print(f"inbound WRU per message: {line}")
+    _save(figures)
     met = all(figures[n]["write"] <= t for n, t in TARGETS.items())
     print(
         f"   targets (new <= 16, followup <= 5 and <= {READ_TARGET_FOLLOWUP} read units, reply <= 6): "
