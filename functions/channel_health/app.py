@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks.observability import logger, metrics
-from carehooks.wiring.scheduled import run_channel_health
+from carehooks.wiring.channel_health import run_channel_health
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks.observability import logger, metrics
-from carehooks.wiring.scheduled import run_sla_monitor
+from carehooks.wiring.sla_monitor import run_sla_monitor
 
 
 @logger.inject_lambda_context(clear_state=True)

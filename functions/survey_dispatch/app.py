@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks.observability import logger, metrics
-from carehooks.wiring.scheduled import run_survey_dispatch
+from carehooks.wiring.survey_dispatch import run_survey_dispatch
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks.observability import logger, metrics
-from carehooks.wiring.scheduled import run_weekly_digest
+from carehooks.wiring.weekly_digest import run_weekly_digest
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -63,7 +63,7 @@ def measure(client: Any, table: str) -> dict[str, dict[str, Any]]:
     from carehooks.channels import registry
     from carehooks.delivery.send import deliver
     from carehooks.inbound.processor import process_queued
-    from carehooks.wiring.processor import inbound
+    from carehooks.wiring.inbound import inbound
     from carehooks.wiring.store import make_store
     from tests.integration.agent_api_client import api_event
 

@@ -22,7 +22,7 @@ from carehooks.config.surveys import LowScoreConfig, SurveyConfig
 from carehooks.inbound.processor import ProcessResult
 from carehooks.store import Store
 from carehooks.surveys.dispatch import dispatch_surveys
-from carehooks.wiring.processor import process
+from carehooks.wiring.inbound import process
 from tests.integration.agent_api_client import ADA, BOB, Answer, FakeDeliver, api_event, call
 from tests.integration.race_support import (
     PAGE,

@@ -29,7 +29,7 @@ _ids = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _no_after_store_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batch semantics only; the after-store steps have their own tests (and the log-hygiene flow)."""
-    from carehooks.wiring import processor
+    from carehooks.wiring import inbound as processor
 
     monkeypatch.setattr(processor, "steps", lambda *args, **kwargs: [])
 

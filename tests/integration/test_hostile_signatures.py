@@ -18,7 +18,7 @@ from tests.integration.conftest import Aws
 
 @pytest.fixture(autouse=True)
 def _no_after_store_steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    from carehooks.wiring import processor
+    from carehooks.wiring import inbound as processor
 
     monkeypatch.setattr(processor, "steps", lambda *args, **kwargs: [])
 

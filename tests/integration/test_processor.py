@@ -23,7 +23,7 @@ PAGE = "112233445566778"
 @pytest.fixture(autouse=True)
 def _no_after_store_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about batch semantics; the after-store steps (rules, acknowledgements) have their own."""
-    from carehooks.wiring import processor
+    from carehooks.wiring import inbound as processor
 
     monkeypatch.setattr(processor, "steps", lambda *args, **kwargs: [])
 

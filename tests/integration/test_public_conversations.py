@@ -20,7 +20,7 @@ from carehooks.config import loader
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.public.replies import PrivateReplyRetryError
 from carehooks.store import Store, keys
-from carehooks.wiring.processor import process as process_queued
+from carehooks.wiring.inbound import process as process_queued
 from carehooks.wiring.store import get_store
 from tests.helpers import event_bytes, event_json
 from tests.integration.agent_api_client import api_event, call

@@ -19,7 +19,7 @@ from carehooks import clock
 from carehooks.domain.conversations import started_at
 from carehooks.sla.clocks import state_of
 from carehooks.store import Store
-from carehooks.wiring.processor import process
+from carehooks.wiring.inbound import process
 from tests.integration.agent_api_client import FakeDeliver, api_event, call, install
 from tests.integration.race_support import (
     PAGE,

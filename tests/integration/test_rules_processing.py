@@ -23,7 +23,7 @@ from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import OutboundMessage, PermanentError, RateLimitedError, SendResult
 from carehooks.store import Store
-from carehooks.wiring.processor import process as process_queued
+from carehooks.wiring.inbound import process as process_queued
 from carehooks.wiring.store import get_store, make_store
 from tests.helpers import FakeContext, http_event, load_handler, meta_signature
 from tests.integration.conftest import Aws

@@ -201,7 +201,7 @@ def test_the_alert_email_goes_to_ops_through_ses(
 def test_a_redelivered_old_message_never_becomes_the_comment(aws: Aws, store: Store) -> None:
     from carehooks.domain.models import Channel, Direction, MessageEvent
     from carehooks.inbound.processor import ProcessResult, _store_message
-    from carehooks.wiring.processor import inbound
+    from carehooks.wiring.inbound import inbound
 
     messenger(aws, T0 - timedelta(minutes=2), "hello?")
     surveyed_conversation(aws, store)  # its first message, at T0, is the conversation's second

@@ -26,6 +26,10 @@ ADAPTER = "an adapter is loaded for the channels a record carries only (about 3 
 CLIENT = (
     "a client loads requests and urllib3 on the first send only (about 126 ms, near import boto3's 165 ms)"
 )
+PROCESSOR = (
+    "the processor's collaborators (store, derivers, configuration loader, rules engine: about 50 modules) "
+    "load on the first record, so its init imports what it did before the floors (26 carehooks modules)"
+)
 FUNCTION_IMPORTS: dict[tuple[str, str], str] = {
     ("carehooks.channels.registry", "carehooks.channels.instagram.adapter"): ADAPTER,
     ("carehooks.channels.registry", "carehooks.channels.instagram.client"): CLIENT,
@@ -39,9 +43,14 @@ FUNCTION_IMPORTS: dict[tuple[str, str], str] = {
     ("carehooks.channels.registry", "carehooks.channels.whatsapp.client"): CLIENT,
     ("carehooks.channels.registry", "carehooks.channels.x.adapter"): ADAPTER,
     ("carehooks.channels.registry", "carehooks.channels.x.client"): CLIENT,
-    ("carehooks.wiring.processor", "carehooks.rules.step"): (
-        "the rules engine (re2, language detection, the decision models) loads on the first message, not in "
-        "the processor's init: the inbound processor's cold import stays where it was"
+    ("carehooks.wiring.processor", "carehooks.wiring.inbound"): PROCESSOR,
+    ("carehooks.wiring.processor", "carehooks.wiring.store"): PROCESSOR,
+    ("carehooks.wiring.store", "carehooks.wiring.derivers"): (
+        "the SLA and survey derivers (SLA clocks, policies, survey policy) load on the first conversation "
+        "write: the survey page, the agent API and the scheduled functions do not pay for them at init"
+    ),
+    ("carehooks.wiring.config", "carehooks.rules.templates"): (
+        "the channels' traits (15 modules) load when a document is first validated, not at every init"
     ),
 }
 

@@ -8,8 +8,8 @@ from typing import Any
 from carehooks import clock
 from carehooks.api import deps
 from carehooks.api.app import handle
-from carehooks.config.loader import load_config
 from carehooks.delivery.send import deliver
+from carehooks.wiring.config import load_config
 from carehooks.wiring.store import get_store
 
 

@@ -2,37 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from carehooks.config.document import ConfigDocument
-from carehooks.config.loader import load_config, use_checks
 from carehooks.config.settings import settings
-from carehooks.domain.conversations import Deriver, compose
-from carehooks.rules.templates import CHECKS
-from carehooks.sla.current import setup_of
-from carehooks.sla.deriver import sla_deriver
+from carehooks.domain.conversations import Deriver
+from carehooks.domain.models import Conversation
 from carehooks.store import DynamoStore, Store
-from carehooks.surveys.due import survey_deriver
+from carehooks.wiring.config import ConfigSource, load_config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-ConfigSource = Callable[[], ConfigDocument]
-
-# Every function that reads the configuration document also refuses acknowledgement texts over a
-# channel's limit (a check of the rules floor, which the config floor cannot import).
-use_checks(CHECKS)
-
 
 def derivation(config: ConfigSource = load_config) -> Deriver:
-    """What every conversation write derives, with the configuration ``config()`` in force at the write:
-    the survey due time, then the SLA clocks, their next due time and the state lists filter on."""
-    return compose(
-        survey_deriver(lambda: config().surveys_in_force),
-        sla_deriver(lambda: setup_of(config())),
-    )
+    """What every conversation write derives, with the configuration ``config()`` in force at the write
+    (:func:`carehooks.wiring.derivers.derivers`)."""
+    built: list[Deriver] = []
+
+    def derive(conv: Conversation, now: datetime) -> Conversation:
+        if not built:
+            # Cold start: the SLA and survey derivers load on the first conversation write.
+            from carehooks.wiring.derivers import derivers
+
+            built.append(derivers(config))
+        return built[0](conv, now)
+
+    return derive
 
 
 def make_store(

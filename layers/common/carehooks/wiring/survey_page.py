@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks import clock
-from carehooks.config.loader import load_config
 from carehooks.config.surveys import SurveyConfig
 from carehooks.surveys.page import answer_link
 from carehooks.surveys.token import signing_key
+from carehooks.wiring.config import load_config
 from carehooks.wiring.store import get_store
 
 

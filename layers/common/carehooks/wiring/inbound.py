@@ -1,0 +1,55 @@
+"""The inbound processor composed: its store, after-store steps and settings (loaded on the first record)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from carehooks.config.settings import settings
+from carehooks.domain.conversations import Step, StoredMessage
+from carehooks.inbound.processor import Inbound, ProcessResult, process_queued
+from carehooks.rules.step import rules_step
+from carehooks.store import Store
+from carehooks.surveys.capture import answers_survey, capture_survey_answer
+from carehooks.wiring.config import ConfigSource, load_config
+
+if TYPE_CHECKING:
+    from carehooks.public.moderation import Moderator
+    from carehooks.rules.acknowledge import Deliver
+
+
+def steps(
+    store: Store,
+    config: ConfigSource = load_config,
+    deliver: Deliver | None = None,
+    moderator: Moderator | None = None,
+) -> list[Step]:
+    """The after-store steps, in order: the rules (decision, acknowledgement), then survey answers."""
+
+    def rules(stored: StoredMessage) -> None:
+        rules_step(stored, store=store, config=config(), deliver=deliver, moderator=moderator)
+
+    def survey_answers(stored: StoredMessage) -> None:
+        capture_survey_answer(stored, store=store, config=config().surveys_in_force)
+
+    return [rules, survey_answers]
+
+
+def inbound(
+    store: Store,
+    config: ConfigSource = load_config,
+    deliver: Deliver | None = None,
+    moderator: Moderator | None = None,
+) -> Inbound:
+    """The processor's collaborators on ``store``."""
+    return Inbound(
+        store=store,
+        steps=steps(store, config, deliver, moderator),
+        reopen_window=timedelta(hours=settings().reopen_window_hours),
+        answers_survey=answers_survey,
+    )
+
+
+def process(body: str, store: Store) -> ProcessResult:
+    """Process one queued record body on ``store`` with the configuration in force."""
+    return process_queued(body, inbound(store))
