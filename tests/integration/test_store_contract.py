@@ -23,6 +23,7 @@ from carehooks.domain.models import (
     Channel,
     CommentChangeEvent,
     Conversation,
+    ConversationStatus,
     Direction,
     Message,
     MessageEvent,
@@ -346,7 +347,7 @@ def test_a_change_and_its_event_are_written_together_and_read_oldest_first(store
 # -- agent lists --------------------------------------------------------------------------------------------
 def inbox(store: Store) -> dict[str, Conversation]:
     """Seven conversations of seven customers, one minute apart, with statuses, tags and assignees."""
-    shapes = [
+    shapes: list[tuple[str, ConversationStatus, list[str], str | None]] = [
         ("c0", "open", ["vip"], "alice"),
         ("c1", "open", [], None),
         ("c2", "pending", ["vip"], None),
@@ -688,11 +689,11 @@ def test_due_sla_conversations_per_shard(store: Store) -> None:
     assert stats.queries >= keys.SLA_DUE_SHARDS
     assert stats.index_items == 6
     read = ReadStats()
-    due = store.get_conversations([*found, found[0]], read)  # a repeated key is read once
-    assert sorted(c.contact_id for c in due) == ["c0", "c1", "c4", "c5", "c6", "c7"]
+    fetched = store.get_conversations([*found, found[0]], read)  # a repeated key is read once
+    assert sorted(c.contact_id for c in fetched) == ["c0", "c1", "c4", "c5", "c6", "c7"]
     assert read.items == 6
     assert read.batch_gets >= 1
-    assert {c.id: c for c in due}[convs["c1"].id] == current(store, convs["c1"])
+    assert {c.id: c for c in fetched}[convs["c1"].id] == current(store, convs["c1"])
 
 
 def test_an_alert_is_sent_once_per_claim(store: Store) -> None:
