@@ -38,6 +38,7 @@ from carehooks.store.queries import ConversationFilter, CursorError, Page
 from carehooks.store.rules import DECISION_ATTRIBUTE
 from carehooks.store.sends import SendAttempt
 from carehooks.store.sla import PolicyMarker, ReadStats
+from tests.integration.race_support import run_together
 
 T0 = datetime(2025, 11, 22, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)
@@ -226,6 +227,37 @@ def test_a_sent_message_is_stored_once_and_accounted_for(store: Store) -> None:
     assert updated.first_responder == "alice"
     assert store.put_outbound_message(conv, sent) is None  # the echo stored it first
     assert current(store, conv).message_count == 2
+
+
+# -- concurrency (threads on one store) ----------------------------------------------------------------------
+def test_messages_of_one_conversation_recorded_concurrently_all_land(store: Store) -> None:
+    first = record(store, text("m_0", T0))
+    for round_ in range(3):
+        events = [text(f"m_{round_}_{i}", T0 + timedelta(seconds=round_ * 10 + i)) for i in range(3)]
+        results = run_together(*(lambda e=e: store_message(store, e, T0, WINDOW) for e in events))
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert {r.conversation.id for r in results} == {first.id}
+    conv = current(store, first)
+    assert conv.message_count == 10
+    assert len(store.messages(conv)) == 10
+
+
+def test_the_same_message_recorded_concurrently_is_stored_once(store: Store) -> None:
+    record(store, text("m_0", T0))
+    event = text("m_1", T0 + timedelta(seconds=1))
+    results = run_together(*(lambda: store_message(store, event, T0, WINDOW) for _ in range(4)))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.duplicate for r in results) == [False, True, True, True]
+    conv = store.latest_conversation(Channel.MESSENGER, PAGE, CUSTOMER)
+    assert conv is not None
+    assert conv.message_count == 2
+
+
+def test_a_claim_is_won_by_exactly_one_of_many_concurrent_callers(store: Store) -> None:
+    results = run_together(
+        *(lambda i=i: store.claim("ack", "conv-1", T0, timedelta(days=1), owner=f"w{i}") for i in range(8))
+    )
+    assert sorted(results) == [False] * 7 + [True]
 
 
 # -- statuses ---------------------------------------------------------------------------------------------
