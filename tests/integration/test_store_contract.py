@@ -9,7 +9,7 @@ the replay reads. ``MemoryStore`` is the unit tests' store; it must behave as th
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from carehooks.domain.models import (
     StatusEvent,
 )
 from carehooks.inbound.processor import store_message
-from carehooks.store import ConflictError, DynamoStore, Store, keys
+from carehooks.store import ConflictError, DynamoStore, Store, StoreError, keys
 from carehooks.store.events import ConversationEvent
 from carehooks.store.memory import MemoryStore
 from carehooks.store.public import LINKED_PRIVATE, LINKED_PUBLIC
@@ -531,6 +531,33 @@ def test_a_decision_is_applied_to_the_conversation_as_it_is_now(store: Store) ->
     stored = store.record_decision(message, lambda c: replace(c, tags=["seen"]), {"rules": []}, T0)
     assert stored.message_count == 2
     assert stored.tags == ["seen"]
+
+
+@pytest.mark.parametrize("operation", ["set_decision_part", "record_decision", "set_hidden"])
+def test_a_write_to_a_message_that_is_not_there_raises_a_store_error(
+    store: Store, operation: str, request: pytest.FixtureRequest
+) -> None:
+    if isinstance(store, DynamoStore):
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="known gap: DynamoStore lets botocore's ConditionalCheckFailedException through "
+                "for these conditional updates (store/rules.py, store/public.py), where store/errors.py "
+                "promises callers only StoreErrors; MemoryStore raises ItemConditionError",
+            )
+        )
+    conv = record(store, text("m1", T0))
+    ghost = replace(only_message(store, conv), platform_message_id="never-stored")
+    writes: dict[str, Callable[[], object]] = {
+        # the message exists, but has no decision to add a part to
+        "set_decision_part": lambda: store.set_decision_part(only_message(store, conv), "ack", {}),
+        "record_decision": lambda: store.record_decision(ghost, lambda c: None, {"rules": []}, T0),
+        "set_hidden": lambda: store.set_hidden(ghost, True, by="agent-1", at=T0),
+    }
+    with pytest.raises(StoreError):
+        writes[operation]()
+    assert store.get_message(Channel.MESSENGER, PAGE, CUSTOMER, "never-stored") is None
+    assert DECISION_ATTRIBUTE not in only_message(store, conv).extra
 
 
 def test_replay_reads_what_was_active_since(store: Store) -> None:
