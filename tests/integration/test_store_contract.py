@@ -184,6 +184,13 @@ def test_returned_objects_are_copies(store: Store) -> None:
     assert "mutated" not in only_message(store, conv).extra
 
 
+def test_a_value_the_table_cannot_hold_is_refused_and_nothing_is_written(store: Store) -> None:
+    conv = record(store, text("m1", T0))
+    with pytest.raises(TypeError, match="Unsupported type"):
+        store.save_conversation(replace(conv, extra={**conv.extra, "when": T0}))
+    assert current(store, conv) == conv
+
+
 def test_unknown_ids_read_as_none(store: Store) -> None:
     assert store.get_conversation("01JUNKNOWN0000000000000000") is None
     assert store.latest_conversation(Channel.MESSENGER, PAGE, "nobody") is None

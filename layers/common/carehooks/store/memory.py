@@ -70,17 +70,25 @@ def _unchanged(conv: Conversation, now: datetime) -> Conversation:
     return conv
 
 
+_SCALARS = (str, bool, bytes, Decimal, type(None))
+
+
 def stored_form(value: Any) -> Any:
-    """A value as DynamoDB gives it back: numbers as Decimals, tuples as lists, dicts and lists copied."""
+    """A value as DynamoDB gives it back: numbers as Decimals, tuples as lists, dicts and lists copied.
+
+    Raises :class:`TypeError` for a value the table cannot hold (a datetime, an object), as boto3 does.
+    """
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, dict):
         return {str(k): stored_form(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [stored_form(v) for v in value]
     if isinstance(value, set | frozenset):
         return {stored_form(v) for v in value}
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float):
         return Decimal(str(value))
-    return copy.deepcopy(value)
+    raise TypeError(f"Unsupported type {type(value)} for value {value!r}")
 
 
 @dataclass(frozen=True)
