@@ -23,6 +23,7 @@ from carehooks.rules.acknowledge import (
     skip_reason,
 )
 from carehooks.rules.engine import AckPlan
+from carehooks.store.memory import MemoryStore
 from tests.rules_support import NOW, conversation, document, message
 
 CALENDAR = {
@@ -177,46 +178,23 @@ def test_never_acknowledge(msg: dict[str, Any], conv: dict[str, Any], standby: b
 
 
 # -- the side effect ------------------------------------------------------------------------------------
-@dataclass
-class FakeStore:
-    """Claims in memory, with the same semantics as Store.claim (TTL honoured)."""
+CONVERSATION = "01JCONVERSATION0000000001"
+CONTACT = "messenger#PAGE#PSID"
 
-    claims: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
-    def claim(
-        self,
-        kind: str,
-        scope: str,
-        now: datetime,
-        ttl: timedelta,
-        owner: str = "",
-        *,
-        reentrant: bool = False,
-    ) -> bool:
-        held = self.claims.get((kind, scope))
-        ours = reentrant and held is not None and held["owner"] == owner and held["state"] == "claimed"
-        if held is not None and held["until"] > now and not ours:
-            return False
-        self.claims[(kind, scope)] = {"until": now + ttl, "owner": owner, "state": "claimed"}
-        return True
+def held(store: MemoryStore, conversation_id: str = CONVERSATION) -> list[str]:
+    """The acknowledgement claims held for a conversation and its customer (read through get_claim)."""
+    return [
+        kind
+        for kind, scope in ((ACK_CLAIM, conversation_id), (ACK_CONTACT_CLAIM, CONTACT))
+        if store.get_claim(kind, scope) is not None
+    ]
 
-    def begin_send(self, kind: str, scope: str, owner: str = "") -> bool:
-        held = self.claims.get((kind, scope))
-        if held is None or held["owner"] != owner or held["state"] != "claimed":
-            return False
-        held["state"] = "sending"
-        return True
 
-    def cancel_send(self, kind: str, scope: str, owner: str = "") -> None:
-        held = self.claims.get((kind, scope))
-        if held is not None and held["owner"] == owner and held["state"] == "sending":
-            held["state"] = "claimed"
-
-    def release_claim(self, kind: str, scope: str) -> None:
-        self.claims.pop((kind, scope), None)
-
-    def mark_claim(self, kind: str, scope: str, **attributes: str) -> None:
-        self.claims[(kind, scope)].update({"state": "done", **attributes})
+def outcome_of(store: MemoryStore, conversation_id: str = CONVERSATION) -> Any:
+    claim = store.get_claim(ACK_CLAIM, conversation_id)
+    assert claim is not None
+    return claim["outcome"]
 
 
 @dataclass
@@ -238,10 +216,10 @@ class FakeDeliver:
         return result
 
 
-def ack(store: FakeStore, deliver: FakeDeliver, conv: Conversation | None = None, **kwargs: Any) -> Any:
+def ack(store: MemoryStore, deliver: FakeDeliver, conv: Conversation | None = None, **kwargs: Any) -> Any:
     conv = conv or conversation(contact_name="Ana")
     return acknowledge(
-        store,  # type: ignore[arg-type]
+        store,
         config(),
         PLAN,
         conv,
@@ -254,7 +232,7 @@ def ack(store: FakeStore, deliver: FakeDeliver, conv: Conversation | None = None
 
 
 def test_sends_once_per_conversation() -> None:
-    store, deliver = FakeStore(), FakeDeliver()
+    store, deliver = MemoryStore(), FakeDeliver()
     first = ack(store, deliver)
     second = ack(store, deliver)
     assert first.status == "sent"
@@ -264,67 +242,66 @@ def test_sends_once_per_conversation() -> None:
     assert len(deliver.sent) == 1
     sent = deliver.sent[0]
     assert (sent.kind, sent.author, sent.origin_tag) == ("ack", "carehooks", "ack:01JCONVERSATION0000000001")
-    assert store.claims[(ACK_CLAIM, "01JCONVERSATION0000000001")]["outcome"] == "sent"
+    assert outcome_of(store) == "sent"
 
 
 def test_cooldown_spans_the_customers_conversations() -> None:
-    store, deliver = FakeStore(), FakeDeliver()
+    store, deliver = MemoryStore(), FakeDeliver()
     ack(store, deliver)
     other = conversation(id="01JOTHER00000000000000001")
     skipped = ack(store, deliver, other, now=NOW + timedelta(hours=1))
     assert skipped.status == "skipped"
     assert "cooldown" in skipped.reason
     # The second conversation's claim is given back: it was not acknowledged.
-    assert (ACK_CLAIM, other.id) not in store.claims
+    assert held(store, other.id) == [ACK_CONTACT_CLAIM]  # the customer's cooldown is the first one's
     later = ack(store, deliver, other, now=NOW + timedelta(hours=13))
     assert later.status == "sent"
 
 
 def test_a_retryable_failure_releases_both_claims_and_raises() -> None:
-    store, deliver = FakeStore(), FakeDeliver(results=[RateLimitedError("slow down")])
+    store, deliver = MemoryStore(), FakeDeliver(results=[RateLimitedError("slow down")])
     with pytest.raises(RateLimitedError):
         ack(store, deliver)
-    assert store.claims == {}
+    assert held(store) == []
     assert ack(store, deliver).status == "sent"
 
 
 def test_a_retryable_send_result_releases_and_raises() -> None:
-    store = FakeStore()
+    store = MemoryStore()
     deliver = FakeDeliver(results=[SendResult(status="failed", reason="timeout", retryable=True)])
     with pytest.raises(SendRetryError):
         ack(store, deliver)
-    assert store.claims == {}
+    assert held(store) == []
 
 
 def test_an_unexpected_error_releases_the_claims() -> None:
-    store, deliver = FakeStore(), FakeDeliver(results=[RuntimeError("bug")])
+    store, deliver = MemoryStore(), FakeDeliver(results=[RuntimeError("bug")])
     with pytest.raises(RuntimeError):
         ack(store, deliver)
-    assert store.claims == {}
+    assert held(store) == []
 
 
 def test_a_permanent_failure_is_recorded_and_not_retried() -> None:
-    store, deliver = FakeStore(), FakeDeliver(results=[PermanentError("the customer blocked the page")])
+    store, deliver = MemoryStore(), FakeDeliver(results=[PermanentError("the customer blocked the page")])
     outcome = ack(store, deliver)
     assert outcome.status == "failed"
     assert outcome.reason == "the customer blocked the page"
-    claim = store.claims[(ACK_CLAIM, "01JCONVERSATION0000000001")]
-    assert claim["outcome"] == "failed"
-    assert (ACK_CONTACT_CLAIM, "messenger#PAGE#PSID") not in store.claims
+    assert outcome_of(store) == "failed"
+    assert held(store) == [ACK_CLAIM]
     assert ack(store, deliver).status == "skipped"
     assert len(deliver.sent) == 1
 
 
 def test_a_skipped_send_result_is_recorded_with_its_reason() -> None:
-    store = FakeStore()
+    store = MemoryStore()
     deliver = FakeDeliver(results=[SendResult(status="skipped", reason="outside the 24-hour window")])
     outcome = ack(store, deliver)
     assert (outcome.status, outcome.reason) == ("skipped", "outside the 24-hour window")
 
 
 def test_a_skipped_message_claims_nothing() -> None:
-    store, deliver = FakeStore(), FakeDeliver()
+    store, deliver = MemoryStore(), FakeDeliver()
     outcome = ack(store, deliver, standby=True)
     assert outcome.status == "skipped"
-    assert store.claims == {}
+    assert held(store) == []
     assert deliver.sent == []
