@@ -541,18 +541,7 @@ def test_a_decision_is_applied_to_the_conversation_as_it_is_now(store: Store) ->
 
 
 @pytest.mark.parametrize("operation", ["set_decision_part", "record_decision", "set_hidden"])
-def test_a_write_to_a_message_that_is_not_there_raises_a_store_error(
-    store: Store, operation: str, request: pytest.FixtureRequest
-) -> None:
-    if isinstance(store, DynamoStore):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="known gap: DynamoStore lets botocore's ConditionalCheckFailedException through "
-                "for these conditional updates (store/rules.py, store/public.py), where store/errors.py "
-                "promises callers only StoreErrors; MemoryStore raises ItemConditionError",
-            )
-        )
+def test_a_write_to_a_message_that_is_not_there_raises_a_store_error(store: Store, operation: str) -> None:
     conv = record(store, text("m1", T0))
     ghost = replace(only_message(store, conv), platform_message_id="never-stored")
     writes: dict[str, Callable[[], object]] = {

@@ -21,7 +21,7 @@ from carehooks.rules.acknowledge import ACK_CLAIM
 from carehooks.store import Store
 from carehooks.store.memory import MemoryStore
 from carehooks.surveys.capture import answers_survey
-from carehooks.wiring.processor import steps
+from carehooks.wiring.inbound import steps
 from carehooks.wiring.store import derivation
 from tests.helpers import event_json
 from tests.rules_support import rules_document

@@ -25,7 +25,7 @@ from carehooks.clock import iso
 from carehooks.domain.conversations import new_conversation_id
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
 from carehooks.store import keys
-from carehooks.store.errors import ConflictError
+from carehooks.store.errors import ConflictError, ItemConditionError
 from carehooks.store.table import MAX_ATTEMPTS
 from carehooks.store.table import TableStore as Store
 
@@ -123,14 +123,17 @@ def _update(store: Store, message: Message, attributes: dict[str, Any]) -> None:
     """Set attributes of a stored message (by name placeholders: ``hidden`` is a reserved word)."""
     names = {f"#a{i}": name for i, name in enumerate(attributes)}
     values = {f":v{i}": value for i, value in enumerate(attributes.values())}
-    store.client.update_item(
-        TableName=store.table_name,
-        Key=_message_key(store, message),
-        UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
-        ConditionExpression="attribute_exists(pk)",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=store.marshal(values),
-    )
+    try:
+        store.client.update_item(
+            TableName=store.table_name,
+            Key=_message_key(store, message),
+            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(attributes))),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=store.marshal(values),
+        )
+    except store.client.exceptions.ConditionalCheckFailedException as exc:
+        raise ItemConditionError(0) from exc
 
 
 # -- the link between a public thread and its private conversation --------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 from carehooks.clock import iso, to_epoch_ms
 from carehooks.domain.models import Conversation, Message
 from carehooks.store import keys
-from carehooks.store.errors import ConflictError, NotFoundError
+from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
 from carehooks.store.items import conversation_from_item, message_from_item, to_dynamo
 from carehooks.store.table import MAX_ATTEMPTS
 from carehooks.store.table import TableStore as Store
@@ -79,7 +79,10 @@ def record_decision(
         current = read_conversation(store, message)
         changed = apply(replace(current, tags=list(current.tags), extra=dict(current.extra)))
         if changed is None:
-            store.client.update_item(**update_message)  # type: ignore[arg-type]
+            try:
+                store.client.update_item(**update_message)  # type: ignore[arg-type]
+            except store.client.exceptions.ConditionalCheckFailedException as exc:
+                raise ItemConditionError(0) from exc
             return current
         try:
             return store.write_conversation(
@@ -99,15 +102,21 @@ def set_ack_outcome(store: Store, message: Message, outcome: dict[str, Any]) -> 
 
 
 def set_decision_part(store: Store, message: Message, part: str, outcome: dict[str, Any]) -> None:
-    """Record what happened to one side effect of the decision (``rules.<part>``: ack, hide, private_reply)."""
-    store.client.update_item(
-        TableName=store.table_name,
-        Key=_message_key(store, message),
-        UpdateExpression="SET #d.#a = :a",
-        ConditionExpression="attribute_exists(#d)",
-        ExpressionAttributeNames={"#d": DECISION_ATTRIBUTE, "#a": part},
-        ExpressionAttributeValues={":a": store.marshal({"a": to_dynamo(outcome)})["a"]},
-    )
+    """Record what happened to one side effect of the decision (``rules.<part>``: ack, hide, private_reply).
+
+    Raises :class:`ItemConditionError` when the message has no decision (or is not there).
+    """
+    try:
+        store.client.update_item(
+            TableName=store.table_name,
+            Key=_message_key(store, message),
+            UpdateExpression="SET #d.#a = :a",
+            ConditionExpression="attribute_exists(#d)",
+            ExpressionAttributeNames={"#d": DECISION_ATTRIBUTE, "#a": part},
+            ExpressionAttributeValues={":a": store.marshal({"a": to_dynamo(outcome)})["a"]},
+        )
+    except store.client.exceptions.ConditionalCheckFailedException as exc:
+        raise ItemConditionError(0) from exc
 
 
 # -- replay reads ---------------------------------------------------------------------------------------
