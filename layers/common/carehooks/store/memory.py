@@ -30,9 +30,7 @@ from carehooks.domain.conversations import (
     Deriver,
     Placement,
     RecordOutcome,
-    apply_message,
     new_conversation_id,
-    thread_of,
 )
 from carehooks.domain.models import (
     Channel,
@@ -42,10 +40,10 @@ from carehooks.domain.models import (
     MessageEvent,
     StatusEvent,
 )
-from carehooks.store import keys
+from carehooks.store import keys, table
 from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
 from carehooks.store.events import ConversationEvent, _event_from_item, _event_item
-from carehooks.store.items import conversation_from_item, conversation_item, message_from_item, message_item
+from carehooks.store.items import conversation_from_item, conversation_item, message_from_item
 from carehooks.store.protocol import Store
 from carehooks.store.public import EDITS, LINKED_PRIVATE, LINKED_PUBLIC
 from carehooks.store.queries import (
@@ -240,48 +238,15 @@ class MemoryStore:
         self, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
     ) -> RecordOutcome:
         """Store one message and its conversation, atomically and idempotently (see
-        :meth:`TableStore.record_message`): a redelivered message is a duplicate and changes nothing."""
-        for _ in range(MAX_ATTEMPTS):
-            latest = self.latest_conversation(
-                event.channel, event.account_id, event.contact_id, thread_of(event)
-            )
-            placed = place(latest)
-            try:
-                stored = self.write_conversation(
-                    placed.conversation,
-                    expected_version=None if placed.before is None else placed.before.version,
-                    now=now,
-                    items=[_put_new(message_item(placed.message))],
-                )
-            except ItemConditionError:
-                return RecordOutcome(duplicate=True)
-            except ConflictError:
-                continue
-            return RecordOutcome(
-                duplicate=False,
-                conversation=stored,
-                message=placed.message,
-                new_conversation=placed.new_conversation,
-                reopened=placed.reopened,
-                previous_conversation=placed.previous_conversation,
-            )
-        raise ConflictError("conversation kept changing while a message was stored")
+        :func:`carehooks.store.table.record_message`): a redelivered message is a duplicate."""
+        return table.record_message(self, event, place, now)
 
     def put_outbound_message(self, conv: Conversation, message: Message) -> Conversation | None:
-        for _ in range(MAX_ATTEMPTS):
-            current = self.get_conversation(conv.id) or conv
-            try:
-                return self.write_conversation(
-                    apply_message(current, message),
-                    expected_version=current.version,
-                    now=clock.now(),
-                    items=[_put_new(message_item(message))],
-                )
-            except ItemConditionError:
-                return None
-            except ConflictError:
-                continue
-        raise ConflictError("conversation kept changing while a sent message was stored")
+        return table.put_outbound_message(self, conv, message)
+
+    def new_item(self, item: Item) -> _Write:
+        """A write of an item that must not exist yet (a message: its own dedupe marker)."""
+        return _put_new(item)
 
     def apply_status(self, event: StatusEvent) -> bool:
         """Move a sent message's delivery status forward (never backwards). True if it changed."""

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from carehooks import clock
 from carehooks.clock import iso
@@ -244,59 +244,12 @@ class TableStore:
     def record_message(
         self, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
     ) -> RecordOutcome:
-        """Store one message and its conversation, atomically and idempotently.
-
-        ``place`` (pure: :func:`carehooks.domain.conversations.place_message`) is given the customer's
-        (or the public thread's) latest conversation and says what to write. The message item (keyed by
-        the platform id) and the conversation are written in one transaction; a redelivered event fails
-        the message's ``attribute_not_exists`` condition and nothing changes. A concurrent conversation
-        change is retried from a fresh read.
-        """
-        for _ in range(MAX_ATTEMPTS):
-            latest = self.latest_conversation(
-                event.channel, event.account_id, event.contact_id, thread_of(event)
-            )
-            placed = place(latest)
-            try:
-                stored = self.write_conversation(
-                    placed.conversation,
-                    expected_version=None if placed.before is None else placed.before.version,
-                    now=now,
-                    items=[self.new_item(message_item(placed.message))],
-                )
-            except ItemConditionError:
-                return RecordOutcome(duplicate=True)
-            except ConflictError:
-                continue
-            return RecordOutcome(
-                duplicate=False,
-                conversation=stored,
-                message=placed.message,
-                new_conversation=placed.new_conversation,
-                reopened=placed.reopened,
-                previous_conversation=placed.previous_conversation,
-            )
-        raise ConflictError("conversation kept changing while a message was stored")
+        """Store one message and its conversation, atomically and idempotently (:func:`record_message`)."""
+        return record_message(self, event, place, now)
 
     def put_outbound_message(self, conv: Conversation, message: Message) -> Conversation | None:
-        """Store a message carehooks sent and account for it on the conversation.
-
-        Returns the updated conversation, or None when the platform's echo stored it first.
-        """
-        for _ in range(MAX_ATTEMPTS):
-            current = self.get_conversation(conv.id) or conv
-            try:
-                return self.write_conversation(
-                    apply_message(current, message),
-                    expected_version=current.version,
-                    now=clock.now(),
-                    items=[self.new_item(message_item(message))],
-                )
-            except ItemConditionError:
-                return None
-            except ConflictError:
-                continue
-        raise ConflictError("conversation kept changing while a sent message was stored")
+        """Store a message carehooks sent and account for it (:func:`put_outbound_message`)."""
+        return put_outbound_message(self, conv, message)
 
     def apply_status(self, event: StatusEvent) -> bool:
         """Move a sent message's delivery status forward (never backwards). True if it changed."""
@@ -468,6 +421,81 @@ def with_retries(call: Callable[[], Any]) -> None:
             if code not in _RETRYABLE_CODES or attempt == CLAIM_WRITE_ATTEMPTS - 1:
                 raise
             time.sleep(0.02 * 2**attempt)
+
+
+class _Writes(Protocol):
+    """What the write loops below need of a store (the table's, or the in-memory fake's)."""
+
+    def latest_conversation(
+        self, channel: str, account_id: str, contact_id: str, thread_id: str | None = None
+    ) -> Conversation | None: ...
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    def write_conversation(
+        self, conv: Conversation, *, expected_version: int | None, now: datetime, items: Sequence[Any] = ()
+    ) -> Conversation: ...
+
+    def new_item(self, item: dict[str, Any]) -> Any: ...
+
+
+def record_message(
+    store: _Writes, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
+) -> RecordOutcome:
+    """Store one message and its conversation, atomically and idempotently.
+
+    ``place`` (pure: :func:`carehooks.domain.conversations.place_message`) is given the customer's (or
+    the public thread's) latest conversation and says what to write. The message item (keyed by the
+    platform id) and the conversation are written in one transaction; a redelivered event fails the
+    message's ``attribute_not_exists`` condition and nothing changes. A concurrent conversation change is
+    retried from a fresh read.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        latest = store.latest_conversation(
+            event.channel, event.account_id, event.contact_id, thread_of(event)
+        )
+        placed = place(latest)
+        try:
+            stored = store.write_conversation(
+                placed.conversation,
+                expected_version=None if placed.before is None else placed.before.version,
+                now=now,
+                items=[store.new_item(message_item(placed.message))],
+            )
+        except ItemConditionError:
+            return RecordOutcome(duplicate=True)
+        except ConflictError:
+            continue
+        return RecordOutcome(
+            duplicate=False,
+            conversation=stored,
+            message=placed.message,
+            new_conversation=placed.new_conversation,
+            reopened=placed.reopened,
+            previous_conversation=placed.previous_conversation,
+        )
+    raise ConflictError("conversation kept changing while a message was stored")
+
+
+def put_outbound_message(store: _Writes, conv: Conversation, message: Message) -> Conversation | None:
+    """Store a message carehooks sent and account for it on the conversation.
+
+    Returns the updated conversation, or None when the platform's echo stored it first.
+    """
+    for _ in range(MAX_ATTEMPTS):
+        current = store.get_conversation(conv.id) or conv
+        try:
+            return store.write_conversation(
+                apply_message(current, message),
+                expected_version=current.version,
+                now=clock.now(),
+                items=[store.new_item(message_item(message))],
+            )
+        except ItemConditionError:
+            return None
+        except ConflictError:
+            continue
+    raise ConflictError("conversation kept changing while a sent message was stored")
 
 
 @cache
