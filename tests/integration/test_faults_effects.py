@@ -14,7 +14,7 @@ import pytest
 import requests
 import responses
 
-from carehooks.store import Store
+from carehooks.store import DynamoStore, Store
 from carehooks.wiring.store import get_store
 from tests.channel_support import (
     TELEGRAM_API_URL,
@@ -91,7 +91,7 @@ def test_an_acknowledgement_that_failed_before_it_was_sent_is_sent_on_the_retry(
 ) -> None:
     # Given the conversation is claimed, then DynamoDB throttles the customer's cooldown claim once
     throttled: list[str] = []
-    original = Store.claim
+    original = DynamoStore.claim
 
     def claim(self: Store, kind: str, scope: str, *args: Any, **kwargs: Any) -> bool:
         if kind == "ack-contact" and not throttled:
@@ -99,7 +99,7 @@ def test_an_acknowledgement_that_failed_before_it_was_sent_is_sent_on_the_retry(
             raise client_error("ProvisionedThroughputExceededException", "PutItem")
         return original(self, kind, scope, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "claim", claim)
+    monkeypatch.setattr(DynamoStore, "claim", claim)
     telegram.post(SEND, json=ok(1))
     records = customer_writes(aws)
     # When the record fails, and SQS delivers it again
@@ -116,14 +116,14 @@ def test_a_release_that_could_not_be_written_does_not_lock_the_acknowledgement_o
 ) -> None:
     # Given the platform rate-limits once (for longer than a request may wait), and giving the claims back fails every time on that attempt
     failing = [True]
-    original = Store.release_claim
+    original = DynamoStore.release_claim
 
     def release_claim(self: Store, kind: str, scope: str) -> None:
         if failing[0]:
             raise client_error("ThrottlingException", "DeleteItem")
         original(self, kind, scope)
 
-    monkeypatch.setattr(Store, "release_claim", release_claim)
+    monkeypatch.setattr(DynamoStore, "release_claim", release_claim)
     too_many = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 60"}
     telegram.post(SEND, status=429, json=too_many, headers={"Retry-After": "60"})
     telegram.post(SEND, json=ok(2))

@@ -174,7 +174,7 @@ def test_a_complaint_is_tagged_answered_publicly_then_privately_and_linked(aws: 
         public.id,
     )
     # and the decision says what happened to each side effect
-    decision = store.comment(TOP).extra["rules"]
+    decision = comment(store, TOP).extra["rules"]
     assert (decision["ack"]["status"], decision["private_reply"]["status"]) == ("sent", "sent")
     assert decision["private_reply"]["private_conversation_id"] == private.id
 
@@ -241,19 +241,19 @@ def test_a_rate_limited_private_reply_is_retried_and_sent_once(aws: Aws, graph: 
     graph.failures.extend([(200, {"id": "reply_ok"}), (400, {"error": {"message": "(#4) limit", "code": 4}})])
     with clock.frozen(SOON), pytest.raises(PrivateReplyRetryError, match="rate limit"):
         process_queued(record["body"], store)
-    assert store.comment(TOP).extra["rules"]["private_reply"] == {"status": "pending"}
+    assert comment(store, TOP).extra["rules"]["private_reply"] == {"status": "pending"}
     # When SQS delivers the record again
     with clock.frozen(SOON + timedelta(seconds=30)):
         process_queued(record["body"], store)
         process_queued(record["body"], store)
     assert len(graph.to(f"{TOP}/comments")) == 1  # the acknowledgement is not posted again
     assert len(graph.to(f"{PAGE}/messages")) == 2  # refused once, then sent once
-    assert store.comment(TOP).extra["rules"]["private_reply"]["status"] == "sent"
+    assert comment(store, TOP).extra["rules"]["private_reply"]["status"] == "sent"
 
 
 def test_a_comment_processed_more_than_7_days_late_gets_no_private_reply(aws: Aws, graph: Graph) -> None:
     arrive(aws, event_bytes("meta/feed_comment.json"), COMMENTED + timedelta(days=8))
-    decision = get_store().comment(TOP).extra["rules"]["private_reply"]
+    decision = comment(get_store(), TOP).extra["rules"]["private_reply"]
     assert decision["status"] == "skipped"
     assert "within 7 days" in decision["reason"]
     assert graph.to(f"{PAGE}/messages") == []
@@ -264,7 +264,7 @@ def test_an_abusive_comment_is_hidden_by_rule_and_not_answered(aws: Aws, graph: 
     arrive(aws, comment_body("You are scammers and idiots"))
     store = get_store()
     assert graph.calls == [(TOP, {"is_hidden": True})]
-    hidden = store.comment(TOP)
+    hidden = comment(store, TOP)
     assert (hidden.extra["hidden"], hidden.extra["hidden_by"]) == (True, "rule:troll")
     assert hidden.extra["rules"]["hide"] == {"status": "done", "rule": "troll"}
     assert thread(store).tags == ["abuse"]
@@ -287,20 +287,20 @@ def test_replies_join_the_thread_and_edits_and_removals_change_messages_in_place
     arrive(aws, event_bytes("meta/feed_comment_removed.json"), SOON + timedelta(minutes=15))
     # Then no message is added; the comment has its new text and its history, the reply is marked removed
     assert thread(store).message_count == public.message_count
-    edited = store.comment(TOP)
+    edited = comment(store, TOP)
     assert edited.text.endswith("order #4411.")
     assert [e["text"] for e in edited.extra["edits"]] == [
         "My blender arrived broken and nobody answers my emails. I want a refund."
     ]
-    assert store.comment(REPLY).extra["deleted"] is True
+    assert comment(store, REPLY).extra["deleted"] is True
     # and the same edit delivered again changes nothing more
     arrive(aws, event_bytes("meta/feed_comment_edited.json"), SOON + timedelta(minutes=20))
-    assert len(store.comment(TOP).extra["edits"]) == 1
+    assert len(comment(store, TOP).extra["edits"]) == 1
 
 
 def test_an_edit_of_a_comment_never_received_is_stored_as_it_reads_now(aws: Aws, graph: Graph) -> None:
     arrive(aws, event_bytes("meta/feed_comment_edited.json"))
-    found = get_store().comment(TOP)
+    found = comment(get_store(), TOP)
     assert found.text.endswith("order #4411.")
 
 
@@ -421,7 +421,7 @@ def test_a_refused_hide_is_a_conflict_and_is_not_recorded(aws: Aws, graph: Graph
     graph.failures.append((400, {"error": {"message": "(#100) cannot hide", "code": 100}}))
     refused = call(api_event("POST", f"/api/conversations/{public_id}/comments/{TOP}/hide"))
     assert (refused.status, refused.error["code"]) == (409, "moderation_refused")
-    assert "hidden" not in get_store().comment(TOP).extra
+    assert "hidden" not in comment(get_store(), TOP).extra
 
 
 # -- Instagram -----------------------------------------------------------------------------------------

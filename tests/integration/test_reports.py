@@ -18,12 +18,14 @@ import pytest
 
 from carehooks import clock
 from carehooks.config.calendars import Calendar
+from carehooks.config.sla import SlaConfig
 from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Channel
 from carehooks.reports.service import summary_report
 from carehooks.reports.summary import Filters, Period
 from carehooks.store import Store
 from carehooks.wiring.store import get_store
+from tests.config_support import use_document
 from tests.integration.conftest import Aws
 from tests.integration.survey_support import agent_replies, customer_writes, resolve, use_survey_config
 
@@ -153,6 +155,8 @@ def expected(truths: list[Truth], filters: Filters) -> dict[str, Any]:
 @pytest.fixture
 def dataset(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, list[Truth]]:
     use_survey_config(monkeypatch, SurveyConfig(enabled=False))
+    # The SLA outcomes are the dataset's own (below): no policy of the packaged configuration adds any.
+    use_document(monkeypatch, sla=SlaConfig())
     store = get_store()
     return store, generate(store, random.Random(20260302))
 

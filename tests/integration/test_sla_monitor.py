@@ -418,3 +418,42 @@ def test_an_answer_publishes_attainment_per_policy_and_metric(
         ("messenger", "first_response", 100.0),
         ("messenger", "first_response", 0.0),
     ]
+
+
+def test_a_shard_that_cannot_be_read_costs_the_run_only_its_own_alerts(
+    sla: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from carehooks.store import DynamoStore
+
+    # Given two unanswered customers whose due markers sit in different shards
+    first = customer_message("c1", SENT_AT)
+    second = next(
+        conv
+        for n in range(2, 60)
+        if keys.sla_shard((conv := customer_message(f"c{n}", SENT_AT)).id) != keys.sla_shard(first.id)
+    )
+    broken = keys.sla_shard(first.id)
+    real = DynamoStore.due_conversation_keys
+    asked: list[int] = []
+
+    def throttled(self: DynamoStore, shard: int, *args: Any) -> Any:
+        asked.append(shard)
+        if shard == broken:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, "Query")
+        return real(self, shard, *args)
+
+    # When the first customer's shard keeps failing through a run
+    monkeypatch.setattr(DynamoStore, "due_conversation_keys", throttled)
+    result = run_monitor_at(SENT_AT + 48 * MINUTE)
+    # Then it was asked again within the run, and the other shards' warnings still went out
+    assert asked.count(broken) == 3
+    assert result["alerts_sent"] >= 1
+    warned = {m.subject for m in mails()}
+    assert warned
+    # and once the shard reads again, its warning goes out on the next run, once
+    monkeypatch.setattr(DynamoStore, "due_conversation_keys", real)
+    assert run_monitor_at(SENT_AT + 49 * MINUTE)["alerts_sent"] == 1
+    assert run_monitor_at(SENT_AT + 50 * MINUTE)["alerts_sent"] == 0
+    assert second.id != first.id

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from carehooks import clock
-from carehooks.config.document import Defaults, OpsConfig
+from carehooks.config.document import OpsConfig
 from carehooks.config.surveys import SurveyConfig
 from carehooks.reports.digest import last_week, send_weekly_digest
 from carehooks.store import Store
@@ -134,7 +134,7 @@ def test_the_handler_sends_through_ses(store: Store, monkeypatch: pytest.MonkeyP
     # MAIL_FROM is the template's default sender; SES (moto) only sends from a verified identity.
     boto3.client("ses").verify_email_identity(EmailAddress="carehooks@example.com")
     handler = load_handler("weekly_digest")
-    use_document(monkeypatch, ops=OpsConfig(recipients=["ops@example.com"]), defaults=Defaults())
+    use_document(monkeypatch, ops=OpsConfig(recipients=["ops@example.com"]))
     with clock.frozen(MONDAY):
         result = handler.handler({}, FakeContext())
     assert result == {"status": "sent", "week": "2026-03-02"}

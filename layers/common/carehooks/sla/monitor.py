@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from carehooks.config.settings import secret
@@ -28,7 +30,7 @@ from carehooks.observability import logger, metrics
 from carehooks.sla.clocks import Due, due_now, mark_done
 from carehooks.sla.current import SlaSetup
 from carehooks.sla.digest import Alert, LinkFor, build_digests
-from carehooks.store import ConflictError, Store, keys
+from carehooks.store import ConflictError, Store, StoreError, keys
 from carehooks.store.sla import (
     PolicyMarker,
     ReadStats,
@@ -43,6 +45,8 @@ SENT_KEEP = timedelta(days=90)
 REFRESH_BUDGET = 300
 SAVE_ATTEMPTS = 5
 REFRESH_STATUSES = ("open", "pending")
+# A read or claim that DynamoDB fails (throttling) is asked again this many times in the run.
+READ_ATTEMPTS = 3
 
 Mailer = Callable[[Sequence[str], str, str, str], str]
 
@@ -87,12 +91,8 @@ def run_monitor(
     owner = run_id or str(uuid.uuid4())
     result.rederived = refresh_after_policy_change(store, now, setup, result.reads)
 
-    due_keys = [
-        k
-        for shard in range(keys.SLA_DUE_SHARDS)
-        for k in store.due_conversation_keys(shard, now, result.reads)
-    ]
-    conversations = store.get_conversations(due_keys, result.reads)
+    due_keys = _due_keys(store, now, result.reads)
+    conversations = _attempts(lambda: store.get_conversations(due_keys, result.reads))
     result.due_conversations = len(conversations)
 
     alerts: list[Alert] = []
@@ -150,6 +150,40 @@ def run_monitor(
     return result
 
 
+def _attempts[T](call: Callable[[], T]) -> T:
+    """``call()``, asked again (at most :data:`READ_ATTEMPTS` times in all) when DynamoDB fails it: a
+    throttled read or claim costs this run a moment, not the rung its due time (a warning overtaken by its
+    breach is never sent)."""
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return call()
+        except StoreError:
+            raise
+        except Exception:
+            if attempt == READ_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _due_keys(store: Store, now: datetime, reads: ReadStats) -> list[dict[str, Any]]:
+    """The due conversations of every shard. A shard that cannot be read this run is read the next
+    minute (its rungs stay due); it never costs the run the other shards' alerts."""
+    found: list[dict[str, Any]] = []
+    failed = 0
+    for shard in range(keys.SLA_DUE_SHARDS):
+        try:
+            found.extend(_attempts(partial(store.due_conversation_keys, shard, now, reads)))
+        except Exception:
+            failed += 1
+            logger.warning("SLA due shard not read this run", exc_info=True, extra={"shard": shard})
+    if failed == keys.SLA_DUE_SHARDS:
+        raise StoreError("no SLA due shard could be read")
+    if failed:
+        metrics.add_metric(name="SlaShardsNotRead", unit="Count", value=failed)
+    return found
+
+
 def _claim_one(
     store: Store,
     conv: Conversation,
@@ -162,7 +196,7 @@ def _claim_one(
 ) -> None:
     """Claim one due rung for this run, or note that an earlier run sent it or another run holds it."""
     scope = keys.sla_alert_scope(conv.id, due.metric, due.cycle, due.step.name)
-    if store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner):
+    if _attempts(lambda: store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner)):
         alerts.append(Alert(conv, due, scope))
     elif store.alert_was_sent(scope, result.reads):
         # An earlier run sent it but stopped before recording it on the conversation.
