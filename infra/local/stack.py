@@ -27,7 +27,15 @@ from infra.local.runtime import Runtime, function_environment
 from infra.local.sandbox import Sandbox
 from infra.local.schedules import Scheduler
 from infra.local.server import LOCAL_ROUTES, StackParts, StackServer, serve
-from infra.local.settings import ROOT, LocalSettings, load, sandboxed, secret_values
+from infra.local.settings import (
+    ROOT,
+    SURVEY_KEY_NAME,
+    LocalSettings,
+    load,
+    sandboxed,
+    secret_values,
+    survey_signing_key,
+)
 
 LAYER = ROOT / "layers" / "common"
 
@@ -97,8 +105,17 @@ class Stack(StackParts):
         )
         attributes.update(aws.plan_attributes(template, settings, endpoints, resolver))
         self.secret = secret_values(settings.base_url)
+        # Survey links need a signing key: SURVEY_SIGNING_KEY, else one made on first start in .local/.
+        signing_key = survey_signing_key(settings.survey_signing_key_file)
         self.provisioned = aws.provision(
-            template, settings, endpoints, attributes, resolver, self.secret, self.say
+            template,
+            settings,
+            endpoints,
+            attributes,
+            resolver,
+            self.secret,
+            self.say,
+            generated={SURVEY_KEY_NAME: signing_key},
         )
         self.model = TemplateModel(template, resolver, settings.stack_name, settings.template.parent)
         for warning in self.model.warnings:
