@@ -1,1 +1,1 @@
-"""The ``carehooks`` command line (``scripts/carehooks`` or ``python -m infra.cli``)."""
+"""The ``carehooks`` command line: the ``carehooks`` console script, ``scripts/carehooks`` or ``python -m infra.cli``."""

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from secrets import token_urlsafe
 from typing import Any
 
 import boto3
@@ -211,6 +212,21 @@ class Provisioned:
     secrets: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
 
 
+def _generated_secret(resource: dict[str, Any], generated: dict[str, str]) -> dict[str, str] | None:
+    """The document of a secret the template generates, or None when it is not one."""
+    spec = (resource.get("Properties") or {}).get("GenerateSecretString")
+    if not isinstance(spec, dict) or not spec.get("GenerateStringKey"):
+        return None
+    try:
+        document = json.loads(str(spec.get("SecretStringTemplate") or "{}"))
+    except ValueError:
+        document = {}
+    key = str(spec["GenerateStringKey"])
+    document = document if isinstance(document, dict) else {}
+    document[key] = generated.get(key) or token_urlsafe(48)
+    return {str(k): str(v) for k, v in document.items()}
+
+
 def provision(
     template: dict[str, Any],
     settings: LocalSettings,
@@ -219,8 +235,13 @@ def provision(
     resolver: Resolver,
     secret_values: dict[str, str],
     say: Callable[[str], None],
+    generated: dict[str, str] | None = None,
 ) -> Provisioned:
-    """Create every template resource the functions can reach. Updates ``attributes`` with real ARNs."""
+    """Create every template resource the functions can reach. Updates ``attributes`` with real ARNs.
+
+    A secret the template generates (``GenerateSecretString``) holds its template plus its generated
+    key, valued from ``generated`` (random when absent); every other secret holds ``secret_values``.
+    """
     result = Provisioned()
     resources = {k: v for k, v in (template.get("Resources") or {}).items() if _included(v, resolver)}
 
@@ -237,10 +258,11 @@ def provision(
         of_type(QUEUE_TYPE), client("sqs", endpoints.aws, region), settings, attributes, resolver, result
     )
     secrets = client("secretsmanager", endpoints.aws, region)
-    for logical_id in of_type(SECRET_TYPE):
-        arn = secrets.create_secret(
-            Name=attributes[logical_id]["Name"], SecretString=json.dumps(secret_values)
-        )["ARN"]
+    for logical_id, resource in of_type(SECRET_TYPE).items():
+        value = _generated_secret(resource, generated or {}) or secret_values
+        arn = secrets.create_secret(Name=attributes[logical_id]["Name"], SecretString=json.dumps(value))[
+            "ARN"
+        ]
         attributes[logical_id].update(Ref=arn, Id=arn)
         result.secrets[logical_id] = arn
     ssm = client("ssm", endpoints.aws, region)

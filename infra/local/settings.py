@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,10 @@ STACK_KNOBS = {
     "CAREHOOKS_URL",
     "CAREHOOKS_TEMPLATE",
 }
+
+# The survey-link key (carehooks.surveys.token reads it under this name from SurveySigningSecret).
+SURVEY_KEY_NAME = "SURVEY_SIGNING_KEY"
+SURVEY_KEY_MIN_CHARS = 16
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -144,6 +149,10 @@ class LocalSettings:
     def jwt_secret_file(self) -> Path:
         return self.data_dir / "jwt-secret"
 
+    @property
+    def survey_signing_key_file(self) -> Path:
+        return self.data_dir / "survey-signing-key"
+
 
 def load() -> LocalSettings:
     """Settings from the environment and ``.env``."""
@@ -166,6 +175,32 @@ def load() -> LocalSettings:
     )
 
 
+def survey_signing_key(path: Path) -> str:
+    """The key that signs survey links on this machine (what ``SurveySigningSecret`` holds in AWS).
+
+    ``SURVEY_SIGNING_KEY`` (environment, else ``.env``) when set; otherwise a random key made on first
+    start and kept in ``path`` (mode 0600), so links sent before a restart keep working after it.
+    """
+    configured = lookup(SURVEY_KEY_NAME)
+    if configured:
+        if len(configured) < SURVEY_KEY_MIN_CHARS:
+            raise SystemExit(f"{SURVEY_KEY_NAME} must be at least {SURVEY_KEY_MIN_CHARS} characters")
+        return configured
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if len(kept) >= SURVEY_KEY_MIN_CHARS:
+        return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    os.chmod(path, 0o600)  # an existing (empty) file keeps its mode through O_CREAT
+    return value
+
+
 def secret_values(base_url: str) -> dict[str, str]:
     """The platform secret as the local stack seeds it.
 
@@ -180,6 +215,8 @@ def secret_values(base_url: str) -> dict[str, str]:
     for key, value in os.environ.items():
         if value and (key == "PUBLIC_BASE_URL" or key in OUTBOUND_URLS or key.startswith(SECRET_PREFIXES)):
             values[key] = value
+    # The survey key has its own secret (SurveySigningSecret), as in AWS: one place, one value.
+    values.pop(SURVEY_KEY_NAME, None)
     if not values.get("PUBLIC_BASE_URL"):
         values["PUBLIC_BASE_URL"] = base_url
     for key, sandbox in OUTBOUND_URLS.items():

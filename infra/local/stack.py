@@ -27,7 +27,16 @@ from infra.local.runtime import Runtime, function_environment
 from infra.local.sandbox import Sandbox
 from infra.local.schedules import Scheduler
 from infra.local.server import LOCAL_ROUTES, StackParts, StackServer, serve
-from infra.local.settings import ROOT, LocalSettings, load, sandboxed, secret_values
+from infra.local.settings import (
+    ROOT,
+    SURVEY_KEY_NAME,
+    LocalSettings,
+    load,
+    lookup,
+    sandboxed,
+    secret_values,
+    survey_signing_key,
+)
 
 LAYER = ROOT / "layers" / "common"
 
@@ -97,8 +106,20 @@ class Stack(StackParts):
         )
         attributes.update(aws.plan_attributes(template, settings, endpoints, resolver))
         self.secret = secret_values(settings.base_url)
+        # Survey links need a signing key: SURVEY_SIGNING_KEY, else one made on first start in .local/.
+        signing_key = survey_signing_key(settings.survey_signing_key_file)
+        self.survey_key_source = (
+            SURVEY_KEY_NAME if lookup(SURVEY_KEY_NAME) else str(settings.survey_signing_key_file)
+        )
         self.provisioned = aws.provision(
-            template, settings, endpoints, attributes, resolver, self.secret, self.say
+            template,
+            settings,
+            endpoints,
+            attributes,
+            resolver,
+            self.secret,
+            self.say,
+            generated={SURVEY_KEY_NAME: signing_key},
         )
         self.model = TemplateModel(template, resolver, settings.stack_name, settings.template.parent)
         for warning in self.model.warnings:
@@ -255,6 +276,7 @@ class Stack(StackParts):
             f"Outbox    {s.outbox_file}  (GET /_local/outbox); sandboxed: {sandboxes}",
             'DLQ       GET /_local/dlq; each arrival is printed as "DLQ ..."',
             f"Clock     {self.clock.iso(self.clock.now())} (offset {offset:+.0f} s); POST /_local/clock",
+            f"Surveys   links signed with {self.survey_key_source} ({SURVEY_KEY_NAME} overrides the file)",
             f"Token     curl -s -X POST {base}/_local/token -d '{claims}'",
             f"Try       make replay EVENT=meta/messenger_text.json && curl -s {base}/_local/conversations",
         ]

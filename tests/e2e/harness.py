@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 START_TIMEOUT = 90.0
 # The developer's shell must not leak into the stack under test.
 DROP_PREFIXES = ("META_", "X_", "TELEGRAM_", "TWILIO_", "LOCAL_", "CAREHOOKS_", "AWS_")
-DROP_NAMES = {"PUBLIC_BASE_URL", "PORT"}
+DROP_NAMES = {"PUBLIC_BASE_URL", "PORT", "SURVEY_SIGNING_KEY"}
 
 
 def free_port() -> int:

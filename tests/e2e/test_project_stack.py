@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -69,40 +70,56 @@ def conversation_of(stack: LocalStack, contact: str) -> dict[str, Any] | None:
 
 
 def stored_texts(stack: LocalStack, contact: str) -> list[str]:
+    """What the customer wrote (the samples' 2025 times become the receipt time, docs/timestamps.md, so
+    each first message is fresh and also gets an acknowledgement)."""
     conversation = conversation_of(stack, contact)
-    return [m["text"] for m in conversation["messages"]] if conversation else []
+    return [m["text"] for m in conversation["messages"] if m["direction"] == "in"] if conversation else []
 
 
 def new_contact() -> str:
     return str(7_000_000_000_000_000 + uuid.uuid4().int % 10**15)
 
 
-def test_replay_of_a_messenger_text_shows_the_conversation(project_stack: LocalStack) -> None:
+def stack_now(stack: LocalStack) -> datetime:
+    return datetime.fromisoformat(stack.get("/_local/clock").json()["now"].replace("Z", "+00:00"))
+
+
+def test_replay_of_a_messenger_text_shows_the_conversation_and_its_acknowledgement(
+    project_stack: LocalStack,
+) -> None:
+    # The Quickstart: `make replay`, then the conversation it prints, then the outbox
+    before = stack_now(project_stack)
     result = subprocess.run(
         [sys.executable, "-m", "infra.cli", "replay", FIXTURE, "--url", project_stack.url],
         cwd=ROOT,
         env=clean_env(),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=90,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "-> 200" in result.stdout
+    printed = re.search(r"^conversation (\S+)$", result.stdout, re.MULTILINE)
+    assert printed, result.stdout
 
     sent = event_json(FIXTURE)["entry"][0]["messaging"][0]
     contact = sent["sender"]["id"]
-    conversation = wait_for(lambda: conversation_of(project_stack, contact), what="the replayed conversation")
+    conversation = project_stack.get(f"/_local/conversations/{printed.group(1)}").json()
+    assert conversation["contact_id"] == contact
     assert conversation["channel"] == "messenger"
     assert conversation["account_id"] == sent["recipient"]["id"]
     assert conversation["status"] == "open"
-    [message] = conversation["messages"]
+    [message] = [m for m in conversation["messages"] if m["direction"] == "in"]
     assert message["text"] == sent["message"]["text"]
     assert message["platform_message_id"] == sent["message"]["mid"]
-    assert message["direction"] == "in"
-    assert message["sent_at"] == datetime.fromtimestamp(sent["timestamp"] / 1000, UTC).isoformat(
-        timespec="milliseconds"
-    ).replace("+00:00", "Z")
+    # re-dated to the stack's clock, so it is fresh and gets its acknowledgement
+    sent_at = datetime.fromisoformat(message["sent_at"].replace("Z", "+00:00"))
+    assert before - timedelta(seconds=1) <= sent_at <= stack_now(project_stack)
+    wait_for(
+        lambda: [item for item in project_stack.outbox() if contact in json.dumps(item["body"])],
+        what="the acknowledgement in the outbox",
+    )
 
 
 def test_the_verification_handshake_uses_the_seeded_secret(project_stack: LocalStack) -> None:
@@ -130,7 +147,7 @@ def test_a_redelivery_is_ignored(project_stack: LocalStack) -> None:
     assert stored_texts(project_stack, contact) == ["first", "second"]
     conversation = conversation_of(project_stack, contact)
     assert conversation is not None
-    assert conversation["message_count"] == 2
+    assert [m["direction"] for m in conversation["messages"]].count("in") == 2
 
 
 def test_a_bad_signature_is_rejected_and_nothing_is_stored(project_stack: LocalStack) -> None:
@@ -215,6 +232,6 @@ def test_a_restart_keeps_the_data(project_stack: LocalStack) -> None:
     after = conversation_of(project_stack, contact)
     assert after is not None
     assert after["id"] == before["id"]
-    assert [m["text"] for m in after["messages"]] == ["before restart"]
+    assert [m["text"] for m in after["messages"] if m["direction"] == "in"] == ["before restart"]
     assert len(conversations(project_stack)) >= 4
     assert event_bytes(FIXTURE)  # the fixture is still what replay sends

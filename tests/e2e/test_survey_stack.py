@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from infra.local.settings import SECRET_DEFAULTS
@@ -121,3 +123,57 @@ def test_resolve_survey_answer_report(project_stack: LocalStack) -> None:
     assert report["csat"]["by_agent"]["agent-ada"]["average"] == 4.0
     assert report["first_response"]["count"] >= 1
     assert report["first_response"]["calendar"]["median_seconds"] is not None
+
+
+def test_an_sms_survey_carries_a_working_link(project_stack: LocalStack) -> None:
+    # A plain `make run` makes its own signing key (.local/survey-signing-key): the link works
+    from infra.cli.replay import signed_request
+
+    stack = project_stack
+    key_file = stack.data_dir / "survey-signing-key"
+    assert key_file.is_file()
+    assert key_file.stat().st_mode & 0o077 == 0
+    number = "+1415" + str(uuid.uuid4().int)[:7]
+    token = stack.post_json("/_local/token", {"sub": "agent-ada", "name": "Ada"}).json()["token"]
+
+    # A customer texts; an agent answers and resolves
+    raw = urlencode(
+        {
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": SECRET_DEFAULTS["TWILIO_ACCOUNT_SID"],
+            "From": number,
+            "To": "+15005550006",
+            "Body": "where is my parcel?",
+            "NumMedia": "0",
+        }
+    )
+    secrets = {"TWILIO_AUTH_TOKEN": SECRET_DEFAULTS["TWILIO_AUTH_TOKEN"], "PUBLIC_BASE_URL": stack.url}
+    body, headers = signed_request("twilio", raw.encode(), "/webhooks/twilio", secrets)
+    assert stack.request("POST", "/webhooks/twilio", body, headers).status == 200
+    conv = wait_for(lambda: conversation(stack, number), timeout=60, what="the SMS conversation")
+    conv_id = conv["id"]
+    status, reply = api(stack, token, "POST", f"/api/conversations/{conv_id}/reply", {"text": "On its way."})
+    assert status == 201, reply
+    status, _ = api(stack, token, "POST", f"/api/conversations/{conv_id}/resolve", {})
+    assert status == 200
+
+    # The survey, after the delay, is an SMS with a signed link to this stack
+    stack.post_json("/_local/clock", {"advance_seconds": SURVEY_DELAY_SECONDS + 60})
+    assert stack.request("POST", "/_local/run/SurveyDispatchFunction").status == 200
+    texts = [json.dumps(item["body"]) for item in stack.outbox() if item["channel"] in ("twilio", "sms")]
+    links = [
+        link for text in texts if number in text for link in re.findall(r"/survey/([A-Za-z0-9._~%-]+)", text)
+    ]
+    assert len(links) == 1, texts
+    path = f"/survey/{links[0]}"
+
+    # which opens the form and takes the rating
+    page = stack.get(path)
+    assert page.status == 200, page.body[:300]
+    assert b'name="score"' in page.body
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = stack.request("POST", path, b"score=5&comment=quick", form)
+    assert answer.status == 200, answer.body[:300]
+    after = conversation(stack, number)
+    assert after is not None
+    assert after["csat"]["score"] == 5

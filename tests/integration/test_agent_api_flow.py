@@ -110,9 +110,11 @@ def test_the_echo_of_the_agents_reply_does_not_count_twice(aws: Aws, meta: respo
 
 
 def test_an_echo_typed_in_metas_own_inbox_counts_as_the_first_response(aws: Aws) -> None:
-    # Given a customer message, then a reply a person typed in the Page inbox (an echo without our tag)
-    post_meta(event_bytes("meta/messenger_text.json"))
-    post_meta(event_bytes("meta/messenger_echo.json"))
+    # Given a customer message, then a reply a person typed in the Page inbox (an echo without our tag),
+    # received when they were sent (a 2025 time received today would be implausible: docs/timestamps.md)
+    with clock.frozen(clock.from_epoch_ms(1763798580000) + timedelta(seconds=5)):
+        post_meta(event_bytes("meta/messenger_text.json"))
+        post_meta(event_bytes("meta/messenger_echo.json"))
     assert process(aws) == {"batchItemFailures": []}
     # Then the agent API shows it as the first response, three minutes after the message
     (item,) = call(api_event("GET", "/api/conversations")).body["items"]

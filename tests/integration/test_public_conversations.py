@@ -112,8 +112,10 @@ def graph(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     loader.reset()
 
 
-def arrive(aws: Aws, raw: bytes, at: datetime = SOON) -> dict[str, Any]:
-    assert post_meta(raw)["statusCode"] == 200
+def arrive(aws: Aws, raw: bytes, at: datetime = SOON, received: datetime | None = None) -> dict[str, Any]:
+    """The webhook receives ``raw`` at ``received`` (default: ``at``), the processor runs at ``at``."""
+    with clock.frozen(received or at):
+        assert post_meta(raw)["statusCode"] == 200
     with clock.frozen(at):
         return process(aws)
 
@@ -252,7 +254,7 @@ def test_a_rate_limited_private_reply_is_retried_and_sent_once(aws: Aws, graph: 
 
 
 def test_a_comment_processed_more_than_7_days_late_gets_no_private_reply(aws: Aws, graph: Graph) -> None:
-    arrive(aws, event_bytes("meta/feed_comment.json"), COMMENTED + timedelta(days=8))
+    arrive(aws, event_bytes("meta/feed_comment.json"), COMMENTED + timedelta(days=8), received=SOON)
     decision = comment(get_store(), TOP).extra["rules"]["private_reply"]
     assert decision["status"] == "skipped"
     assert "within 7 days" in decision["reason"]

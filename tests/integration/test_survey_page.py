@@ -179,3 +179,123 @@ def test_the_page_speaks_the_conversation_language(store: Store, monkeypatch: py
     assert '<html lang="es">' in html
     assert "¿Qué tal lo hicimos?" in html
     assert "Enviar" in html
+
+
+def post_raw(token: str, body: str, at: datetime = T0) -> dict[str, Any]:
+    """A POST with the body exactly as given (what a hand-made request sends)."""
+    event = http_event(
+        "POST", f"/survey/{token}", body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    event["pathParameters"] = {"token": token}
+    with clock.frozen(at + timedelta(hours=2)):
+        result: dict[str, Any] = load_handler("survey_page").handler(event, FakeContext())
+    return result
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "score=+5",  # form encoding: " 5"
+        "score=%2B5",  # "+5"
+        "score=%EF%BC%95",  # full-width five, U+FF15
+        "score=%D9%A5",  # Arabic-Indic five, U+0665
+        "score=05",
+        "score=5%20",
+        "score=%205",
+        "score=4&score=9",  # the last value counts, and 9 is off the scale
+    ],
+)
+def test_only_an_ascii_digit_of_the_scale_is_a_score(store: Store, body: str) -> None:
+    conv_id = resolved_id(store)
+    response = post_raw(token_for(conv_id), body)
+    assert response["statusCode"] == 400
+    assert "Please choose a score from 1 to 5." in response["body"]
+    conv = store.get_conversation(conv_id)
+    assert conv is not None
+    assert conv.csat is None
+
+
+def test_an_oversized_form_says_the_comment_is_too_long(store: Store) -> None:
+    conv_id = resolved_id(store)
+    response = call("POST", token_for(conv_id), {"score": "5", "comment": "x" * 40_000})
+    assert response["statusCode"] == 413
+    assert "Your comment is too long." in response["body"]
+    assert "not valid" not in response["body"]
+    # The form comes back, so the customer can shorten the comment and send it again
+    assert re.findall(r'name="score" value="(\d)"', response["body"]) == ["5", "4", "3", "2", "1"]
+    conv = store.get_conversation(conv_id)
+    assert conv is not None
+    assert conv.csat is None
+
+
+def test_a_comment_over_the_limit_is_refused_not_cut(store: Store) -> None:
+    conv_id = resolved_id(store)
+    response = call("POST", token_for(conv_id), {"score": "5", "comment": "y" * 2001})
+    assert response["statusCode"] == 413
+    assert "Your comment is too long." in response["body"]
+    conv = store.get_conversation(conv_id)
+    assert conv is not None
+    assert conv.csat is None
+
+
+def test_a_full_length_comment_in_any_script_is_accepted(store: Store) -> None:
+    # 2,000 CJK characters (what the textarea allows) are 18,000 bytes once form-encoded
+    conv_id = resolved_id(store)
+    response = call("POST", token_for(conv_id), {"score": "5", "comment": "谢" * 2000})
+    assert response["statusCode"] == 200
+    conv = store.get_conversation(conv_id)
+    assert conv is not None
+    assert conv.csat is not None
+    assert conv.csat["comment"] == "谢" * 2000
+
+
+def test_a_reopened_conversation_is_not_rated_and_alerts_nobody(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alerts: list[str] = []
+    monkeypatch.setattr("carehooks.surveys.alerts.email_ops", lambda conv, config: alerts.append(conv.id))
+    conv_id = resolved_id(store)
+    token = token_for(conv_id)
+    # Given the customer wrote again after the resolution: the conversation is open again
+    with clock.frozen(T0 + timedelta(hours=1)):
+        reopened = customer_writes(store, T0 + timedelta(hours=1), "it still has not arrived")
+    assert (reopened.id, reopened.status) == (conv_id, "open")
+    # When they open the survey link, or post a rating from a page opened earlier
+    shown = call("GET", token)
+    posted = call("POST", token, {"score": "1", "comment": "useless"})
+    # Then the page says the conversation is open again; nothing is recorded and nobody is emailed
+    assert shown["statusCode"] == 200
+    assert "This conversation is open again" in shown["body"]
+    assert 'name="score"' not in shown["body"]
+    assert posted["statusCode"] == 409
+    assert "This conversation is open again" in posted["body"]
+    conv = store.get_conversation(conv_id)
+    assert conv is not None
+    assert (conv.status, conv.csat) == ("open", None)
+    assert "csat-low" not in conv.tags
+    assert alerts == []
+    # Once it is resolved again, the same link takes the rating
+    resolve(store, conv_id, T0 + timedelta(hours=1, minutes=30))
+    again = call("POST", token, {"score": "2"})
+    assert again["statusCode"] == 200
+    conv = store.get_conversation(conv_id)
+    assert conv is not None
+    assert conv.csat is not None
+    assert conv.csat["score"] == 2
+    assert alerts == [conv_id]
+
+
+def test_a_reopen_racing_the_rating_wins(store: Store) -> None:
+    # The page read the conversation as resolved; a reopen lands before the rating's write
+    from carehooks.surveys.answers import record_answer
+
+    conv_id = resolved_id(store)
+    with clock.frozen(T0 + timedelta(hours=1)):
+        customer_writes(store, T0 + timedelta(hours=1), "one more thing")
+    outcome = record_answer(
+        store, conv_id, 1, None, "link", T0 + timedelta(hours=2), SurveyConfig(), while_resolved=True
+    )
+    assert outcome == "reopened"
+    conv = store.get_conversation(conv_id)
+    assert conv is not None
+    assert conv.csat is None

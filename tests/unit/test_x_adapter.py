@@ -15,8 +15,8 @@ from tests.helpers import event_bytes, event_json
 RECEIVED = datetime(2024, 6, 10, 14, 5, tzinfo=UTC)
 
 
-def parsed(path: str) -> MessageEvent | IgnoredEvent:
-    (queued,) = split(event_bytes(path), RECEIVED)
+def parsed(path: str, received: datetime = RECEIVED) -> MessageEvent | IgnoredEvent:
+    (queued,) = split(event_bytes(path), received)
     (event,) = parse(queued)
     assert isinstance(event, MessageEvent | IgnoredEvent)
     return event
@@ -30,7 +30,8 @@ def parsed_body(body: dict[str, object]) -> MessageEvent | IgnoredEvent:
 
 
 def test_a_customer_dm_is_an_inbound_message_with_unescaped_text_and_platform_time() -> None:
-    event = parsed("x/direct_message.json")
+    # Received two minutes after it was sent (the fixture is X's own 2018 example)
+    event = parsed("x/direct_message.json", datetime(2018, 1, 31, 0, 45, tzinfo=UTC))
     assert isinstance(event, MessageEvent)
     assert event.direction is Direction.IN
     assert event.platform_message_id == "958501034212564996"

@@ -51,6 +51,11 @@ class SurveyTexts(BaseModel):
     invalid: str = "This survey link is not valid. Please use the link from your message."
     unavailable: str = "Surveys are unavailable right now. Please try again later."
     choose_score: str = "Please choose a score from 1 to 5."
+    comment_too_long: str = "Your comment is too long. Please shorten it and send it again."
+    reopened: str = (
+        "This conversation is open again, so it cannot be rated right now. "
+        "You can use this link once it is resolved."
+    )
 
     @field_validator("labels")
     @classmethod

@@ -14,7 +14,7 @@ from carehooks.observability import logger, metrics
 from carehooks.store import ConflictError, Store
 from carehooks.surveys import alerts
 
-AnswerOutcome = Literal["recorded", "already_answered", "not_found"]
+AnswerOutcome = Literal["recorded", "already_answered", "not_found", "reopened"]
 Alerter = Callable[[Conversation, SurveyConfig], None]
 
 ALERT_CLAIM = "csat-alert"
@@ -38,12 +38,18 @@ def record_answer(
     config: SurveyConfig,
     alert: Alerter | None = None,
     message_at: datetime | None = None,
+    while_resolved: bool = False,
 ) -> AnswerOutcome:
     """Store ``score`` (and an optional comment) as the conversation's CSAT, unless it already has one.
 
     A low score (``<= low_score.threshold``) adds the configured tag in the same write and alerts
     operations once (claimed, so a retried record never alerts twice). ``message_at``: the platform
     time of the rating message (a following comment must be later).
+
+    ``while_resolved`` (the survey link): the rating is stored only while the conversation is resolved,
+    checked in the same conditional write, so a reopen that wins the race is never rated; otherwise the
+    outcome is ``reopened`` and nothing is written or emailed. A rating message needs no such check: the
+    processor decides, while placing the message, that it answers the resolved conversation's survey.
     """
     if score not in range(1, 6):
         raise ValueError("score must be 1 to 5")
@@ -53,6 +59,8 @@ def record_answer(
             return "not_found"
         if current.csat and current.csat.get("score") is not None:
             return "already_answered"
+        if while_resolved and current.status != "resolved":
+            return "reopened"
         low = score <= config.low_score.threshold
         tags = list(current.tags)
         if low and config.low_score.tag and config.low_score.tag not in tags:

@@ -1,7 +1,14 @@
 """The survey link fallback: ``GET /survey/{token}`` shows a small form, ``POST`` records the answer.
 
 Every outcome is a readable page with a fitting status (never a 500): a forged token 404, an expired
-one 410, an answered survey 409 on POST, a missing score 400, a body too large 413, no signing key 503.
+one 410, an answered survey 409 on POST, a score that is not one ASCII digit of the scale 400, a body
+too large 413 (the form again, saying the comment is too long), no signing key 503.
+
+A rating counts only while the conversation is resolved. Once it is reopened (the customer wrote again,
+or an agent reopened it), the page says so instead of the form (409 on POST) and records nothing, so no
+low-rating email goes out about a conversation someone is working on; the same link works again once
+the conversation is resolved, until it expires. The chat path has the same rule (a "5" that reaches an
+open conversation is an ordinary message): a rating is about a resolved conversation.
 A refusal is an exception mapped to its status by :func:`carehooks.web.errors.http_error`; the page
 shows the notice :func:`refusal_page` picks for that status.
 """
@@ -25,14 +32,16 @@ from carehooks.web import events
 from carehooks.web.errors import (
     GoneError,
     MalformedBodyError,
-    PayloadTooLargeError,
     ResourceNotFoundError,
     Translations,
     UnavailableError,
     http_error,
 )
 
-MAX_FORM_BYTES = 16_384
+# The largest form a browser sends for the page: the textarea's maxlength counts UTF-16 units, and each
+# unit is at most 3 UTF-8 bytes, 9 once percent-encoded (2,000 CJK characters: 18,000 bytes), plus the
+# score and the field names. A larger body is not read.
+MAX_FORM_BYTES = MAX_COMMENT_CHARS * 9 + 1024
 
 HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
@@ -96,6 +105,8 @@ def _refusal_text(status: int, texts: SurveyTexts) -> str:
         return texts.unavailable
     if status == 410:
         return texts.expired
+    if status == 413:
+        return texts.comment_too_long
     return texts.invalid
 
 
@@ -138,12 +149,13 @@ def _config(load_config: Callable[[], SurveyConfig]) -> SurveyConfig:
         return SurveyConfig()
 
 
-def _form_fields(event: dict[str, Any], method: str) -> dict[str, str]:
+def _form_fields(event: dict[str, Any], method: str) -> dict[str, str] | None:
+    """The posted fields; None when the body is over :data:`MAX_FORM_BYTES` (it is not parsed)."""
     if method != "POST":
         return {}
     raw = events.raw_body(event)
     if len(raw) > MAX_FORM_BYTES:
-        raise PayloadTooLargeError(f"{len(raw)} bytes")
+        return None
     return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
 
 
@@ -158,23 +170,29 @@ def survey_page(
     store: Store,
     token: str,
     method: str,
-    form: dict[str, str],
+    form: dict[str, str] | None,
     now: datetime,
     config: SurveyConfig,
     key: str,
 ) -> Page:
-    """Answer one request to the survey link (a token that opens nothing raises, see :data:`REFUSALS`)."""
+    """Answer one request to the survey link (a token that opens nothing raises, see :data:`REFUSALS`).
+
+    ``form`` is None when the posted body was too large to read.
+    """
     conv, texts, lang = _open(store, token, now, config, key)
     answered = bool(conv.csat and conv.csat.get("score") is not None)
+    if method not in {"GET", "POST"}:
+        return _notice(405, texts, texts.invalid, lang)
+    status = 200 if method == "GET" else 409
+    if answered:
+        return _notice(status, texts, texts.already_answered, lang)
+    if conv.status != "resolved":
+        return _notice(status, texts, texts.reopened, lang)
     if method == "GET":
-        if answered:
-            return _notice(200, texts, texts.already_answered, lang)
         return Page(200, _form(texts, lang))
-    if method == "POST":
-        if answered:
-            return _notice(409, texts, texts.already_answered, lang)
-        return _submit(store, conv, texts, lang, form, now, config)
-    return _notice(405, texts, texts.invalid, lang)
+    if form is None:
+        return Page(413, _form(texts, lang, error=texts.comment_too_long))
+    return _submit(store, conv, texts, lang, form, now, config)
 
 
 def _open(
@@ -197,14 +215,29 @@ def _submit(
     now: datetime,
     config: SurveyConfig,
 ) -> Page:
-    comment = (form.get("comment") or "")[:MAX_COMMENT_CHARS]
-    raw_score = (form.get("score") or "").strip()
-    score = int(raw_score) if raw_score.isdigit() and len(raw_score) == 1 else 0
-    if score not in SCORES:
+    comment = form.get("comment") or ""
+    if len(comment) > MAX_COMMENT_CHARS:
+        return Page(
+            413, _form(texts, lang, error=texts.comment_too_long, comment=comment[:MAX_COMMENT_CHARS])
+        )
+    score = page_score(form.get("score"))
+    if score is None:
         return Page(400, _form(texts, lang, error=texts.choose_score, comment=comment))
-    outcome = record_answer(store, conv.id, score, comment, "link", now, config)
+    outcome = record_answer(store, conv.id, score, comment, "link", now, config, while_resolved=True)
     if outcome == "recorded":
         return _notice(200, texts, texts.thanks, lang)
     if outcome == "already_answered":
         return _notice(409, texts, texts.already_answered, lang)
+    if outcome == "reopened":
+        return _notice(409, texts, texts.reopened, lang)
     return _notice(404, texts, texts.invalid, lang)
+
+
+# Exactly what the form's radio buttons send: one ASCII digit of the scale. Not " 5" (``score=+5``
+# decodes to it), "+5", "05" or a full-width five (U+FF15), which int() and str.isdigit() would take as 5.
+_PAGE_SCORES = {str(score): score for score in SCORES}
+
+
+def page_score(value: str | None) -> int | None:
+    """The score a posted form gives, or None when the value is not one of the scale's ASCII digits."""
+    return _PAGE_SCORES.get(value or "")

@@ -15,7 +15,8 @@ only on replies.
 | anything else (posts, reactions, likes, a Page's own top-level comment) | :class:`IgnoredEvent` |
 
 Timestamps: ``created_time`` of a feed change is epoch seconds; Instagram comment changes carry none, so
-the entry's ``time`` (when Meta sent it; seconds or milliseconds) stands in, else the time received.
+the entry's ``time`` (when Meta sent it; seconds or milliseconds) stands in, else the time received. A
+time outside the plausible window is the time received too (``channels.timestamps``, docs/timestamps.md).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from carehooks.clock import from_epoch_ms
+from carehooks.channels.timestamps import epoch_ms, epoch_seconds
 from carehooks.domain.models import (
     AdapterError,
     Attachment,
@@ -89,7 +90,9 @@ def _time(value: Any, event: QueuedEvent) -> datetime:
             number = int(candidate)
         except (TypeError, ValueError) as exc:
             raise AdapterError(f"comment time is not an epoch: {candidate!r}") from exc
-        return from_epoch_ms(number if number > _MS_THRESHOLD else number * 1000)
+        if number > _MS_THRESHOLD:
+            return epoch_ms(number, event.received_at)
+        return epoch_seconds(number, event.received_at)
     return event.received_at
 
 

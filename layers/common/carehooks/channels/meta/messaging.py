@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carehooks.clock import from_epoch_ms
+from carehooks.channels.timestamps import epoch_ms
 from carehooks.domain.models import (
     AdapterError,
     Attachment,
@@ -55,7 +55,7 @@ def parse_messaging(event: QueuedEvent) -> list[CanonicalEvent]:
         return [_postback(event, item, sender, standby)]
     if isinstance(item.get("delivery"), dict):
         delivery = item["delivery"]
-        watermark = from_epoch_ms(timestamp_ms(delivery.get("watermark")))
+        watermark = epoch_ms(timestamp_ms(delivery.get("watermark")), event.received_at)
         return [
             StatusEvent(
                 channel=event.channel,
@@ -70,8 +70,10 @@ def parse_messaging(event: QueuedEvent) -> list[CanonicalEvent]:
         ]
     if isinstance(item.get("read"), dict):
         read = item["read"]
-        read_at = from_epoch_ms(timestamp_ms(item.get("timestamp") or read.get("watermark")))
-        read_watermark = from_epoch_ms(timestamp_ms(read["watermark"])) if read.get("watermark") else None
+        read_at = epoch_ms(timestamp_ms(item.get("timestamp") or read.get("watermark")), event.received_at)
+        read_watermark = (
+            epoch_ms(timestamp_ms(read["watermark"]), event.received_at) if read.get("watermark") else None
+        )
         return [
             StatusEvent(
                 channel=event.channel,
@@ -118,7 +120,7 @@ def _message(
         account_id=account,
         contact_id=event.contact_id,
         platform_message_id=str(mid),
-        sent_at=from_epoch_ms(timestamp_ms(item.get("timestamp"))),
+        sent_at=epoch_ms(timestamp_ms(item.get("timestamp")), event.received_at),
         direction=Direction.OUT if is_echo else Direction.IN,
         text=str(text or ""),
         kind=kind,
@@ -141,7 +143,7 @@ def _postback(event: QueuedEvent, item: dict[str, Any], sender: str, standby: bo
         account_id=event.account_id,
         contact_id=event.contact_id,
         platform_message_id=mid,
-        sent_at=from_epoch_ms(ts),
+        sent_at=epoch_ms(ts, event.received_at),
         direction=Direction.IN,
         text=str(postback.get("title") or ""),
         kind="postback",

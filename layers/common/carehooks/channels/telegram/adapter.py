@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carehooks.clock import from_epoch_ms
+from carehooks.channels.timestamps import epoch_seconds
 from carehooks.domain.models import (
     AdapterError,
     Attachment,
@@ -88,7 +88,7 @@ def _message(event: QueuedEvent, item: dict[str, Any], sender: dict[str, Any], e
         account_id=event.account_id,
         contact_id=chat,
         platform_message_id=platform_id,
-        sent_at=from_epoch_ms(at * 1000),
+        sent_at=epoch_seconds(at, event.received_at),
         direction=Direction.IN,
         text=text,
         kind=kind,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carehooks.clock import from_epoch_ms
+from carehooks.channels.timestamps import epoch_seconds
 from carehooks.domain.models import (
     AdapterError,
     Attachment,
@@ -77,7 +77,7 @@ def parse(event: QueuedEvent) -> list[CanonicalEvent]:
             account_id=event.account_id,
             contact_id=event.contact_id,
             platform_message_id=str(message["id"]),
-            sent_at=from_epoch_ms(_seconds(message.get("timestamp")) * 1000),
+            sent_at=epoch_seconds(_seconds(message.get("timestamp")), event.received_at),
             direction=Direction.IN,
             text=text,
             kind=kind,
@@ -98,7 +98,7 @@ def _status(event: QueuedEvent, status: dict[str, Any]) -> StatusEvent:
         account_id=event.account_id,
         contact_id=event.contact_id,
         status=str(status.get("status", "unknown")),
-        at=from_epoch_ms(_seconds(status.get("timestamp")) * 1000),
+        at=epoch_seconds(_seconds(status.get("timestamp")), event.received_at),
         platform_message_id=str(status["id"]),
         error_code=str(first["code"]) if "code" in first else None,
         error_title=str(first.get("title") or first.get("message") or "") or None,

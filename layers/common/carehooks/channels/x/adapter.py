@@ -14,8 +14,8 @@ import html
 from datetime import datetime
 from typing import Any
 
+from carehooks.channels.timestamps import checked, epoch_ms
 from carehooks.channels.x.traits import POST_KIND
-from carehooks.clock import from_epoch_ms
 from carehooks.domain.models import (
     AdapterError,
     Attachment,
@@ -75,7 +75,7 @@ def _direct_message(event: QueuedEvent) -> CanonicalEvent:
         account_id=event.account_id,
         contact_id=event.contact_id,
         platform_message_id=str(item["id"]),
-        sent_at=from_epoch_ms(_epoch_ms(item.get("created_timestamp"), "created_timestamp")),
+        sent_at=epoch_ms(_epoch_ms(item.get("created_timestamp"), "created_timestamp"), event.received_at),
         direction=Direction.OUT if echo else Direction.IN,
         text=text,
         kind=kind,
@@ -106,7 +106,7 @@ def _post(event: QueuedEvent) -> CanonicalEvent:
         account_id=event.account_id,
         contact_id=event.contact_id,
         platform_message_id=str(tweet["id_str"]),
-        sent_at=_post_time(tweet),
+        sent_at=_post_time(tweet, event.received_at),
         direction=Direction.OUT if echo else Direction.IN,
         text=html.unescape(text),
         kind=PUBLIC_KIND,
@@ -118,10 +118,11 @@ def _post(event: QueuedEvent) -> CanonicalEvent:
     )
 
 
-def _post_time(tweet: dict[str, Any]) -> datetime:
+def _post_time(tweet: dict[str, Any], received_at: datetime) -> datetime:
     if tweet.get("timestamp_ms") is not None:
-        return from_epoch_ms(_epoch_ms(tweet["timestamp_ms"], "timestamp_ms"))
+        return epoch_ms(_epoch_ms(tweet["timestamp_ms"], "timestamp_ms"), received_at)
     try:
-        return datetime.strptime(str(tweet.get("created_at")), "%a %b %d %H:%M:%S %z %Y")
+        created = datetime.strptime(str(tweet.get("created_at")), "%a %b %d %H:%M:%S %z %Y")
     except ValueError as exc:
         raise AdapterError(f"post without a usable time: {tweet.get('created_at')!r}") from exc
+    return checked(created, received_at)
