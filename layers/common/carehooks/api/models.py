@@ -7,7 +7,7 @@ string that reaches the table is checked to be encodable text: JSON can carry a 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    RootModel,
     StringConstraints,
     field_validator,
     model_validator,
@@ -29,6 +30,9 @@ MAX_REPLY_CHARS = 4096
 MAX_TAG_CHARS = 64
 MAX_TAGS_PER_REQUEST = 20
 MAX_TAGS_PER_CONVERSATION = 50
+# A dry run's arrival time: the rules' calendars and ids need a time they can count days from and to.
+EARLIEST_AT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AT = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _encodable(value: str) -> str:
@@ -134,7 +138,9 @@ class RulesTestRequest(_Request):
 
     channel: ChannelName
     text: Annotated[Text, Field(max_length=65_536)]
-    at: datetime | None = Field(None, description="when the message arrives (default: now)")
+    at: datetime | None = Field(
+        None, description="when the message arrives (default: now), from 1970 up to the year 2100 (excluded)"
+    )
     contact_id: Name | None = Field(None, description="the customer's id on the channel (`--contact`)")
     account_id: Name | None = Field(None, description="the business account: page, number (`--account`)")
     name: Name | None = Field(None, description="the customer's display name")
@@ -151,8 +157,13 @@ class RulesTestRequest(_Request):
     @field_validator("at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("give a time zone (Z or +hh:mm)")
+        # Compared without converting: an aware datetime near year 1 or 9999 may not convert to UTC.
+        if not EARLIEST_AT <= value < LATEST_AT:
+            raise ValueError("give a time from 1970-01-01T00:00:00Z up to (not including) the year 2100")
         return value
 
 
@@ -295,6 +306,18 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every error answer: ``{"error": {"code", "message", "fields"?}}``."""
+    """Every error answer of the API's function: ``{"error": {"code", "message", "fields"?}}``."""
 
     error: ErrorDetail
+
+
+class GatewayMessage(BaseModel):
+    """An answer API Gateway gives itself, before the function runs: ``{"message": "Unauthorized"}``
+    from the JWT authorizer, ``{"message": "Request Entity Too Large"}`` over 10 MB. Its body cannot
+    be changed (HTTP APIs have no gateway responses to customise)."""
+
+    message: str
+
+
+class GatewayOrErrorBody(RootModel[GatewayMessage | ErrorBody]):
+    """API Gateway's own answer, or the function's error body, for a refusal both can give."""
