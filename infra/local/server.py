@@ -2,9 +2,10 @@
 
 A stdlib ``ThreadingHTTPServer`` (one thread per connection, HTTP/1.1 keep-alive), so concurrent
 requests run concurrently; each API request becomes one function invocation in a worker process.
-What ``http.server`` refuses itself (a method it has no handler for, such as ``TRACE``; a request line
-over 64 KiB; too many or too long headers; a malformed request line or body length) is answered with
-the JSON error body too, ``{"error": {"code", "message"}}``, never its HTML error page.
+What ``http.server`` refuses itself (a request line over 64 KiB, too many or too long headers, a
+malformed request line or body length, a method it does not know) is answered with the JSON error body
+too, ``{"error": {"code", "message"}}``, never its HTML error page. A method API Gateway does not serve
+(``TRACE``, ``CONNECT``, ``QUERY``, any other) is a 405 with ``Allow``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from infra.local.schedules import Scheduler
 from infra.local.settings import LocalSettings
 
 API_GATEWAY_TIMEOUT = 30.0
+# The methods an HTTP API route can have (ANY stands for these).
+API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 LOCAL_ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/_local/conversations", "stored conversations, newest first (?status=open&limit=50)"),
     ("GET", "/_local/conversations/{id}", "one conversation with its messages"),
@@ -219,7 +222,20 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(response.body)
 
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        response = error_response(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not served here")
+        self._send(
+            Response(response.status, [*response.headers, ("Allow", ", ".join(API_METHODS))], response.body)
+        )
+
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD> and answers 501 without one: every other method is a 405.
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
 
 
 # -- the template's HTTP API ------------------------------------------------------------------------

@@ -129,8 +129,10 @@ def raw_exchange(stack: LocalStack, request: bytes) -> tuple[int, dict[str, str]
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
-        (b"TRACE /api/conversations HTTP/1.1\r\nHost: x\r\n\r\n", 501),
-        (b"CONNECT /plain HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+        (b"TRACE /api/conversations HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"CONNECT /plain HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"QUERY /api/conversations HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"BREW /plain HTTP/1.1\r\nHost: x\r\n\r\n", 405),
         (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
         (b"GET /plain HTTP/1.1\r\nHost: x\r\nX-Long: " + b"b" * 70_000 + b"\r\n\r\n", 431),
         (b"GET /plain HTTP/7.0\r\n\r\n", 505),
@@ -138,7 +140,18 @@ def raw_exchange(stack: LocalStack, request: bytes) -> tuple[int, dict[str, str]
         (b"POST /plain HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n", 400),
         (b"POST /plain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
     ],
-    ids=["TRACE", "CONNECT", "long path", "long header", "HTTP/7", "no path", "bad length", "bad chunk"],
+    ids=[
+        "TRACE",
+        "CONNECT",
+        "QUERY",
+        "unknown method",
+        "long path",
+        "long header",
+        "HTTP/7",
+        "no path",
+        "bad length",
+        "bad chunk",
+    ],
 )
 def test_what_the_http_server_refuses_itself_is_a_json_error(
     machinery_stack: LocalStack, request_bytes: bytes, status: int
@@ -150,6 +163,8 @@ def test_what_the_http_server_refuses_itself_is_a_json_error(
     assert set(error) == {"code", "message"}
     assert error["code"].replace("_", "").isalnum()
     assert b"<html" not in body.lower()
+    if status == 405:
+        assert headers["allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
     # and the stack keeps serving
     assert machinery_stack.get("/_local/health").status == 200
 

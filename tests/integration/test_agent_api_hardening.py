@@ -300,3 +300,27 @@ def test_the_local_gateways_event_finds_the_customer_both_ways(
     answer = call(event)
     assert answer.status == 200, answer.body
     assert [item["id"] for item in answer.body["items"]] == [phones[Channel(channel)].id]
+
+
+# -- JSON types are not coerced (the fuzzer's "schema-violating request accepted") ---------------------------
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/rules/test", {"channel": "sms", "text": "hi", "read_history": 0}, "body.read_history"),
+        ("/api/rules/test", {"channel": "sms", "text": "hi", "read_history": "false"}, "body.read_history"),
+        ("/api/rules/test", {"channel": "sms", "text": "hi", "at": 0}, "body.at"),
+        ("/api/rules/test", {"channel": "sms", "text": "hi", "at": "1772442000"}, "body.at"),
+        ("/api/rules/test", {"channel": "sms", "text": "hi", "at": "2026-03-02"}, "body.at"),
+        ("/api/rules/test", {"channel": "sms", "text": "hi", "at": "2026-03-02T09:00:00"}, "body.at"),
+        ("resolve", {"version": "3"}, "body.version"),
+        ("resolve", {"version": 3.0}, "body.version"),
+        ("resolve", {"version": True}, "body.version"),
+    ],
+)
+def test_a_value_of_another_json_type_is_422_not_coerced(
+    conv: Conversation, path: str, body: dict[str, Any], field: str
+) -> None:
+    url = path if path.startswith("/") else f"/api/conversations/{conv.id}/{path}"
+    answer = call(api_event("POST", url, body))
+    assert answer.status == 422, answer.body
+    assert field in {f["field"] for f in answer.error["fields"]}
