@@ -54,7 +54,11 @@ def build_app() -> APIGatewayHttpResolver:
         description=(
             "Conversations for agents and their tools. Every route needs a JWT (Authorization: Bearer) "
             'that the HTTP API\'s authorizer accepts. Errors answer {"error": {"code", "message", '
-            '"fields"?}}.'
+            '"fields"?}}, except the refusals API Gateway gives itself before the function runs: '
+            '{"message": "Unauthorized"} (401) and {"message": "Request Entity Too Large"} (413). A '
+            "request body is one JSON object sent as Content-Type: application/json (415 otherwise; 400 "
+            "invalid_json when it is not JSON; 422 when it is not an object), at most 1 MiB (413). Path "
+            "parameters are percent-decoded: %2B15005550006 and +15005550006 are the same number."
         ),
         security_schemes={SECURITY_SCHEME: HTTPBearer(bearerFormat="JWT")},
         security=[{SECURITY_SCHEME: []}],
