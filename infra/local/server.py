@@ -2,6 +2,10 @@
 
 A stdlib ``ThreadingHTTPServer`` (one thread per connection, HTTP/1.1 keep-alive), so concurrent
 requests run concurrently; each API request becomes one function invocation in a worker process.
+What ``http.server`` refuses itself (a request line over 64 KiB, too many or too long headers, a
+malformed request line or body length, a method it does not know) is answered with the JSON error body
+too, ``{"error": {"code", "message"}}``, never its HTML error page. A method API Gateway does not serve
+(``TRACE``, ``CONNECT``, ``QUERY``, any other) is a 405 with ``Allow``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +36,8 @@ from infra.local.schedules import Scheduler
 from infra.local.settings import LocalSettings
 
 API_GATEWAY_TIMEOUT = 30.0
+# The methods an HTTP API route can have (ANY stands for these).
+API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 LOCAL_ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/_local/conversations", "stored conversations, newest first (?status=open&limit=50)"),
     ("GET", "/_local/conversations/{id}", "one conversation with its messages"),
@@ -77,6 +84,20 @@ def _bad(text: str) -> Response:
     return _json(400, {"error": text})
 
 
+def error_response(status: int, message: str | None = None) -> Response:
+    """The JSON answer for an error the HTTP server itself gives: ``{"error": {"code", "message"}}``."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    code = re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+    return _json(status, {"error": {"code": code, "message": message or phrase}})
+
+
+class BodyLengthError(ValueError):
+    """The request's body length cannot be read (a bad Content-Length or chunk size)."""
+
+
 @dataclass
 class Request:
     method: str
@@ -115,29 +136,61 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: the stack logs API requests and invocations itself."""
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """``http.server``'s own refusals, answered as JSON (the base class writes an HTML page)."""
+        response = error_response(code, message)
+        self.close_connection = True
+        # A request line it could not parse leaves the HTTP/0.9 default, which has no status line or
+        # headers: answer such a request as HTTP/1.0, so the client reads a status and a JSON body.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        self.send_response(code)
+        self.send_header("Connection", "close")
+        for key, value in response.headers:
+            self.send_header(key, value)
+        body = b"" if code < 200 or code in (204, 205, 304) else response.body
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+
     def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                chunks: list[bytes] = []
+                while True:
+                    size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                    if size < 0:
+                        raise BodyLengthError("negative chunk size")
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            raise BodyLengthError(str(exc)) from exc
+        if length < 0:
+            raise BodyLengthError("negative Content-Length")
         return self.rfile.read(length) if length else b""
 
     def _handle(self) -> None:
         started = time.monotonic()
+        try:
+            body = self._read_body()
+        except BodyLengthError:
+            self.send_error(
+                HTTPStatus.BAD_REQUEST, "the body length (Content-Length or chunk size) is invalid"
+            )
+            return
         parts = urlsplit(self.path)
         request = Request(
             method=self.command.upper(),
             raw_path=parts.path or "/",
             raw_query=parts.query,
             headers=list(self.headers.items()),
-            body=self._read_body(),
+            body=body,
             source_ip=self.client_address[0],
         )
         stack = self.server.stack
@@ -169,7 +222,20 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(response.body)
 
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        response = error_response(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not served here")
+        self._send(
+            Response(response.status, [*response.headers, ("Allow", ", ".join(API_METHODS))], response.body)
+        )
+
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD> and answers 501 without one: every other method is a 405.
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
 
 
 # -- the template's HTTP API ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -110,6 +111,62 @@ def test_unknown_routes_get_api_gateways_404(machinery_stack: LocalStack, method
     answer = machinery_stack.request(method, path)
     assert answer.status == 404
     assert answer.json() == {"message": "Not Found"}
+
+
+def raw_exchange(stack: LocalStack, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as is (what urllib would refuse to send) and read the whole answer."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"TRACE /api/conversations HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"CONNECT /plain HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"QUERY /api/conversations HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"BREW /plain HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /plain HTTP/1.1\r\nHost: x\r\nX-Long: " + b"b" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET /plain HTTP/7.0\r\n\r\n", 505),
+        (b"GET\r\n\r\n", 400),
+        (b"POST /plain HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n", 400),
+        (b"POST /plain HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+    ],
+    ids=[
+        "TRACE",
+        "CONNECT",
+        "QUERY",
+        "unknown method",
+        "long path",
+        "long header",
+        "HTTP/7",
+        "no path",
+        "bad length",
+        "bad chunk",
+    ],
+)
+def test_what_the_http_server_refuses_itself_is_a_json_error(
+    machinery_stack: LocalStack, request_bytes: bytes, status: int
+) -> None:
+    got, headers, body = raw_exchange(machinery_stack, request_bytes)
+    assert got == status
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert set(error) == {"code", "message"}
+    assert error["code"].replace("_", "").isalnum()
+    assert b"<html" not in body.lower()
+    if status == 405:
+        assert headers["allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    # and the stack keeps serving
+    assert machinery_stack.get("/_local/health").status == 200
 
 
 # -- Lambda: environment, context, failures -------------------------------------------------------

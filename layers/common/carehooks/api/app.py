@@ -2,23 +2,31 @@
 
 :func:`handle` is what ``functions/agent_api/app.py`` calls. It refuses a request without JWT claims
 with 401 before routing or validating anything, so no route (present or future, found or not) answers
-an unauthenticated caller, whatever its body.
+an unauthenticated caller, whatever its body; then a body that is not one JSON object
+(:mod:`carehooks.api.body`), the same way on every route.
+
+Path parameters are percent-decoded, as API Gateway decodes ``pathParameters``: the resolver matches
+routes on ``rawPath`` (as sent: ``%2B15005550006``), and :class:`AgentApiResolver` decodes each matched
+segment, so ``%2B15005550006`` and ``+15005550006`` name the same customer, and an encoded ``/``
+(``%2F``) stays inside its segment.
 """
 
 from __future__ import annotations
 
 import importlib
 from functools import cache
+from re import Match
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from carehooks.api import errors
 from carehooks.api.auth import agent_of
+from carehooks.api.body import body_problem
 from carehooks.api.routes import ROUTE_MODULES
-from carehooks.web.errors import InvalidBodyError, UnauthenticatedError, error_response
-from carehooks.web.events import RequestBodyError, raw_body
+from carehooks.web.errors import UnauthenticatedError, error_response
 
 PREFIX = "/api"
 TITLE = "carehooks agent API"
@@ -26,9 +34,16 @@ VERSION = "1.0.0"
 SECURITY_SCHEME = "agentJwt"
 
 
+class AgentApiResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver, with path parameters percent-decoded as API Gateway decodes them."""
+
+    def _convert_matches_into_route_keys(self, match: Match[str]) -> dict[str, str]:
+        return {name: unquote(value) for name, value in match.groupdict().items()}
+
+
 def build_app() -> APIGatewayHttpResolver:
     """A resolver with every routes module of :data:`ROUTE_MODULES` mounted under ``/api``."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = AgentApiResolver(enable_validation=True)
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"carehooks.api.routes.{name}")
         app.include_router(module.router, prefix=PREFIX)
@@ -39,7 +54,11 @@ def build_app() -> APIGatewayHttpResolver:
         description=(
             "Conversations for agents and their tools. Every route needs a JWT (Authorization: Bearer) "
             'that the HTTP API\'s authorizer accepts. Errors answer {"error": {"code", "message", '
-            '"fields"?}}.'
+            '"fields"?}}, except the refusals API Gateway gives itself before the function runs: '
+            '{"message": "Unauthorized"} (401) and {"message": "Request Entity Too Large"} (413). A '
+            "request body is one JSON object sent as Content-Type: application/json (415 otherwise; 400 "
+            "invalid_json when it is not JSON; 422 when it is not an object), at most 1 MiB (413). Path "
+            "parameters are percent-decoded: %2B15005550006 and +15005550006 are the same number."
         ),
         security_schemes={SECURITY_SCHEME: HTTPBearer(bearerFormat="JWT")},
         security=[{SECURITY_SCHEME: []}],
@@ -57,21 +76,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one API Gateway (payload v2) event."""
     if agent_of(event) is None:
         return error_response(UnauthenticatedError())
-    problem = _body_problem(event)
+    problem = body_problem(event)
     if problem is not None:
-        return error_response(InvalidBodyError(problem))
+        return error_response(problem)
     return app().resolve(event, context)
-
-
-def _body_problem(event: dict[str, Any]) -> str | None:
-    """Why the body cannot be read as text, if it cannot (the resolver would fail on it, not the caller)."""
-    try:
-        raw_body(event).decode("utf-8")
-    except RequestBodyError as exc:
-        return f"the {exc}"
-    except UnicodeDecodeError:
-        return "the body is not UTF-8 text"
-    return None
 
 
 def openapi_document() -> str:

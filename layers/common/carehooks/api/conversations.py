@@ -27,9 +27,10 @@ from carehooks.api.models import (
     MessageOut,
     ReplyResult,
 )
+from carehooks.channels.twilio.ingress import address
 from carehooks.clock import iso
 from carehooks.domain.conversations import started_at
-from carehooks.domain.models import Conversation, Direction, Message
+from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.outbound.models import OutboundMessage, SendError, SendResult
 from carehooks.store import ConflictError, Store
 from carehooks.store.events import ConversationEvent
@@ -116,9 +117,20 @@ def history(services: Services, conversation_id: str) -> ConversationList:
 
 
 def contact_history(services: Services, channel: str, account_id: str, contact_id: str) -> ConversationList:
-    """A customer's conversations on one channel and account, newest first."""
+    """A customer's conversations on one channel and account, newest first.
+
+    Twilio WhatsApp ids are stored bare (``+14155238886``); the addresses as Twilio writes them
+    (``whatsapp:+14155238886``) name the same number.
+    """
+    if channel == Channel.TWILIO_WHATSAPP:
+        account_id, contact_id = _bare(account_id), _bare(contact_id)
     found = services.store.contact_conversations(channel, account_id, contact_id, limit=HISTORY_LIMIT)
     return ConversationList(items=[conversation_out(c) for c in found], next=None)
+
+
+def _bare(whatsapp_address: str) -> str:
+    scheme, bare = address(whatsapp_address)
+    return bare if scheme == "whatsapp" else whatsapp_address
 
 
 # -- replying ---------------------------------------------------------------------------------------

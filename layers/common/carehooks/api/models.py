@@ -2,19 +2,26 @@
 
 Request models forbid unknown fields, so a misspelt field is a 422 naming it, not a silent no-op. Every
 string that reaches the table is checked to be encodable text: JSON can carry a lone surrogate
-(``"\\ud800"``) that no UTF-8 encoder accepts, and that must be the caller's 422, not our 500.
+(``"\\ud800"``) that no UTF-8 encoder accepts, and that must be the caller's 422, not our 500. Values
+are taken as the JSON types the document gives them, not coerced: ``0`` is not ``false``, ``"3"`` or
+``3.0`` not a version, and a time is an RFC 3339 string (not a number of seconds, not a bare date).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    RootModel,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     field_validator,
     model_validator,
@@ -29,6 +36,9 @@ MAX_REPLY_CHARS = 4096
 MAX_TAG_CHARS = 64
 MAX_TAGS_PER_REQUEST = 20
 MAX_TAGS_PER_CONVERSATION = 50
+# A dry run's arrival time: the rules' calendars and ids need a time they can count days from and to.
+EARLIEST_AT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AT = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def _encodable(value: str) -> str:
@@ -66,6 +76,18 @@ TagName = Annotated[
 ]
 IsoTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: Any) -> Any:
+    # Before pydantic's own parsing, which would also take numbers (epoch seconds) and bare dates.
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("give an RFC 3339 date-time with a zone, e.g. 2026-03-02T09:00:00Z")
+    return value
+
+
+RequestTime = Annotated[datetime, BeforeValidator(_rfc3339)]
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -75,7 +97,7 @@ class VersionedRequest(_Request):
     """A change to a conversation. ``version`` (optional): the version the agent last read; when it is
     given and the conversation has changed since, the answer is 409 and nothing changes."""
 
-    version: int | None = Field(None, ge=0, le=2**53, description="the conversation version last read")
+    version: StrictInt | None = Field(None, ge=0, le=2**53, description="the conversation version last read")
 
 
 class ReplyRequest(_Request):
@@ -134,7 +156,9 @@ class RulesTestRequest(_Request):
 
     channel: ChannelName
     text: Annotated[Text, Field(max_length=65_536)]
-    at: datetime | None = Field(None, description="when the message arrives (default: now)")
+    at: RequestTime | None = Field(
+        None, description="when the message arrives (default: now), from 1970 up to the year 2100 (excluded)"
+    )
     contact_id: Name | None = Field(None, description="the customer's id on the channel (`--contact`)")
     account_id: Name | None = Field(None, description="the business account: page, number (`--account`)")
     name: Name | None = Field(None, description="the customer's display name")
@@ -146,13 +170,18 @@ class RulesTestRequest(_Request):
         default_factory=list, max_length=MAX_TAGS_PER_CONVERSATION, description="tags it already has"
     )
     assignee: Name | None = Field(None, description="its current assignee")
-    read_history: bool = True
+    read_history: StrictBool = True
 
     @field_validator("at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("give a time zone (Z or +hh:mm)")
+        # Compared without converting: an aware datetime near year 1 or 9999 may not convert to UTC.
+        if not EARLIEST_AT <= value < LATEST_AT:
+            raise ValueError("give a time from 1970-01-01T00:00:00Z up to (not including) the year 2100")
         return value
 
 
@@ -295,6 +324,18 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every error answer: ``{"error": {"code", "message", "fields"?}}``."""
+    """Every error answer of the API's function: ``{"error": {"code", "message", "fields"?}}``."""
 
     error: ErrorDetail
+
+
+class GatewayMessage(BaseModel):
+    """An answer API Gateway gives itself, before the function runs: ``{"message": "Unauthorized"}``
+    from the JWT authorizer, ``{"message": "Request Entity Too Large"}`` over 10 MB. Its body cannot
+    be changed (HTTP APIs have no gateway responses to customise)."""
+
+    message: str
+
+
+class GatewayOrErrorBody(RootModel[GatewayMessage | ErrorBody]):
+    """API Gateway's own answer, or the function's error body, for a refusal both can give."""

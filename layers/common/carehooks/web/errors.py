@@ -116,6 +116,11 @@ class InvalidBodyError(ApiError, code="invalid_body", message="the body cannot b
     """The body is not text (bad base64, not UTF-8): refused before routing."""
 
 
+class BodyTooLargeError(
+    ApiError, status=413, code="payload_too_large", message="the body is larger than 1 MiB"
+): ...
+
+
 class InvalidCursorError(ApiError, code="invalid_cursor", message="the cursor is not valid"): ...
 
 

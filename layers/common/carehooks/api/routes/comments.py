@@ -12,7 +12,7 @@ from carehooks.api import public as use
 from carehooks.api.auth import Agent, current_agent
 from carehooks.api.deps import Services, services
 from carehooks.api.models import ConversationOut, ModerationResult, PrivateReplyRequest, PrivateReplyResult
-from carehooks.api.routes import responses
+from carehooks.api.routes import BODY_ERRORS, responses
 from carehooks.api.routes.contacts import PlatformId
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
@@ -35,7 +35,7 @@ TAGS = ["public conversations"]
     ),
     tags=TAGS,
     status_code=201,
-    responses=responses(404, 409, 503, ok=201, description="sent, stored and linked"),
+    responses=responses(*BODY_ERRORS, 404, 409, 503, ok=201, description="sent, stored and linked"),
 )
 def post_private_reply(
     conversation_id: str, body: PrivateReplyRequest, agent: CurrentAgent, deps: Deps
@@ -48,7 +48,7 @@ def post_private_reply(
     summary="Hide a customer's comment (its author and their friends still see it)",
     description="Reversible with `/unhide`. Recorded on the comment and as a `comment_hidden` event.",
     tags=TAGS,
-    responses=responses(404, 409, 503),
+    responses=responses(*BODY_ERRORS, 404, 409, 503),
 )
 def post_hide(
     conversation_id: str, comment_id: Annotated[PlatformId, Path()], agent: CurrentAgent, deps: Deps
@@ -61,7 +61,7 @@ def post_hide(
     summary="Show a hidden comment again",
     description="Recorded on the comment and as a `comment_unhidden` event.",
     tags=TAGS,
-    responses=responses(404, 409, 503),
+    responses=responses(*BODY_ERRORS, 404, 409, 503),
 )
 def post_unhide(
     conversation_id: str, comment_id: Annotated[PlatformId, Path()], agent: CurrentAgent, deps: Deps

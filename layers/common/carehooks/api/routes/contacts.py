@@ -24,6 +24,10 @@ PlatformId = Annotated[Name, StringConstraints(pattern=r"^[^#]+$")]
 @router.get(
     "/contacts/<channel>/<account_id>/<contact_id>/conversations",
     summary="A customer's conversations on one channel and business account, newest first",
+    description=(
+        "Ids as the platform writes them, percent-encoded or not (`%2B15005550006` is `+15005550006`). "
+        "Twilio WhatsApp numbers with or without their `whatsapp:` prefix."
+    ),
     tags=["contacts"],
     responses=responses(),
 )

@@ -28,14 +28,16 @@ from carehooks.api.models import (
     TagsRequest,
     VersionedRequest,
 )
-from carehooks.api.routes import responses
+from carehooks.api.routes import BODY_ERRORS, responses
 from carehooks.store.queries import STATUSES, ConversationFilter
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
 CurrentAgent = Annotated[Agent, Depends(current_agent)]
 Deps = Annotated[Services, Depends(services)]
-OptionalBody = Annotated[VersionedRequest | None, Body()]
+# An optional body: none at all, or an object. Typed without ``| None`` so the OpenAPI document says
+# exactly that (a ``null`` body is refused like any body that is not an object: carehooks.api.body).
+OptionalBody = Annotated[VersionedRequest, Body()]
 TAGS = ["conversations"]
 UNASSIGNED = "none"
 
@@ -109,7 +111,7 @@ def get_history(conversation_id: str, agent: CurrentAgent, deps: Deps) -> Conver
     ),
     tags=TAGS,
     status_code=201,
-    responses=responses(404, 409, 503, ok=201, description="sent and stored"),
+    responses=responses(*BODY_ERRORS, 404, 409, 503, ok=201, description="sent and stored"),
 )
 def post_reply(conversation_id: str, body: ReplyRequest, agent: CurrentAgent, deps: Deps) -> ReplyResult:
     return use.reply(deps, agent, conversation_id, body.text)
@@ -119,7 +121,7 @@ def post_reply(conversation_id: str, body: ReplyRequest, agent: CurrentAgent, de
     "/conversations/<conversation_id>/assign",
     summary="Assign to an agent (`me`: the caller)",
     tags=TAGS,
-    responses=responses(404, 409),
+    responses=responses(*BODY_ERRORS, 404, 409),
 )
 def post_assign(
     conversation_id: str, body: AssignRequest, agent: CurrentAgent, deps: Deps
@@ -132,10 +134,13 @@ def post_assign(
     "/conversations/<conversation_id>/unassign",
     summary="Remove the assignee",
     tags=TAGS,
-    responses=responses(404, 409),
+    responses=responses(*BODY_ERRORS, 404, 409),
 )
 def post_unassign(
-    conversation_id: str, agent: CurrentAgent, deps: Deps, body: OptionalBody = None
+    conversation_id: str,
+    agent: CurrentAgent,
+    deps: Deps,
+    body: OptionalBody = None,  # type: ignore[assignment]
 ) -> ConversationOut:
     return use.change(deps, agent, conversation_id, _version(body), "unassigned", use.unassign)
 
@@ -144,7 +149,7 @@ def post_unassign(
     "/conversations/<conversation_id>/tags",
     summary="Add and remove tags",
     tags=TAGS,
-    responses=responses(404, 409),
+    responses=responses(*BODY_ERRORS, 404, 409),
 )
 def post_tags(conversation_id: str, body: TagsRequest, agent: CurrentAgent, deps: Deps) -> ConversationOut:
     return use.change(deps, agent, conversation_id, body.version, "tagged", use.retag(body.add, body.remove))
@@ -154,7 +159,7 @@ def post_tags(conversation_id: str, body: TagsRequest, agent: CurrentAgent, deps
     "/conversations/<conversation_id>/priority",
     summary="Set the priority",
     tags=TAGS,
-    responses=responses(404, 409),
+    responses=responses(*BODY_ERRORS, 404, 409),
 )
 def post_priority(
     conversation_id: str, body: PriorityRequest, agent: CurrentAgent, deps: Deps
@@ -169,10 +174,13 @@ def post_priority(
     summary="Resolve (409 if it is already resolved)",
     description="Resolving starts the CSAT survey delay when the survey settings apply.",
     tags=TAGS,
-    responses=responses(404, 409),
+    responses=responses(*BODY_ERRORS, 404, 409),
 )
 def post_resolve(
-    conversation_id: str, agent: CurrentAgent, deps: Deps, body: OptionalBody = None
+    conversation_id: str,
+    agent: CurrentAgent,
+    deps: Deps,
+    body: OptionalBody = None,  # type: ignore[assignment]
 ) -> ConversationOut:
     return use.change(deps, agent, conversation_id, _version(body), "resolved", use.resolver(agent))
 
@@ -181,10 +189,13 @@ def post_resolve(
     "/conversations/<conversation_id>/reopen",
     summary="Reopen a resolved conversation (409 if it is not resolved)",
     tags=TAGS,
-    responses=responses(404, 409),
+    responses=responses(*BODY_ERRORS, 404, 409),
 )
 def post_reopen(
-    conversation_id: str, agent: CurrentAgent, deps: Deps, body: OptionalBody = None
+    conversation_id: str,
+    agent: CurrentAgent,
+    deps: Deps,
+    body: OptionalBody = None,  # type: ignore[assignment]
 ) -> ConversationOut:
     return use.change(deps, agent, conversation_id, _version(body), "reopened", use.reopener(agent))
 

@@ -11,7 +11,7 @@ from carehooks.api.auth import Agent, current_agent
 from carehooks.api.deps import Services, services
 from carehooks.api.dryrun import rules_test
 from carehooks.api.models import RulesTestRequest, RulesTestResult
-from carehooks.api.routes import responses
+from carehooks.api.routes import BODY_ERRORS, responses
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -21,7 +21,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
     summary="Dry-run the rules on a message: matched rules, tags, priority, assignment, acknowledgement",
     description="No side effects: nothing is stored or sent.",
     tags=["rules"],
-    responses=responses(),
+    responses=responses(*BODY_ERRORS),
 )
 def post_rules_test(
     body: RulesTestRequest,
