@@ -13,11 +13,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from carehooks import clock
 from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import OutboundMessage, SendResult
@@ -54,10 +55,14 @@ class Webhook:
     sqs: StubSqs
 
     def post(self, raw: bytes) -> dict[str, Any]:
+        """POST ``raw`` as Meta would, right after its newest event happened (platform times outside a
+        plausible window of the receipt time are replaced by it: docs/timestamps.md)."""
         headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(raw)}
-        result: dict[str, Any] = load_handler("meta_webhook").handler(
-            http_event("POST", "/webhooks/meta", raw, headers), FakeContext()
-        )
+        sent = max(e["timestamp"] for entry in json.loads(raw)["entry"] for e in entry["messaging"])
+        with clock.frozen(datetime.fromtimestamp(sent / 1000, tz=UTC) + timedelta(seconds=1)):
+            result: dict[str, Any] = load_handler("meta_webhook").handler(
+                http_event("POST", "/webhooks/meta", raw, headers), FakeContext()
+            )
         return result
 
     def bodies(self, raw: bytes) -> list[str]:

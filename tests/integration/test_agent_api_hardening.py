@@ -324,3 +324,15 @@ def test_a_value_of_another_json_type_is_422_not_coerced(
     answer = call(api_event("POST", url, body))
     assert answer.status == 422, answer.body
     assert field in {f["field"] for f in answer.error["fields"]}
+
+
+def test_a_query_parameter_the_route_does_not_take_is_a_422_that_names_it(conv: Conversation) -> None:
+    # A typo is refused, never silently ignored (it would answer the unfiltered list)
+    answer = call(api_event("GET", "/api/conversations", query={"stauts": "open", "limit": "5"}))
+    assert answer.status == 422
+    assert answer.body["error"]["code"] == "invalid_input"
+    assert answer.body["error"]["fields"] == [{"field": "query.stauts", "reason": "unknown parameter"}]
+    assert call(api_event("GET", f"/api/conversations/{conv.id}", query={"": "x"})).status == 422
+    # while the parameters a route declares pass
+    assert call(api_event("GET", "/api/conversations", query={"status": "open", "limit": "5"})).status == 200
+    assert call(api_event("GET", f"/api/conversations/{conv.id}")).status == 200

@@ -14,6 +14,7 @@ segment, so ``%2B15005550006`` and ``+15005550006`` name the same customer, and 
 from __future__ import annotations
 
 import importlib
+import re
 from functools import cache
 from re import Match
 from typing import Any
@@ -26,7 +27,7 @@ from carehooks.api import errors
 from carehooks.api.auth import agent_of
 from carehooks.api.body import body_problem
 from carehooks.api.routes import ROUTE_MODULES
-from carehooks.web.errors import UnauthenticatedError, error_response
+from carehooks.web.errors import HttpError, InvalidInputError, UnauthenticatedError, error_response
 
 PREFIX = "/api"
 TITLE = "carehooks agent API"
@@ -76,10 +77,42 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one API Gateway (payload v2) event."""
     if agent_of(event) is None:
         return error_response(UnauthenticatedError())
-    problem = body_problem(event)
+    problem = body_problem(event) or query_problem(event)
     if problem is not None:
         return error_response(problem)
     return app().resolve(event, context)
+
+
+def query_problem(event: dict[str, Any]) -> HttpError | None:
+    """422 naming each query parameter the matched route does not declare (a typo is never ignored)."""
+    query = event.get("queryStringParameters")
+    if not isinstance(query, dict) or not query:
+        return None
+    method = str((event.get("requestContext") or {}).get("http", {}).get("method", "")).lower()
+    path = str(event.get("rawPath") or "")
+    for pattern, declared in query_parameters().get(method, ()):
+        if pattern.fullmatch(path):
+            unknown = sorted(str(name) for name in query if name not in declared)
+            if not unknown:
+                return None
+            fields = [{"field": f"query.{name[:64]}", "reason": "unknown parameter"} for name in unknown[:10]]
+            return InvalidInputError("the request has query parameters this route does not take", fields)
+    return None
+
+
+@cache
+def query_parameters() -> dict[str, list[tuple[re.Pattern[str], frozenset[str]]]]:
+    """Per method, each route's path pattern and the query parameters it declares (from its OpenAPI)."""
+    routes: dict[str, list[tuple[re.Pattern[str], frozenset[str]]]] = {}
+    for path, operations in (app().get_openapi_schema().paths or {}).items():
+        pattern = re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)))
+        for method in ("get", "post", "put", "patch", "delete"):
+            operation = getattr(operations, method, None)
+            if operation is None:
+                continue
+            names = frozenset(p.name for p in operation.parameters or () if str(p.in_.value) == "query")
+            routes.setdefault(method, []).append((pattern, names))
+    return routes
 
 
 def openapi_document() -> str:
