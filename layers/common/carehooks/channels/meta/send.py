@@ -112,7 +112,7 @@ class SendApiClient:
 
     def hide(self, account_id: str, comment_id: str, hidden: bool = True) -> None:
         """Hide a comment from everyone but its author and their friends (or show it again)."""
-        answer = self.graph.call("POST", comment_id, account_id, {self.hide_field: hidden})
+        answer = self.graph.call("POST", comment_id, account_id, {self.hide_field: hidden}, idempotent=True)
         if answer.get("success") is False:
             raise PermanentError(f"Meta did not {'hide' if hidden else 'unhide'} the comment")
 
