@@ -176,6 +176,19 @@ def test_x_weighs_links_scripts_and_emoji_sequences(text: str, expected: int) ->
     assert weighted_length(text) == expected
 
 
+def test_a_zwj_chain_longer_than_any_recommended_emoji_counts_its_extra_parts() -> None:
+    family = "👨\u200d👩\u200d👧\u200d👦"
+    assert weighted_length(family) == 2
+    assert weighted_length(family + "\u200d👦") == 5  # ZWJ 1 + boy 2
+
+
+def test_a_long_host_without_a_scheme_is_cut_like_text() -> None:
+    text = "x.y" * 200  # one host-like run X may or may not take for a link
+    fitted = fit(text, POST_LIMIT, measure=POST_MEASURE)
+    assert weighted_length(fitted.text) <= 280
+    assert len(fitted.text) > 200
+
+
 def test_a_mixed_x_reply_is_cut_to_280_weighted_not_280_code_points() -> None:
     text = "ご注文ありがとうございます 👍🏽 " * 30  # 540 code points, weighted 1,020
     fitted = fit(text, POST_LIMIT, measure=POST_MEASURE)

@@ -23,7 +23,8 @@ X will decide it counts the larger of the two answers, so a cut it approves is n
   not X knows its top-level domain;
 - an emoji sequence (:func:`_emoji_size`) counts 2, plus anything in its grapheme cluster that is not
   part of the sequence; ``©`` and ``®`` count 2 (X counts them as emoji when they are shown as such).
-  A ZWJ sequence that is well formed but not a recommended one counts 2, where X may count its parts.
+  A ZWJ sequence of up to four emoji that is well formed but not a recommended one counts 2, where X
+  may count its parts.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ RANGES: tuple[tuple[int, int, int], ...] = (
     (8208, 8223, 100),  # U+2010-U+201F: dashes and quotation marks
     (8242, 8247, 100),  # U+2032-U+2037: primes
 )
+
+# The longest recommended ZWJ sequences join four emoji (families, a kiss); past that, X counts parts.
+MAX_ZWJ_ELEMENTS = 4
 
 _URL_UNITS = TRANSFORMED_URL_LENGTH * SCALE
 _EMOJI_UNITS = DEFAULT_WEIGHT
@@ -112,8 +116,15 @@ def _emoji_size(cluster: str) -> int | None:
         end = 2 if len(codes) > 1 and 0x1F1E6 <= codes[1] <= 0x1F1FF else 1
     elif _pictographic(first):
         end = _element_end(codes, 0)
-        while end + 1 < len(codes) and codes[end] == ZWJ and _pictographic(codes[end + 1]):
+        elements = 1
+        while (
+            elements < MAX_ZWJ_ELEMENTS
+            and end + 1 < len(codes)
+            and codes[end] == ZWJ
+            and _pictographic(codes[end + 1])
+        ):
             end = _element_end(codes, end + 1)
+            elements += 1
     else:
         return None
     return _EMOJI_UNITS + sum(_weight(code) for code in codes[end:])
@@ -148,8 +159,14 @@ def _units(text: str) -> Iterator[tuple[int, int]]:
         # A URL is one piece, with the clusters it covers (and one it ends inside).
         url_from = start if url_from is None else url_from
         if end >= url[1]:
-            own = sum(_cluster_units(text[s:e]) for s, e in clusters(text[url_from:end]))
-            yield end, _URL_UNITS if url[2] else max(_URL_UNITS, own)
+            pieces = [(e, _cluster_units(text[s:e])) for s, e in clusters(text[url_from:end])]
+            own = sum(units for _, units in pieces)
+            if url[2] or own < _URL_UNITS:
+                yield end, _URL_UNITS
+            else:
+                # A host without a scheme that weighs 23 or more counts its own weight whether or not X
+                # takes it for a link, so it may be cut like text.
+                yield from ((url_from + e, units) for e, units in pieces)
             url, url_from = next(urls, None), None
 
 
