@@ -16,9 +16,11 @@ AWS faults (raised as the ``ClientError`` / botocore exception the real service 
 - SES v2 ``SendEmail``: ``TooManyRequestsException`` or ``Throttling`` (nothing sent).
 - Secrets Manager ``GetSecretValue``: ``InternalServiceError`` or an endpoint that cannot be reached.
 
-Platform faults (the send APIs): ``429`` with ``Retry-After``, ``500``/``502``/``503``, a connect timeout
-(never reached the platform), and ``read_timeout``: the platform **accepted** the message, then the
-answer was lost. The :class:`PlatformLedger` records every request and whether the customer got it.
+Platform faults (the send APIs): ``429`` with ``Retry-After`` (refused), a connect timeout (never reached
+the platform), and two where the platform **accepted** the message: ``500``/``502``/``503`` (it then
+failed answering: no send API takes an idempotency key, so a sender cannot tell this from a refusal and
+must not send again, see ``docs/platform-retries.md``) and ``read_timeout`` (the answer was lost). The
+:class:`PlatformLedger` records every request and whether the customer got it.
 """
 
 from __future__ import annotations
@@ -204,8 +206,8 @@ class PlatformRequest:
 
     @property
     def delivered(self) -> bool:
-        """Whether the customer got the message (the platform accepted it, answered or not)."""
-        return self.outcome in ("accepted", "read_timeout")
+        """Whether the customer got the message (the platform accepted it, answered, or failed answering)."""
+        return self.outcome in ("accepted", "read_timeout", "500", "502", "503")
 
     @property
     def is_survey(self) -> bool:

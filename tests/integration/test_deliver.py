@@ -330,6 +330,58 @@ def test_a_twilio_sms_is_sent_and_its_status_callback_updates_it(
     assert stored["status"]["S"] == "delivered"
 
 
+def test_a_twilio_whatsapp_template_with_an_empty_variable_is_skipped_with_the_reason_logged(
+    env: Aws, platforms: responses.RequestsMock
+) -> None:
+    # Given a WhatsApp (Twilio) customer who last wrote 30 hours ago, and a survey template whose link
+    # variable came out empty (no survey link could be made)
+    store = get_store()
+    conv = customer_message(store, Channel.TWILIO_WHATSAPP, "+15005550006", "+14155550100", "SMin2", T0)
+    survey = OutboundMessage(
+        text="How did we do?",
+        kind="survey",
+        template=TemplateRef(name="HXb5b62575e6e4ff6129ad7c8efe1f983e", parameters=("Sheena", "")),
+    )
+    # When it is delivered
+    result = deliver(conv, survey, store, T0 + timedelta(hours=30))
+    # Then nothing reaches Twilio (it would refuse it with 21656), and the send log says why
+    assert result.status == "skipped"
+    assert result.reason is not None
+    assert "variable 2 empty" in result.reason
+    assert "21656" in result.reason
+    assert len(platforms.calls) == 0
+    (logged,) = attempts(store, conv.id)
+    assert (logged.status, logged.kind, logged.reason) == ("skipped", "survey", result.reason)
+
+
+def test_an_sms_with_emoji_is_stored_with_its_ucs2_segments(
+    env: Aws, platforms: responses.RequestsMock
+) -> None:
+    store = get_store()
+    conv = customer_message(store, Channel.SMS, "+15005550006", "+14155550100", "SMin3", T0)
+    platforms.post(
+        f"{TWILIO}/2010-04-01/Accounts/AC7d2e5f8a9b0c1d2e3f4a5b6c7d8e9f01/Messages.json",
+        status=201,
+        json={"sid": "SMout3", "status": "queued"},
+    )
+    reply = OutboundMessage(text="Your parcel is on its way 🚚 " * 4, kind="agent_reply", author="agent-7")
+    result = deliver(conv, reply, store, T0 + timedelta(minutes=5))
+    assert (result.details["sms_encoding"], result.details["sms_segments"]) == ("UCS-2", "2")
+    (stored,) = outbound_items(env)
+    assert "UCS-2" in json.dumps(stored)
+
+
+def test_a_messenger_survey_inside_the_window_is_an_update(
+    env: Aws, platforms: responses.RequestsMock
+) -> None:
+    store = get_store()
+    conv = customer_message(store, Channel.MESSENGER, PAGE, PSID, "mid.in9", T0)
+    platforms.post(f"{GRAPH}/{PAGE}/messages", json={"recipient_id": PSID, "message_id": "mid.out9"})
+    survey = OutboundMessage(text="How did we do?", kind="survey", choices=(Choice("csat_5", "Great"),))
+    assert deliver(conv, survey, store, T0 + timedelta(hours=2)).status == "sent"
+    assert json.loads(platforms.calls[0].request.body or b"{}")["messaging_type"] == "UPDATE"
+
+
 # -- X: public reply vs DM, and the DM echo --------------------------------------------------------
 def test_x_answers_a_mention_publicly_and_a_survey_privately(
     env: Aws, platforms: responses.RequestsMock

@@ -250,6 +250,7 @@ class Figures:
     redrives: int = 0
     surveys_expected: int = 0
     sla_alerts_expected: int = 0
+    sla_warnings_superseded: int = 0
     scheduled_runs_failed: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     lost: int = 0
@@ -403,9 +404,13 @@ def resolve(store: Store, conversation_id: str, at: datetime) -> None:
 def run_scheduled(function: str, at: datetime, figures: Figures) -> None:
     with clock.frozen(at):
         try:
-            load_handler(function).handler({}, FakeContext())
+            result = load_handler(function).handler({}, FakeContext())
         except Exception:  # a failed run: the schedule runs it again next minute
             figures.scheduled_runs_failed[function] += 1
+            return
+    if function == "sla_monitor":
+        # A warning due together with its breach (the runs before failed) is superseded, not emailed.
+        figures.sla_warnings_superseded += int(result.get("superseded", 0))
 
 
 # -- reading the outcome -----------------------------------------------------------------------------
@@ -526,7 +531,11 @@ def run_under_faults(aws: Aws, injector: FaultInjector, ledger: PlatformLedger) 
     expected_alerts = {(conv_id, *rung) for conv_id in unanswered for rung in LADDER}
     figures.sla_alerts_expected = len(expected_alerts)
     assert [alert for alert, n in emailed.items() if n > 1] == []
-    assert set(emailed) == expected_alerts
+    assert set(emailed) <= expected_alerts
+    # (a warning may be missing only when failed runs made it due with its breach: sla/clocks.py due_now)
+    missing = expected_alerts - set(emailed)
+    assert {rung for _, _, rung in missing} <= {"Warnings"}, sorted(missing)
+    assert len(missing) <= figures.sla_warnings_superseded
 
     report = {
         **figures.as_dict(),

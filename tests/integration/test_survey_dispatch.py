@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import responses
 
 from carehooks import clock
 from carehooks.config.surveys import SurveyConfig, SurveyTemplate
@@ -171,6 +172,37 @@ def test_outside_the_whatsapp_window_a_configured_template_is_sent(
     stored = store.get_conversation(conv_id)
     assert stored is not None
     assert stored.extra[SURVEY_ATTR]["via"] == "template"
+
+
+def test_a_twilio_whatsapp_template_whose_link_is_missing_is_skipped_never_sent(
+    aws: Aws, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a Twilio WhatsApp survey template that carries the survey link, and no link to give it
+    from carehooks.delivery.send import deliver
+    from carehooks.store.sends import attempts
+
+    config = SurveyConfig(
+        delay_minutes=26 * 60,
+        templates={
+            Channel.TWILIO_WHATSAPP: SurveyTemplate(name="HXb5b6", parameters=["{contact_name}", "{link}"])
+        },
+    )
+    use_survey_config(monkeypatch, config)
+    conv_id = resolved_conversation(store, channel=Channel.TWILIO_WHATSAPP, contact="+14155550100")
+    # When the survey is due outside the window, sent through the real deliver() with Twilio recorded
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as twilio:
+        with clock.frozen(T0 + timedelta(hours=27)):
+            dispatch_surveys(store, T0 + timedelta(hours=27), config, deliver, link_for=no_link)
+        # Then Twilio is never called with an empty ContentVariables value (error 21656) ...
+        assert len(twilio.calls) == 0
+    # ... and the send log and the survey say why
+    (logged,) = attempts(store, conv_id)
+    assert logged.status == "skipped"
+    assert "variable 2 empty" in logged.reason
+    stored = store.get_conversation(conv_id)
+    assert stored is not None
+    assert stored.extra[SURVEY_ATTR]["status"] == "skipped"
+    assert "21656" in stored.extra[SURVEY_ATTR]["reason"]
 
 
 def test_outside_the_whatsapp_window_without_a_template_the_survey_is_skipped(

@@ -172,10 +172,30 @@ def test_messenger_errors_are_classified_once_and_never_retried(
 
 
 @responses.activate
-def test_meta_5xx_is_retried_then_succeeds() -> None:
+def test_a_meta_send_answered_with_a_5xx_is_an_unknown_outcome_sent_once() -> None:
+    # Given Meta failing after it received the send (it may have delivered it)
     responses.post(f"{GRAPH}/112233445566778/messages", status=500, json=meta_error(1))
     responses.post(f"{GRAPH}/112233445566778/messages", json={"message_id": "mid.5"})
+    # When the client sends, Then it is not sent again: the outcome is unknown, and not retryable
+    with pytest.raises(OutcomeUnknownError, match="may or may not have been sent") as raised:
+        MessengerClient().send(conv(Channel.MESSENGER), TEXT)
+    assert raised.value.retryable is False
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_meta_send_refused_with_429_is_retried_then_succeeds() -> None:
+    responses.post(f"{GRAPH}/112233445566778/messages", status=429, json=meta_error(4))
+    responses.post(f"{GRAPH}/112233445566778/messages", json={"message_id": "mid.5"})
     assert MessengerClient().send(conv(Channel.MESSENGER), TEXT).platform_message_id == "mid.5"
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_hiding_a_comment_is_safe_to_repeat_so_a_5xx_is_retried() -> None:
+    responses.post(f"{GRAPH}/1234_5678", status=502)
+    responses.post(f"{GRAPH}/1234_5678", json={"success": True})
+    MessengerClient().hide("112233445566778", "1234_5678")
     assert len(responses.calls) == 2
 
 
@@ -530,10 +550,20 @@ def test_twilio_errors_have_readable_reasons(
 
 
 @responses.activate
-def test_twilio_5xx_is_retried_then_transient() -> None:
+def test_twilio_5xx_is_an_unknown_outcome_never_sent_twice() -> None:
+    # Twilio takes no idempotency key: a message it answered 503 for may be on its way
     responses.post(TW_SEND, status=503, json={"code": 20500, "message": "Internal"})
     sms = conv(Channel.SMS, account="+15005550006", contact="+14155550100")
-    with pytest.raises(TransientError):
+    with pytest.raises(OutcomeUnknownError):
+        TwilioClient().send(sms, TEXT)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_twilio_429_is_retried_then_rate_limited() -> None:
+    responses.post(TW_SEND, status=429, json={"code": 20429, "message": "Too Many Requests"})
+    sms = conv(Channel.SMS, account="+15005550006", contact="+14155550100")
+    with pytest.raises(RateLimitedError):
         TwilioClient().send(sms, TEXT)
     assert len(responses.calls) == 1 + http.MAX_RETRIES
 

@@ -22,21 +22,48 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @responses.activate
-def test_a_5xx_is_retried_until_it_succeeds() -> None:
-    responses.post(URL, status=503)
-    responses.post(URL, status=502)
-    responses.post(URL, json={"ok": True})
-    response = http.request("POST", URL, platform="Test", json={})
+def test_a_5xx_to_an_idempotent_request_is_retried_until_it_succeeds() -> None:
+    responses.get(URL, status=503)
+    responses.get(URL, status=502)
+    responses.get(URL, json={"ok": True})
+    response = http.request("GET", URL, platform="Test")
     assert response.status_code == 200
     assert len(responses.calls) == 3
 
 
 @responses.activate
-def test_a_persistent_5xx_is_returned_after_the_last_retry() -> None:
+def test_a_post_marked_idempotent_is_retried_on_5xx() -> None:
     responses.post(URL, status=500)
-    response = http.request("POST", URL, platform="Test", json={})
+    responses.post(URL, json={"ok": True})
+    assert http.request("POST", URL, platform="Test", json={}, idempotent=True).status_code == 200
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_persistent_5xx_to_an_idempotent_request_is_returned_after_the_last_retry() -> None:
+    responses.get(URL, status=500)
+    response = http.request("GET", URL, platform="Test")
     assert response.status_code == 500
     assert len(responses.calls) == 1 + http.MAX_RETRIES
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@responses.activate
+def test_a_5xx_to_a_send_is_an_unknown_outcome_never_sent_twice(status: int) -> None:
+    # Given a platform that fails after the send's body reached it (no send API takes an idempotency key)
+    responses.post(URL, status=status)
+    responses.post(URL, json={"ok": True})
+    # When the send is made, Then it goes out once, and its outcome is unknown (not retryable)
+    with pytest.raises(OutcomeUnknownError, match="may or may not have been sent") as raised:
+        http.request("POST", URL, platform="Test", json={})
+    assert len(responses.calls) == 1
+    assert raised.value.retryable is False
+    assert raised.value.platform_code == str(status)
+
+
+def test_only_a_refusal_is_retried_for_sends_and_server_errors_for_idempotent_calls() -> None:
+    assert http.retry_policy().status_forcelist == {429}
+    assert http.retry_policy(idempotent=True).status_forcelist == {429, 500, 502, 503, 504}
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])

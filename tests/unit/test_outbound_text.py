@@ -17,7 +17,12 @@ def test_text_that_fits_is_unchanged_and_says_nothing() -> None:
 def test_long_text_is_cut_at_a_word_with_an_ellipsis_and_says_so() -> None:
     fitted = fit("one two three four five six", 20)
     assert fitted.text == "one two three four" + ELLIPSIS
-    assert fitted.details == {"text_truncated": "true", "text_original_length": "27", "text_limit": "20"}
+    assert fitted.details == {
+        "text_truncated": "true",
+        "text_original_length": "27",
+        "text_limit": "20",
+        "text_counted_as": "code_points",
+    }
 
 
 def test_utf16_counting_never_splits_an_astral_character() -> None:

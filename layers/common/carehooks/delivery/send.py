@@ -71,6 +71,20 @@ def deliver(
             details={"source": "window"},
         )
         return _not_sent(conv, message, store, now, result)
+    if decision.mode == "template" and message.template is not None:
+        empty = [str(i) for i, value in enumerate(message.template.parameters, start=1) if not value.strip()]
+        if empty:
+            # Platforms refuse a template with an empty variable (Twilio error 21656): never send one.
+            result = SendResult(
+                status="skipped",
+                reason=(
+                    f"the template {message.template.name} would go out with its variable "
+                    f"{' and '.join(empty)} empty, which the platform refuses (Twilio error 21656)"
+                ),
+                error_class=PermanentError.error_class,
+                details={"source": "template"},
+            )
+            return _not_sent(conv, message, store, now, result)
     tagged = replace(message, origin_tag=origin_tag(conv, message))
     try:
         plan = SendPlan(mode=decision.mode, public_reply_to=_public_reply_target(conv, tagged, store))
@@ -246,6 +260,8 @@ def _sent(
             "mode": plan.mode,
             "platform_message_id": result.platform_message_id,
             "echo_stored_first": stored is None,
+            # What the client adjusted (cut, counted as, SMS encoding and segments): never the text.
+            "send_details": details,
         },
     )
     return replace(result, details={**details, "stored": "echo" if stored is None else "true"})

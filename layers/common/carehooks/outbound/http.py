@@ -1,11 +1,20 @@
 """The one HTTP session every platform call goes through.
 
 - Connect and read timeouts on every request (``requests`` has no session-wide default).
-- Retries by urllib3's ``Retry``: exponential back-off with jitter on 429 and 5xx, and on connection
-  errors (the request never reached the platform, so a retry cannot send twice). A ``Retry-After``
-  header is honoured; one longer than :data:`MAX_RETRY_AFTER` is not slept inside a Lambda but handed
-  back to the caller (the platform client raises ``RateLimitedError`` with ``retry_after``), which backs
-  off through its queue or schedule instead.
+- Retries by urllib3's ``Retry``, with exponential back-off and jitter, only where a retry cannot make
+  the platform act twice (the decision table, per platform and with references, is
+  ``docs/platform-retries.md``):
+
+  - connection errors before the request was sent (refused, connect timeout): every request;
+  - 429: every request (the platform refused it; none of them acts on a rate-limited request);
+  - 500, 502, 503 and 504: only idempotent requests (reads, hiding a comment, subscribing an app).
+    None of the send APIs (Meta's Send and Cloud APIs, X, Telegram, Twilio) takes an idempotency key,
+    so a send answered with a 5xx *after its body went out* may have been delivered: it is not retried,
+    and :func:`request` raises ``OutcomeUnknownError`` for it, like a read timeout.
+
+  A ``Retry-After`` header is honoured; one longer than :data:`MAX_RETRY_AFTER` is not slept inside a
+  Lambda but handed back to the caller (the platform client raises ``RateLimitedError`` with
+  ``retry_after``), which backs off through its queue or schedule instead.
 - Read errors (the request was sent, the answer never came: a read timeout, a connection dropped
   after sending) are **not** retried here: a POST may have been delivered already, and a second one
   would message the customer twice. They surface as ``OutcomeUnknownError`` (not retryable), so
@@ -36,7 +45,10 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Answers retried at once: a refusal (429) for every request; server errors only for idempotent ones.
+SAFE_RETRY_STATUSES = frozenset({429})
+IDEMPOTENT_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_RETRIES = 3
 BACKOFF_FACTOR = 0.5
 BACKOFF_MAX = 4.0
@@ -97,8 +109,8 @@ class PlatformRetry(Retry):
             _sleep(backoff)
 
 
-def retry_policy() -> PlatformRetry:
-    """The retry policy of every platform call."""
+def retry_policy(idempotent: bool = False) -> PlatformRetry:
+    """The retry policy of a platform call; an ``idempotent`` one is also retried on 5xx."""
     return PlatformRetry(
         total=MAX_RETRIES,
         connect=MAX_RETRIES,
@@ -106,8 +118,8 @@ def retry_policy() -> PlatformRetry:
         status=MAX_RETRIES,
         other=0,
         redirect=0,
-        allowed_methods=None,  # POSTs too: only 429/5xx and connect errors are retried (see module doc)
-        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,  # POSTs too: which answers are safe is the session's choice (module doc)
+        status_forcelist=IDEMPOTENT_RETRY_STATUSES if idempotent else SAFE_RETRY_STATUSES,
         backoff_factor=BACKOFF_FACTOR,
         backoff_max=BACKOFF_MAX,
         backoff_jitter=BACKOFF_JITTER,
@@ -118,10 +130,11 @@ def retry_policy() -> PlatformRetry:
 
 
 @cache
-def session() -> requests.Session:
-    """The process's session: pooled connections to each platform, the retry policy mounted."""
+def session(idempotent: bool = False) -> requests.Session:
+    """The process's session for sends (or, ``idempotent``, for calls safe to repeat): pooled
+    connections to each platform, the retry policy mounted."""
     new = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry_policy(), pool_connections=8, pool_maxsize=8)
+    adapter = HTTPAdapter(max_retries=retry_policy(idempotent), pool_connections=8, pool_maxsize=8)
     new.mount("https://", adapter)
     new.mount("http://", adapter)
     new.headers["User-Agent"] = USER_AGENT
@@ -138,15 +151,20 @@ def request(
     headers: dict[str, str] | None = None,
     auth: tuple[str, str] | None = None,
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+    idempotent: bool | None = None,
 ) -> requests.Response:
     """Send one request through the shared session.
 
-    Returns the final response whatever its status (after the retries the policy allows); raises
-    :class:`TransientError` when the platform could not be reached (nothing was sent), and
-    :class:`OutcomeUnknownError` when the request went out and no answer came back.
+    ``idempotent`` says whether repeating the request is harmless (default: by its method, so a POST
+    is not). Returns the final response whatever its status (after the retries the policy allows),
+    except a 5xx answer to a request that is not idempotent; raises :class:`TransientError` when the
+    platform could not be reached (nothing was sent), and :class:`OutcomeUnknownError` when the request
+    went out and no answer came back, or a 5xx came back to a request that is not idempotent.
     """
+    if idempotent is None:
+        idempotent = method.upper() in IDEMPOTENT_METHODS
     try:
-        return session().request(
+        response = session(idempotent).request(
             method, url, json=json, data=data, headers=headers, auth=auth, timeout=timeout
         )
     except requests.ConnectTimeout as exc:
@@ -163,6 +181,14 @@ def request(
         raise TransientError(f"{platform} could not be reached (connection error)") from exc
     except requests.RequestException as exc:
         raise TransientError(f"{platform} request failed: {type(exc).__name__}") from exc
+    if response.status_code >= 500 and not idempotent:
+        # The body went out and the platform failed while handling it: it may have sent the message.
+        raise OutcomeUnknownError(
+            f"{platform} answered HTTP {response.status_code} after receiving the request; "
+            "the message may or may not have been sent",
+            platform_code=str(response.status_code),
+        )
+    return response
 
 
 def _broken_after_sending(exc: requests.ConnectionError) -> bool:

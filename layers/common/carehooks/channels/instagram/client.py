@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from carehooks.channels.instagram.traits import COMMENT_LIMIT, TEXT_LIMIT
+from carehooks.channels.instagram.traits import COMMENT_LIMIT, TEXT_LIMIT, TEXT_MEASURE
 from carehooks.channels.meta.comments import MENTION_KIND
 from carehooks.channels.meta.send import SendApiClient
 from carehooks.domain.models import Conversation
@@ -31,6 +31,7 @@ class InstagramClient(SendApiClient):
     """
 
     text_limit = TEXT_LIMIT
+    text_measure = TEXT_MEASURE
     comment_limit = COMMENT_LIMIT
     reply_edge = "replies"
     hide_field = "hide"

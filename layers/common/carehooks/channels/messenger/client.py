@@ -7,7 +7,7 @@ comment edges (``/{comment-id}/comments``, ``{"is_hidden": …}``).
 
 from __future__ import annotations
 
-from carehooks.channels.messenger.traits import COMMENT_LIMIT, TEXT_LIMIT
+from carehooks.channels.messenger.traits import COMMENT_LIMIT, TEXT_LIMIT, TEXT_MEASURE
 from carehooks.channels.meta.send import SendApiClient
 from carehooks.domain.models import Conversation
 
@@ -16,6 +16,7 @@ class MessengerClient(SendApiClient):
     """Send API for Facebook Pages (the conversation's ``account_id`` is the Page id)."""
 
     text_limit = TEXT_LIMIT
+    text_measure = TEXT_MEASURE
     comment_limit = COMMENT_LIMIT
     reply_edge = "comments"
     hide_field = "is_hidden"

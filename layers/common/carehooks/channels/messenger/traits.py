@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from carehooks.outbound.platforms import ChannelTraits
+from carehooks.outbound.text import CODE_POINTS
 
+# The Send API documents message text as "UTF-8 and has a 2000 character limit": characters.
 TEXT_LIMIT = 2000
+TEXT_MEASURE = CODE_POINTS
 # Facebook accepts long comments; 8000 characters is the documented cap (unverified in platforms.md).
 COMMENT_LIMIT = 8000
 
 TRAITS = ChannelTraits(
     label="Messenger",
     text_limit=TEXT_LIMIT,
+    measure=TEXT_MEASURE,
     comment_limit=COMMENT_LIMIT,
     native_choices=True,  # quick replies
     window="meta_messaging",

@@ -136,9 +136,19 @@ class GraphClient:
         return (self._base_url or secret("META_GRAPH_URL") or API_URL).rstrip("/")
 
     def call(
-        self, method: str, path: str, account_id: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        account_id: str,
+        body: dict[str, Any] | None = None,
+        *,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
-        """One Graph call with the account's token; the JSON answer, or a classified SendError."""
+        """One Graph call with the account's token; the JSON answer, or a classified SendError.
+
+        ``idempotent`` marks a POST that is harmless to repeat (hiding a comment, subscribing an app),
+        which is then retried on 5xx too (:mod:`carehooks.outbound.http`).
+        """
         token = access_token(account_id)
         response = http.request(
             method,
@@ -146,6 +156,7 @@ class GraphClient:
             platform=PLATFORM,
             json=body,
             headers={"Authorization": f"Bearer {token}"},
+            idempotent=idempotent,
         )
         answer = http.json_body(response)
         if response.status_code >= 400 or "error" in answer:

@@ -2,8 +2,10 @@
 
 Each platform subclasses it with its limits (from its ``traits``), its path and its comment edges.
 
-Inside the 24-hour window a send is ``messaging_type: RESPONSE``; a person's reply between 24 hours and
-7 days is ``MESSAGE_TAG`` + ``HUMAN_AGENT``. ``message.metadata`` carries the origin tag, which the
+Inside the 24-hour window a send is ``messaging_type: RESPONSE`` when it answers the customer (an
+acknowledgement, a rule's or an agent's reply) and ``UPDATE`` when carehooks sends it proactively (a
+survey, a closing message): :func:`messaging_type`. A person's reply between 24 hours and 7 days is
+``MESSAGE_TAG`` + ``HUMAN_AGENT``. ``message.metadata`` carries the origin tag, which the
 echo returns, so the echo is recognised as carehooks' own. Choices become quick replies.
 
 Public comment threads (the conversation is ``public``):
@@ -30,7 +32,13 @@ from carehooks.outbound.models import (
     PermanentError,
     SendResult,
 )
-from carehooks.outbound.text import fit
+from carehooks.outbound.text import Measure, fit
+
+# Meta's classification of a standard send (inside the 24-hour window): RESPONSE answers a message the
+# customer sent; UPDATE is sent proactively, not in response to one (a survey; closing messages).
+# A person's reply after the window is MESSAGE_TAG + HUMAN_AGENT whatever its kind. Kinds not listed
+# here are proactive.
+_RESPONSE_KINDS = frozenset({"ack", "agent_reply", "rule_reply", "public_reply", "private_reply"})
 
 MAX_QUICK_REPLIES = 13
 QUICK_REPLY_TITLE = 20
@@ -42,6 +50,7 @@ class SendApiClient:
     """Meta's Send API and comment edges; subclasses set the limits, the path and the edge names."""
 
     text_limit: int
+    text_measure: Measure
     comment_limit: int
     reply_edge: str
     hide_field: str
@@ -87,7 +96,7 @@ class SendApiClient:
         """A direct message to the author of the comment ``message.reply_to`` (Meta's private replies)."""
         if not message.reply_to:
             raise PermanentError("a private reply needs the comment it answers")
-        fitted = fit(message.text, self.text_limit)
+        fitted = fit(message.text, self.text_limit, measure=self.text_measure)
         content: dict[str, Any] = {"text": fitted.text}
         if message.origin_tag:
             content["metadata"] = message.origin_tag[:METADATA_LIMIT]
@@ -103,7 +112,7 @@ class SendApiClient:
 
     def hide(self, account_id: str, comment_id: str, hidden: bool = True) -> None:
         """Hide a comment from everyone but its author and their friends (or show it again)."""
-        answer = self.graph.call("POST", comment_id, account_id, {self.hide_field: hidden})
+        answer = self.graph.call("POST", comment_id, account_id, {self.hide_field: hidden}, idempotent=True)
         if answer.get("success") is False:
             raise PermanentError(f"Meta did not {'hide' if hidden else 'unhide'} the comment")
 
@@ -113,7 +122,7 @@ class SendApiClient:
         """The Send API request body and what was adjusted to fit it."""
         if plan.mode == "template":
             raise PermanentError("templates are a WhatsApp feature; Messenger and Instagram have none")
-        fitted = fit(message.text, self.text_limit)
+        fitted = fit(message.text, self.text_limit, measure=self.text_measure)
         details = dict(fitted.details)
         content: dict[str, Any] = {"text": fitted.text}
         if message.origin_tag:
@@ -135,5 +144,10 @@ class SendApiClient:
             body["tag"] = "HUMAN_AGENT"
             details["messaging_type"] = "MESSAGE_TAG/HUMAN_AGENT"
         else:
-            body["messaging_type"] = "RESPONSE"
+            body["messaging_type"] = messaging_type(message)
         return body, details
+
+
+def messaging_type(message: OutboundMessage) -> str:
+    """``RESPONSE`` for an answer to the customer's message, ``UPDATE`` for a proactive send."""
+    return "RESPONSE" if message.kind in _RESPONSE_KINDS else "UPDATE"

@@ -78,7 +78,7 @@ def check(
         return SubscriptionCheck(object_id, kind, ok=False, problem=problem, subscribed_fields=fields)
     body: dict[str, Any] = {"subscribed_fields": ",".join(PAGE_FIELDS)} if kind == "page" else {}
     try:
-        graph.call("POST", path, object_id, body)
+        graph.call("POST", path, object_id, body, idempotent=True)  # subscribing again is harmless
     except SendError as exc:
         return SubscriptionCheck(
             object_id,

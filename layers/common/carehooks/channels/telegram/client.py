@@ -95,7 +95,7 @@ class TelegramClient:
 
 def build_body(conversation: Conversation, message: OutboundMessage) -> tuple[dict[str, Any], dict[str, str]]:
     """The ``sendMessage`` parameters and what was adjusted to fit them (pure)."""
-    fitted = fit(message.text, TRAITS.text_limit, utf16=TRAITS.utf16)
+    fitted = fit(message.text, TRAITS.text_limit, measure=TRAITS.measure)
     body: dict[str, Any] = {"chat_id": _chat(conversation.contact_id), "text": fitted.text}
     if message.choices:
         body["reply_markup"] = {"inline_keyboard": _keyboard(message.choices)}

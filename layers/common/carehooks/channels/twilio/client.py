@@ -5,6 +5,11 @@ the WhatsApp window the message's template goes as ``ContentSid`` + ``ContentVar
 text in ``Body`` would fail with 63016. ``StatusCallback`` points at this deployment's Twilio webhook
 (when ``PUBLIC_BASE_URL`` is set), so delivery statuses come back to the stored message. Choices are
 listed as numbered lines (buttons need a Content template).
+
+Bodies are cut to 1,600 UTF-16 code units. An SMS's ``details`` say how it will travel
+(``sms_encoding`` GSM-7 or UCS-2, ``sms_segments``): one character outside GSM-7 sends the whole body
+as UCS-2, in segments of 67 code units instead of 153 characters. A template is never sent with an
+empty variable (Twilio refuses it with error 21656).
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from __future__ import annotations
 import json
 
 from carehooks.channels.twilio.errors import classify
-from carehooks.channels.twilio.traits import BODY_LIMIT
+from carehooks.channels.twilio.segments import sms_shape
+from carehooks.channels.twilio.traits import BODY_LIMIT, BODY_MEASURE
 from carehooks.channels.twilio.webhook import public_url
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import Channel, Conversation
@@ -89,14 +95,25 @@ def build_form(
         form["ContentSid"] = message.template.name
         if message.template.parameters:
             variables = {str(i): value for i, value in enumerate(message.template.parameters, start=1)}
+            empty = [key for key, value in variables.items() if not value.strip()]
+            if empty:
+                # Twilio refuses a template with an empty variable (error 21656): never send one.
+                raise PermanentError(
+                    f"the template {message.template.name} would go out with its variable "
+                    f"{' and '.join(empty)} empty, which Twilio refuses (error 21656)"
+                )
             form["ContentVariables"] = json.dumps(variables, ensure_ascii=False)
         details["template"] = message.template.name
     elif plan.mode == "human_agent":
         raise PermanentError("the HUMAN_AGENT tag is a Messenger/Instagram feature, not Twilio")
     else:
-        fitted = fit(choices_as_text(message.text, message.choices), BODY_LIMIT)
+        fitted = fit(choices_as_text(message.text, message.choices), BODY_LIMIT, measure=BODY_MEASURE)
         form["Body"] = fitted.text
         details.update(fitted.details)
+        if not whatsapp:
+            shape = sms_shape(fitted.text)
+            details["sms_encoding"] = shape.encoding
+            details["sms_segments"] = str(shape.segments)
     base_url = secret("PUBLIC_BASE_URL")
     if base_url:
         form["StatusCallback"] = public_url(base_url)

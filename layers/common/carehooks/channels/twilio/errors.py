@@ -28,6 +28,7 @@ _TABLE: dict[int, tuple[type[SendError], str]] = {
     21612: (RecipientUnreachableError, "this route cannot reach the customer's number"),
     21614: (RecipientUnreachableError, "the customer's number cannot receive SMS (not a mobile number)"),
     21617: (PermanentError, "the message body is longer than Twilio allows (1600 characters)"),
+    21656: (PermanentError, "a template variable (ContentVariables) was empty or invalid"),
     21659: (AuthConfigError, "the sending number does not belong to this Twilio account"),
     30003: (RecipientUnreachableError, "the customer's handset is unreachable"),
     30005: (RecipientUnreachableError, "the customer's number is unknown or no longer exists"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from carehooks.channels.meta.graph import GraphClient
-from carehooks.channels.whatsapp.traits import TEXT_LIMIT
+from carehooks.channels.whatsapp.traits import TEXT_LIMIT, TEXT_MEASURE
 from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import (
@@ -75,7 +75,7 @@ def build_body(
     elif message.choices:
         body.update(type="interactive", interactive=_interactive(message, details))
     else:
-        fitted = fit(message.text, TEXT_LIMIT)
+        fitted = fit(message.text, TEXT_LIMIT, measure=TEXT_MEASURE)
         details.update(fitted.details)
         body.update(type="text", text={"preview_url": False, "body": fitted.text})
     if message.reply_to and plan.mode != "template":
@@ -95,7 +95,7 @@ def _template(template: TemplateRef) -> dict[str, Any]:
 
 
 def _interactive(message: OutboundMessage, details: dict[str, str]) -> dict[str, Any]:
-    fitted = fit(message.text or " ", INTERACTIVE_BODY_LIMIT)
+    fitted = fit(message.text or " ", INTERACTIVE_BODY_LIMIT, measure=TEXT_MEASURE)
     details.update(fitted.details)
     choices = message.choices
     if len(choices) <= MAX_BUTTONS:

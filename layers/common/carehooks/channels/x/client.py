@@ -2,7 +2,8 @@
 (``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``), with the ``X_ACCESS_TOKEN`` user token.
 
 X has no messaging window, but the customer must accept the account's DMs. Buttons do not exist in
-the v2 DM API, so choices are listed as numbered lines. A public reply is cut to 280 characters.
+the v2 DM API, so choices are listed as numbered lines. A public reply is cut to 280 weighted
+characters, counted as X counts them (:mod:`carehooks.channels.x.weighted`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import requests
 
-from carehooks.channels.x.traits import DM_LIMIT, POST_LIMIT
+from carehooks.channels.x.traits import DM_LIMIT, DM_MEASURE, POST_LIMIT, POST_MEASURE
 from carehooks.config.settings import secret
 from carehooks.domain.models import Conversation
 from carehooks.outbound import http
@@ -52,7 +53,7 @@ class XClient:
             raise PermanentError(f"X has no {plan.mode} sends")
         text = choices_as_text(message.text, message.choices)
         if plan.public_reply_to:
-            fitted = fit(text, POST_LIMIT)
+            fitted = fit(text, POST_LIMIT, measure=POST_MEASURE)
             body: dict[str, Any] = {
                 "text": fitted.text,
                 "reply": {"in_reply_to_tweet_id": plan.public_reply_to},
@@ -67,7 +68,7 @@ class XClient:
                 platform_message_id=str(post_id),
                 details={**fitted.details, "x_send": "public_reply"},
             )
-        fitted = fit(text, DM_LIMIT)
+        fitted = fit(text, DM_LIMIT, measure=DM_MEASURE)
         answer = self._post(
             f"/2/dm_conversations/with/{conversation.contact_id}/messages",
             {"text": fitted.text},
