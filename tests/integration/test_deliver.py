@@ -350,7 +350,7 @@ def test_a_twilio_whatsapp_template_with_an_empty_variable_is_skipped_with_the_r
     assert "variable 2 empty" in result.reason
     assert "21656" in result.reason
     assert len(platforms.calls) == 0
-    (logged,) = attempts(store, conv.id)
+    (logged,) = store.attempts(conv.id)
     assert (logged.status, logged.kind, logged.reason) == ("skipped", "survey", result.reason)
 
 

@@ -531,11 +531,9 @@ def run_under_faults(aws: Aws, injector: FaultInjector, ledger: PlatformLedger) 
     expected_alerts = {(conv_id, *rung) for conv_id in unanswered for rung in LADDER}
     figures.sla_alerts_expected = len(expected_alerts)
     assert [alert for alert, n in emailed.items() if n > 1] == []
-    assert set(emailed) <= expected_alerts
-    # (a warning may be missing only when failed runs made it due with its breach: sla/clocks.py due_now)
-    missing = expected_alerts - set(emailed)
-    assert {rung for _, _, rung in missing} <= {"Warnings"}, sorted(missing)
-    assert len(missing) <= figures.sla_warnings_superseded
+    # (a throttled read or claim is asked again within the run, so no warning waits until its breach)
+    assert set(emailed) == expected_alerts
+    assert figures.sla_warnings_superseded == 0
 
     report = {
         **figures.as_dict(),

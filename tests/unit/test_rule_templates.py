@@ -21,14 +21,24 @@ def templates(default: dict[str, Any]) -> dict[str, Any]:
     return {"acknowledgement": {"templates": {"default": default}}}
 
 
+def test_a_text_is_counted_the_way_its_platform_counts_it() -> None:
+    # 500 CJK characters: within every code-point limit, but 1,500 bytes where Instagram counts bytes
+    cjk = {"in_hours": {"en": "注" * 500}, "out_of_hours": {"en": "Bye"}}
+    ((path, reason),) = template_problems(document(**templates(cjk)))
+    assert path == PATH
+    assert "has 1500 bytes, over the 1000-byte limit of instagram" in reason
+    fixed = {**cjk, "channels": {"instagram": {"in_hours": {"en": "short"}}}}
+    assert template_problems(document(**templates(fixed))) == []
+
+
 def test_texts_over_a_channel_limit_need_a_shorter_override() -> None:
-    long_text = "x" * 1200  # over Instagram's 1000 characters
+    long_text = "x" * 1200  # over Instagram's 1000 bytes
     too_long = {"in_hours": {"en": long_text}, "out_of_hours": {"en": "Bye"}}
     ((path, reason),) = template_problems(document(**templates(too_long)))
     assert path == PATH
     assert "instagram" in reason
     assert reason == (
-        "Value error, the in_hours text in 'en' has 1200 characters, over the 1000-character limit of "
+        "Value error, the in_hours text in 'en' has 1200 bytes, over the 1000-byte limit of "
         "instagram: add a shorter one under channels.instagram.in_hours"
     )
     fixed = {
@@ -90,4 +100,4 @@ def test_cli_validate_runs_the_checks(tmp_path: Path, capsys: pytest.CaptureFixt
     bad.write_text(json.dumps(templates({"in_hours": {"en": "x" * 1200}, "out_of_hours": {"en": "Bye"}})))
     assert cli(["config", "validate", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert f"{PATH}: Value error, the in_hours text in 'en' has 1200 characters" in err
+    assert f"{PATH}: Value error, the in_hours text in 'en' has 1200 bytes" in err

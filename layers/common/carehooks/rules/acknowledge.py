@@ -267,7 +267,7 @@ def draft(
     rendered = render(text, values)
     # The channel's limit, counted its way (Telegram: UTF-16 units); a comment thread's for a public one.
     traits = traits_for(conv.channel)
-    fitted = fit(rendered, PUBLIC_TEXT_LIMIT if conv.public else traits.text_limit, utf16=traits.utf16)
+    fitted = fit(rendered, PUBLIC_TEXT_LIMIT if conv.public else traits.text_limit, measure=traits.measure)
     return AckDraft(
         template=plan.template,
         language=used_language,

@@ -32,6 +32,10 @@ def template_problems(document: ConfigDocument) -> list[tuple[str, str]]:
     return problems
 
 
+# How each platform's measure is said in a reason (a text is counted the way its platform counts it).
+UNITS = {"utf16": "UTF-16 unit", "utf8_bytes": "byte", "x_weighted": "weighted character"}
+
+
 def _too_long(template: TemplateSet) -> str | None:
     for channel, traits in TRAITS.items():
         limit = traits.text_limit
@@ -41,10 +45,12 @@ def _too_long(template: TemplateSet) -> str | None:
             specific: dict[str, str] = getattr(override, hours)
             for language in {*generic, *specific}:
                 text = specific.get(language) or generic.get(language, "")
-                if len(text) > limit:
+                size = traits.measure.size(text)
+                if size > limit:
+                    unit = UNITS.get(traits.measure.name, "character")
                     return (
-                        f"the {hours} text in {language!r} has {len(text)} characters, over the "
-                        f"{limit}-character limit of {channel}: add a shorter one under "
+                        f"the {hours} text in {language!r} has {size} {unit}s, over the "
+                        f"{limit}-{unit} limit of {channel}: add a shorter one under "
                         f"channels.{channel}.{hours}"
                     )
     for hours in ("in_hours", "out_of_hours"):
