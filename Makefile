@@ -55,7 +55,7 @@ run: $(PY) $(DDB_LOCAL) ## the local stack: the whole system on 127.0.0.1:3000 (
 	@$(PY) -m infra.local
 
 replay: $(PY) ## sign and post events/<path> to the running stack: make replay EVENT=meta/messenger_text.json
-	@$(PY) -m infra.cli replay $(or $(EVENT),meta/messenger_text.json)
+	@$(PY) -m infra.cli replay $(or $(EVENT),meta/messenger_text.json) $(ARGS)
 
 redrive: $(PY) ## replay the inbound DLQ after a fix: make redrive ARGS="--stack-name carehooks --dry-run" (default --local)
 	@$(PY) -m infra.cli dlq redrive $(or $(ARGS),--local)
