@@ -22,15 +22,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ulid import ULID
-
 from carehooks import clock
 from carehooks.clock import iso, parse_iso, to_epoch_ms
 from carehooks.domain.conversations import (
     Deriver,
     Placement,
     RecordOutcome,
-    new_conversation_id,
 )
 from carehooks.domain.models import (
     Channel,
@@ -40,12 +37,12 @@ from carehooks.domain.models import (
     MessageEvent,
     StatusEvent,
 )
-from carehooks.store import keys, table
+from carehooks.store import keys, public, table
 from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
 from carehooks.store.events import ConversationEvent, _event_from_item, _event_item
 from carehooks.store.items import conversation_from_item, conversation_item, message_from_item
 from carehooks.store.protocol import Store
-from carehooks.store.public import EDITS, LINKED_PRIVATE, LINKED_PUBLIC
+from carehooks.store.public import EDITS
 from carehooks.store.queries import (
     MAX_LIMIT,
     READ_BUDGET,
@@ -56,8 +53,8 @@ from carehooks.store.queries import (
     encode_cursor,
 )
 from carehooks.store.rules import DECISION_ATTRIBUTE, STATUSES
-from carehooks.store.sends import RETENTION, SendAttempt
-from carehooks.store.sla import BATCH_GET_LIMIT, PolicyMarker, ReadStats
+from carehooks.store.sends import SendAttempt, attempt_item
+from carehooks.store.sla import BATCH_GET_LIMIT, PolicyMarker, ReadStats, policy_marker_item
 from carehooks.store.table import CLAIMED, DONE, MAX_ATTEMPTS, SENDING, STATUS_RANK
 
 Item = dict[str, Any]
@@ -481,22 +478,7 @@ class MemoryStore:
 
     # -- send log, surveys, reports ------------------------------------------------------------------------
     def record_attempt(self, attempt: SendAttempt) -> None:
-        item: Item = {
-            "pk": keys.send_log_pk(attempt.conversation_id),
-            "sk": keys.send_log_sk(attempt.at, str(ULID.from_timestamp(attempt.at.timestamp()))),
-            "type": "send_attempt",
-            "conversation_id": attempt.conversation_id,
-            "at": iso(attempt.at),
-            "kind": attempt.kind,
-            "author": attempt.author,
-            "status": attempt.status,
-            "reason": attempt.reason,
-            "retryable": attempt.retryable,
-            "details": dict(attempt.details),
-            "ttl": _epoch(attempt.at + RETENTION),
-        }
-        if attempt.error_class:
-            item["error_class"] = attempt.error_class
+        item: Item = attempt_item(attempt)
         with self._lock:
             self._put(stored_form(item))
 
@@ -583,50 +565,7 @@ class MemoryStore:
     def open_private_conversation(
         self, public_conversation: Conversation, contact_id: str, now: datetime
     ) -> Conversation:
-        """The customer's open private conversation, else a new one; linked both ways with the public one
-        (see :func:`carehooks.store.public.open_private_conversation`)."""
-        public = public_conversation
-        latest = self.latest_conversation(public.channel, public.account_id, contact_id)
-        if latest is not None and latest.status != "resolved" and not latest.public:
-            private = latest
-        else:
-            private = self.write_conversation(
-                Conversation(
-                    id=new_conversation_id(now),
-                    channel=public.channel,
-                    account_id=public.account_id,
-                    contact_id=contact_id,
-                    created_at=now,
-                    status="open",
-                    contact_name=public.contact_name,
-                    tags=list(public.tags),
-                    priority=public.priority,
-                    assignee=public.assignee,
-                    last_activity_at=now,
-                    extra={LINKED_PUBLIC: public.id},
-                ),
-                expected_version=None,
-                now=now,
-            )
-        private = self._set_extra(private, LINKED_PUBLIC, public.id)
-        self._set_extra(public, LINKED_PRIVATE, private.id)
-        return private
-
-    def _set_extra(self, conv: Conversation, name: str, value: str) -> Conversation:
-        current = conv
-        for _ in range(MAX_ATTEMPTS):
-            if current.extra.get(name) == value:
-                return current
-            try:
-                return self.save_conversation(
-                    replace(current, tags=list(current.tags), extra={**current.extra, name: value})
-                )
-            except ConflictError:
-                fresh = self.get_conversation(conv.id)
-                if fresh is None:
-                    raise
-                current = fresh
-        raise ConflictError(f"conversation {conv.id} kept changing while it was linked")
+        return public.open_private_conversation(self, public_conversation, contact_id, now)
 
     # -- SLA monitor ---------------------------------------------------------------------------------------
     def due_conversation_keys(self, shard: int, now: datetime, stats: ReadStats) -> list[dict[str, Any]]:
@@ -676,17 +615,7 @@ class MemoryStore:
         )
 
     def put_policy_marker(self, marker: PolicyMarker, now: datetime) -> None:
-        item: Item = {
-            "pk": keys.SLA_POLICY_KEY,
-            "sk": keys.SLA_POLICY_KEY,
-            "type": "sla-policy",
-            "fingerprint": marker.fingerprint,
-            "updated_at": iso(now),
-        }
-        if marker.status is not None:
-            item["walk_status"] = marker.status
-        if marker.cursor is not None:
-            item["walk_cursor"] = json.dumps(marker.cursor)
+        item: Item = policy_marker_item(marker, now)
         with self._lock:
             self._put(item)
 

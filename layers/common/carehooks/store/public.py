@@ -26,7 +26,7 @@ from carehooks.domain.conversations import new_conversation_id
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError, ItemConditionError
-from carehooks.store.table import MAX_ATTEMPTS
+from carehooks.store.table import MAX_ATTEMPTS, ConversationWrites
 from carehooks.store.table import TableStore as Store
 
 LINKED_PRIVATE = "linked_private_id"
@@ -138,7 +138,7 @@ def _update(store: Store, message: Message, attributes: dict[str, Any]) -> None:
 
 # -- the link between a public thread and its private conversation --------------------------------------
 def open_private_conversation(
-    store: Store, public: Conversation, contact_id: str, now: datetime
+    store: ConversationWrites, public: Conversation, contact_id: str, now: datetime
 ) -> Conversation:
     """The private conversation a private reply to a comment of ``public`` continues in.
 
@@ -155,7 +155,7 @@ def open_private_conversation(
     return private
 
 
-def _create(store: Store, public: Conversation, contact_id: str, now: datetime) -> Conversation:
+def _create(store: ConversationWrites, public: Conversation, contact_id: str, now: datetime) -> Conversation:
     conv = Conversation(
         id=new_conversation_id(now),
         channel=public.channel,
@@ -173,7 +173,7 @@ def _create(store: Store, public: Conversation, contact_id: str, now: datetime) 
     return store.write_conversation(conv, expected_version=None, now=now)
 
 
-def _set_extra(store: Store, conv: Conversation, name: str, value: str) -> Conversation:
+def _set_extra(store: ConversationWrites, conv: Conversation, name: str, value: str) -> Conversation:
     """Set one ``extra`` attribute of a conversation, re-reading it when someone else wrote first."""
     current = conv
     for _ in range(MAX_ATTEMPTS):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ulid import ULID
 
@@ -35,7 +36,12 @@ class SendAttempt:
 
 def record_attempt(store: Store, attempt: SendAttempt) -> None:
     """Append one attempt to its conversation's send log."""
-    item = {
+    store.client.put_item(TableName=store.table_name, Item=store.marshal(attempt_item(attempt)))
+
+
+def attempt_item(attempt: SendAttempt) -> dict[str, Any]:
+    """The send log item of one attempt (its own key: a new item every time)."""
+    item: dict[str, Any] = {
         "pk": keys.send_log_pk(attempt.conversation_id),
         "sk": keys.send_log_sk(attempt.at, str(ULID.from_timestamp(attempt.at.timestamp()))),
         "type": "send_attempt",
@@ -51,7 +57,7 @@ def record_attempt(store: Store, attempt: SendAttempt) -> None:
     }
     if attempt.error_class:
         item["error_class"] = attempt.error_class
-    store.client.put_item(TableName=store.table_name, Item=store.marshal(item))
+    return item
 
 
 def attempts(store: Store, conversation_id: str, limit: int = 50) -> list[SendAttempt]:

@@ -7,6 +7,7 @@ a :class:`ReadStats`, so the monitor can log it and the benchmark can check it.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -146,8 +147,11 @@ def get_policy_marker(store: Store, stats: ReadStats) -> PolicyMarker | None:
 
 
 def put_policy_marker(store: Store, marker: PolicyMarker, now: datetime) -> None:
-    import json
+    store.client.put_item(TableName=store.table_name, Item=store.marshal(policy_marker_item(marker, now)))
 
+
+def policy_marker_item(marker: PolicyMarker, now: datetime) -> dict[str, Any]:
+    """The item of the SLA policy marker (one per table)."""
     item: dict[str, Any] = {
         "pk": keys.SLA_POLICY_KEY,
         "sk": keys.SLA_POLICY_KEY,
@@ -159,12 +163,10 @@ def put_policy_marker(store: Store, marker: PolicyMarker, now: datetime) -> None
         item["walk_status"] = marker.status
     if marker.cursor is not None:
         item["walk_cursor"] = json.dumps(marker.cursor)
-    store.client.put_item(TableName=store.table_name, Item=store.marshal(item))
+    return item
 
 
 def _json_or_none(value: Any) -> dict[str, Any] | None:
-    import json
-
     if not isinstance(value, str):
         return None
     loaded = json.loads(value)

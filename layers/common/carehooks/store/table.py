@@ -423,8 +423,9 @@ def with_retries(call: Callable[[], Any]) -> None:
             time.sleep(0.02 * 2**attempt)
 
 
-class _Writes(Protocol):
-    """What the write loops below need of a store (the table's, or the in-memory fake's)."""
+class ConversationWrites(Protocol):
+    """What the write loops below (and other shared store code) need of a store: the table's, or the
+    in-memory fake's."""
 
     def latest_conversation(
         self, channel: str, account_id: str, contact_id: str, thread_id: str | None = None
@@ -436,11 +437,16 @@ class _Writes(Protocol):
         self, conv: Conversation, *, expected_version: int | None, now: datetime, items: Sequence[Any] = ()
     ) -> Conversation: ...
 
+    def save_conversation(self, conv: Conversation) -> Conversation: ...
+
     def new_item(self, item: dict[str, Any]) -> Any: ...
 
 
 def record_message(
-    store: _Writes, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
+    store: ConversationWrites,
+    event: MessageEvent,
+    place: Callable[[Conversation | None], Placement],
+    now: datetime,
 ) -> RecordOutcome:
     """Store one message and its conversation, atomically and idempotently.
 
@@ -477,7 +483,9 @@ def record_message(
     raise ConflictError("conversation kept changing while a message was stored")
 
 
-def put_outbound_message(store: _Writes, conv: Conversation, message: Message) -> Conversation | None:
+def put_outbound_message(
+    store: ConversationWrites, conv: Conversation, message: Message
+) -> Conversation | None:
     """Store a message carehooks sent and account for it on the conversation.
 
     Returns the updated conversation, or None when the platform's echo stored it first.
