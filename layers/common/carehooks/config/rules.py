@@ -72,6 +72,15 @@ VISIBILITIES = ("public", "private")
 Priority = Literal["low", "normal", "high", "urgent"]
 
 
+def _equals_or_in(cls: type[BaseModel], value: Any) -> Any:
+    """A bare string is ``equals``, a bare list ``in`` (the shorthand of value and list tests)."""
+    if isinstance(value, str):
+        return {"equals": value}
+    if isinstance(value, list):
+        return {"in": value}
+    return value
+
+
 def _as_list(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
@@ -84,14 +93,7 @@ class ValueTest(BaseModel):
     equals: str | None = None
     in_: list[str] | None = Field(None, alias="in")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"equals": value}
-        if isinstance(value, list):
-            return {"in": value}
-        return value
+    _shorthand = model_validator(mode="before")(_equals_or_in)
 
     @model_validator(mode="after")
     def _one_operator(self) -> Self:
@@ -109,14 +111,7 @@ class ListTest(BaseModel):
     in_: list[str] | None = Field(None, alias="in")
     empty: bool | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"equals": value}
-        if isinstance(value, list):
-            return {"in": value}
-        return value
+    _shorthand = model_validator(mode="before")(_equals_or_in)
 
     @model_validator(mode="after")
     def _one_operator(self) -> Self:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from carehooks import clock
-from carehooks.clock import iso, parse_iso, to_epoch_ms
+from carehooks.clock import iso, to_epoch_ms
 from carehooks.domain.conversations import (
     Deriver,
     Placement,
@@ -53,7 +53,7 @@ from carehooks.store.queries import (
     encode_cursor,
 )
 from carehooks.store.rules import DECISION_ATTRIBUTE, STATUSES
-from carehooks.store.sends import SendAttempt, attempt_item
+from carehooks.store.sends import SendAttempt, attempt_from_item, attempt_item
 from carehooks.store.sla import BATCH_GET_LIMIT, PolicyMarker, ReadStats, policy_marker_item
 from carehooks.store.table import CLAIMED, DONE, MAX_ATTEMPTS, SENDING, STATUS_RANK
 
@@ -484,20 +484,7 @@ class MemoryStore:
 
     def attempts(self, conversation_id: str, limit: int = 50) -> list[SendAttempt]:
         newest = self._partition(keys.send_log_pk(conversation_id), "", reverse=True)[:limit]
-        return [
-            SendAttempt(
-                conversation_id=str(item["conversation_id"]),
-                at=parse_iso(str(item["at"])),
-                kind=str(item["kind"]),
-                author=str(item["author"]),
-                status=str(item["status"]),
-                reason=str(item["reason"]),
-                error_class=str(item["error_class"]) if item.get("error_class") else None,
-                retryable=bool(item.get("retryable")),
-                details={str(k): str(v) for k, v in (item.get("details") or {}).items()},
-            )
-            for item in reversed(newest)
-        ]
+        return [attempt_from_item(item) for item in reversed(newest)]
 
     def due_survey_keys(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
         upper = keys.survey_due_upper_bound(now)

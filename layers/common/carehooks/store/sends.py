@@ -69,20 +69,19 @@ def attempts(store: Store, conversation_id: str, limit: int = 50) -> list[SendAt
         ScanIndexForward=False,
         Limit=limit,
     )
-    out = []
-    for raw in reversed(response.get("Items", [])):
-        item = store.unmarshal(raw)
-        out.append(
-            SendAttempt(
-                conversation_id=str(item["conversation_id"]),
-                at=parse_iso(str(item["at"])),
-                kind=str(item["kind"]),
-                author=str(item["author"]),
-                status=str(item["status"]),
-                reason=str(item["reason"]),
-                error_class=str(item["error_class"]) if item.get("error_class") else None,
-                retryable=bool(item.get("retryable")),
-                details={str(k): str(v) for k, v in (item.get("details") or {}).items()},
-            )
-        )
-    return out
+    return [attempt_from_item(store.unmarshal(raw)) for raw in reversed(response.get("Items", []))]
+
+
+def attempt_from_item(item: dict[str, Any]) -> SendAttempt:
+    """The attempt a send log item records."""
+    return SendAttempt(
+        conversation_id=str(item["conversation_id"]),
+        at=parse_iso(str(item["at"])),
+        kind=str(item["kind"]),
+        author=str(item["author"]),
+        status=str(item["status"]),
+        reason=str(item["reason"]),
+        error_class=str(item["error_class"]) if item.get("error_class") else None,
+        retryable=bool(item.get("retryable")),
+        details={str(k): str(v) for k, v in (item.get("details") or {}).items()},
+    )
