@@ -282,8 +282,21 @@ def _units(log: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def dynamodb_units() -> None:
+def local_dynamodb(endpoint: str, config: Any = None) -> Any:
+    """A DynamoDB client on DynamoDB Local: loopback only, dummy credentials, never real AWS."""
     import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=config,
+    )
+
+
+def dynamodb_units() -> None:
     from infra import dynamodb_local
     from infra.template import table_create_kwargs
 
@@ -298,14 +311,7 @@ def dynamodb_units() -> None:
         print(f"   skipped: {exc}")
         return
     try:
-        # Loopback only: dummy credentials, never real AWS.
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=server.endpoint,
-            region_name="eu-west-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        client = local_dynamodb(server.endpoint)
         client.create_table(**table_create_kwargs("Table", "bench"))
         log: list[dict[str, Any]] = []
         store = make_store("bench", client=client, capacity_log=log)

@@ -157,7 +157,6 @@ def _read_units(log: list[dict[str, Any]]) -> tuple[float, dict[str, int], int]:
 
 
 def monitor_reads() -> None:
-    import boto3
     from botocore.config import Config
     from infra import dynamodb_local
     from infra.template import table_create_kwargs
@@ -168,6 +167,7 @@ def monitor_reads() -> None:
     from carehooks.sla.monitor import run_monitor
     from carehooks.store.sla import PolicyMarker
     from carehooks.wiring.store import make_store
+    from tests.bench.foundation_bench import local_dynamodb
 
     total = SETTLED + WAITING + DUE
     print(
@@ -185,15 +185,9 @@ def monitor_reads() -> None:
         settings.cache_clear()
         loader.reset()
         try:
-            # Loopback only: dummy credentials, never real AWS.
-            client = boto3.client(
-                "dynamodb",
-                endpoint_url=server.endpoint,
-                region_name="eu-west-1",
-                aws_access_key_id="local",
-                aws_secret_access_key="local",
-                # The fixture is built by code, not typed by hand: skip per-call parameter validation.
-                config=Config(parameter_validation=False, max_pool_connections=WRITERS * 2),
+            # The fixture is built by code, not typed by hand: skip per-call parameter validation.
+            client = local_dynamodb(
+                server.endpoint, Config(parameter_validation=False, max_pool_connections=WRITERS * 2)
             )
             client.create_table(**table_create_kwargs("Table", "bench"))
             store = make_store("bench", client=client)

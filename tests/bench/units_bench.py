@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.bench.foundation_bench import _units
+from tests.bench.foundation_bench import _units, local_dynamodb
 from tests.bench.heat_bench import UNITS_FILE
 
 PAGE = "112233445566778"
@@ -127,7 +127,6 @@ def _save(figures: dict[str, dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    import boto3
     from infra import dynamodb_local
     from infra.template import table_create_kwargs
 
@@ -141,13 +140,7 @@ def main() -> None:
         print(f"   skipped: {exc}")
         return
     try:
-        client = boto3.client(
-            "dynamodb",
-            endpoint_url=server.endpoint,
-            region_name="eu-west-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        client = local_dynamodb(server.endpoint)
         client.create_table(**table_create_kwargs("Table", "bench-units"))
         figures = measure(client, "bench-units")
     finally:

@@ -39,12 +39,12 @@ from carehooks.store.rules import DECISION_ATTRIBUTE
 from carehooks.store.sends import SendAttempt
 from carehooks.store.sla import PolicyMarker, ReadStats
 from tests.integration.race_support import run_together
+from tests.integration.test_public_store_ddblocal import THREAD, commented
 
 T0 = datetime(2025, 11, 22, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(hours=24)
 PAGE = "112233445566778"
 CUSTOMER = "7318845612093471"
-THREAD = "556677889900112_1029384756473829"
 _names = itertools.count()
 
 
@@ -89,22 +89,6 @@ def text(
         sent_at=at,
         direction=direction,
         text=body,
-    )
-
-
-def commented(comment_id: str, author: str, body: str, at: datetime) -> MessageEvent:
-    return MessageEvent(
-        channel=Channel.MESSENGER,
-        account_id=PAGE,
-        contact_id=author,
-        platform_message_id=comment_id,
-        sent_at=at,
-        direction=Direction.IN,
-        text=body,
-        kind="comment",
-        public=True,
-        thread_id=THREAD,
-        per_thread=True,
     )
 
 
