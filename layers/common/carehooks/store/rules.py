@@ -96,11 +96,6 @@ def record_decision(
     raise ConflictError(f"conversation {message.conversation_id} kept changing while rules were recorded")
 
 
-def set_ack_outcome(store: Store, message: Message, outcome: dict[str, Any]) -> None:
-    """Record what happened to the message's acknowledgement inside its decision (``rules.ack``)."""
-    set_decision_part(store, message, "ack", outcome)
-
-
 def set_decision_part(store: Store, message: Message, part: str, outcome: dict[str, Any]) -> None:
     """Record what happened to one side effect of the decision (``rules.<part>``: ack, hide, private_reply).
 
