@@ -47,17 +47,18 @@ class ConversationReader:
         return {k: _plain(v) for k, v in out.items()}
 
     def list(self, status: str | None = None, limit: int = 50) -> dict[str, Any]:
-        """Conversations by latest activity, newest first (one status, or all)."""
+        """Conversations by turn (when they last changed hands), newest first (one status, or all)."""
         from carehooks.store import keys
 
         store = self._store()
         found: list[tuple[str, Any]] = []
-        for wanted in [status] if status else STATUSES:
+        partitions = [pk for wanted in ([status] if status else STATUSES) for pk in keys.status_partitions(wanted)]
+        for partition in partitions:
             response = self.dynamodb.query(
                 TableName=self.table_name,
                 IndexName=keys.BY_STATUS_INDEX,
                 KeyConditionExpression="gsi1pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": keys.status_pk(wanted)}},
+                ExpressionAttributeValues={":pk": {"S": partition}},
                 ScanIndexForward=False,
                 Limit=limit,
             )

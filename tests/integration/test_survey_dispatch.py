@@ -37,13 +37,17 @@ def run(store: Store, at: datetime, sender: FakeSender, config: SurveyConfig = C
 
 
 def due_index(aws: Aws) -> list[str]:
-    """What the BySurveyDue index holds (the conversation ids whose survey is pending)."""
-    items = aws.dynamodb.query(
-        TableName="carehooks-test",
-        IndexName=keys.BY_SURVEY_DUE_INDEX,
-        KeyConditionExpression="survey_due_pk = :p",
-        ExpressionAttributeValues={":p": {"S": keys.SURVEY_DUE_PARTITION}},
-    )["Items"]
+    """What the BySurveyDue index holds (the conversation ids whose survey is pending), in every shard."""
+    items = [
+        item
+        for partition in keys.survey_due_partitions()
+        for item in aws.dynamodb.query(
+            TableName="carehooks-test",
+            IndexName=keys.BY_SURVEY_DUE_INDEX,
+            KeyConditionExpression="survey_due_pk = :p",
+            ExpressionAttributeValues={":p": {"S": partition}},
+        )["Items"]
+    ]
     return [i["survey_due_at"]["S"].split("#")[1] for i in items]
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from carehooks.config.surveys import SurveyConfig, SurveyTexts
 from carehooks.domain.models import Channel, Conversation
+from carehooks.store import keys
 from carehooks.store.items import conversation_item
 from carehooks.surveys.due import survey_deriver
 from carehooks.surveys.policy import ineligible_reason, sampled, survey_due_at, survey_overview
@@ -79,7 +80,10 @@ def test_sampling_is_deterministic_and_close_to_the_rate() -> None:
 def test_the_deriver_writes_the_sparse_marker_for_a_due_survey() -> None:
     derived = survey_deriver(SurveyConfig)(resolved(), T0)
     item = conversation_item(derived)
-    assert item["survey_due_pk"] == "SURVEYDUE"
+    # One of the 16 shards of the survey due marker, chosen by the conversation id.
+    assert item["survey_due_pk"] == keys.survey_due_pk(derived.id)
+    assert item["survey_due_pk"].startswith("SURVEYDUE#")
+    assert int(item["survey_due_pk"].split("#")[1]) in range(keys.SURVEY_DUE_SHARDS)
     assert item["survey_due_at"] == "2026-03-02T11:00:00.000Z#01JCONVERSATION0000000000A"
 
 

@@ -192,6 +192,8 @@ def apply_message(conv: Conversation, message: Message) -> Conversation:
     """
     updated = replace(conv, tags=list(conv.tags), extra=dict(conv.extra))
     updated.message_count += 1
+    updated.seq = conv.seq + 1
+    updated.turn_at = turn(conv, message)
     if updated.last_activity_at is None or message.sent_at > updated.last_activity_at:
         updated.last_activity_at = message.sent_at
     if message.direction is Direction.IN:
@@ -215,6 +217,31 @@ def apply_message(conv: Conversation, message: Message) -> Conversation:
     return updated
 
 
+def turn(conv: Conversation, message: Message) -> datetime:
+    """When ``conv`` last changed hands once ``message`` is accounted (lists sort by it).
+
+    The hands change when the customer writes after a person's reply (they wait again), and when a person
+    replies to a waiting customer. A follow-up on the same side, an automatic message, and a late
+    (reordered) message leave it; so a busy conversation moves its list sort key once per exchange.
+    """
+    current = conv.turn_at
+    if current is None:  # the first message
+        return message.sent_at
+    if message.sent_at <= current:
+        return current
+    if message.direction is Direction.IN:
+        answered = conv.last_response_at is not None and (
+            conv.last_inbound_at is None or conv.last_inbound_at <= conv.last_response_at
+        )
+        return message.sent_at if answered else current
+    if is_response(message.author):
+        waiting = conv.last_inbound_at is not None and (
+            conv.last_response_at is None or conv.last_response_at < conv.last_inbound_at
+        )
+        return message.sent_at if waiting else current
+    return current
+
+
 def place_message(
     event: MessageEvent,
     latest: Conversation | None,
@@ -225,8 +252,12 @@ def place_message(
     """Thread a platform message and account for it (pure): what the store is then asked to write."""
     conv, is_new, reopened = thread(event, latest, now, reopen_window, keeps_resolved)
     message = message_from_event(event, conv.id, now)
+    placed = apply_message(conv, message)
+    if reopened:
+        # A reopened conversation comes back to the top of its list.
+        placed.turn_at = max(message.sent_at, placed.turn_at or message.sent_at)
     return Placement(
-        conversation=apply_message(conv, message),
+        conversation=placed,
         message=message,
         before=None if is_new else latest,
         new_conversation=is_new,

@@ -216,6 +216,12 @@ class Conversation:
     # Set when the conversation is one public comment thread: it and its messages live in the thread's
     # partition, not the customer's (see ``store/keys.py``).
     thread_id: str | None = None
+    # When the conversation last changed hands: the customer's first message since the last reply, or
+    # the reply (lists sort by it; a follow-up does not move it). Data model v1: the last activity.
+    turn_at: datetime | None = None
+    # How many messages have been accounted on it; each stored message records the count it made (its
+    # ``seq``), so a retried record knows whether its message was accounted (``store.table``).
+    seq: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -239,4 +245,5 @@ class Message:
     status: str | None = None
     stored_at: datetime | None = None
     thread_id: str | None = None  # as its conversation's (public comment threads)
+    seq: int = 0  # its conversation's ``seq`` once it was accounted (0: data model v1)
     extra: dict[str, Any] = field(default_factory=dict)

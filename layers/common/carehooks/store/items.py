@@ -1,9 +1,18 @@
-"""Mapping between domain records and DynamoDB items (plain attribute dicts, before type marshalling)."""
+"""Mapping between domain records and DynamoDB items (plain attribute dicts, before type marshalling).
+
+Data model v2 (``store/keys.py``): a conversation item carries no ``id`` or ``type`` (its sort key says
+both), its list order (``turn_at``) lives only in the ``ByStatus`` sort key, and a message's rules decision
+is one compressed binary attribute (``rules``) with each side effect's outcome beside it
+(``rules_ack``, ``rules_hide``, ``rules_private_reply``), so an acknowledged message stays under 1 KB. The
+readers here also read data model v1 items (``carehooks migrate`` rewrites them).
+"""
 
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,12 +32,14 @@ _CONVERSATION_TIMES = {
 }
 # Typed fields stored as index sort keys (built here from the field, read back from the key).
 _DUE_FIELDS = {keys.SURVEY_DUE_SK_ATTR, keys.SLA_DUE_SK_ATTR}
-_CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"extra"} - _DUE_FIELDS
+_KEYED_FIELDS = _DUE_FIELDS | {"turn_at", "id"}
+_CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"extra"} - _KEYED_FIELDS
 _MESSAGE_FIELDS = {f.name for f in fields(Message)} - {"extra"}
 _KEY_ATTRIBUTES = {
     "pk",
     "sk",
     "type",
+    "id",
     "conv_id",
     "gsi1pk",
     "gsi1sk",
@@ -38,8 +49,39 @@ _KEY_ATTRIBUTES = {
     keys.SLA_DUE_PK_ATTR,
     keys.DAY_PK_ATTR,
     keys.DAY_SK_ATTR,
+    keys.CREATED_PK_ATTR,
     keys.ASSIGNEE_PK_ATTR,
 }
+# The rules decision of a message: compressed, with each side effect's outcome in its own attribute.
+DECISION_ATTRIBUTE = "rules"
+DECISION_PARTS = ("ack", "hide", "private_reply")
+
+
+def decision_part_attribute(part: str) -> str:
+    """The attribute holding the outcome of one side effect of a message's decision (``rules_ack``)."""
+    return f"{DECISION_ATTRIBUTE}_{part}"
+
+
+def pack_decision(record: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """A decision record as stored: the compressed record without its parts, and the parts' attributes."""
+    body = {k: v for k, v in record.items() if k not in DECISION_PARTS}
+    parts = {decision_part_attribute(k): record[k] for k in DECISION_PARTS if k in record}
+    encoded = json.dumps(from_dynamo(body), separators=(",", ":"), sort_keys=True, default=str)
+    return zlib.compress(encoded.encode(), 9), parts
+
+
+def unpack_decision(value: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """The decision record of a message item (data model v2: binary; v1: a map with its parts inside)."""
+    if isinstance(value, dict):
+        record = dict(value)
+    else:
+        raw = value.value if hasattr(value, "value") else value
+        record = json.loads(zlib.decompress(bytes(raw)))
+    for part in DECISION_PARTS:
+        stored = item.get(decision_part_attribute(part))
+        if stored is not None:
+            record[part] = from_dynamo(stored)
+    return record
 
 
 def to_dynamo(value: Any) -> Any:
@@ -69,7 +111,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
     item: dict[str, Any] = {k: v for k, v in conv.extra.items() if k not in _KEY_ATTRIBUTES}
     for name in _CONVERSATION_FIELDS:
         value = getattr(conv, name)
-        if value is None:
+        if value is None or (name == "seq" and not value):
             continue
         item[name] = iso(value) if isinstance(value, datetime) else value
     item["channel"] = str(conv.channel)
@@ -83,17 +125,15 @@ def index_attributes(conv: Conversation) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "pk": keys.conversation_pk(conv.channel, conv.account_id, conv.contact_id, conv.thread_id),
         "sk": keys.conversation_sk(conv.id),
-        "type": "conversation",
         "conv_id": conv.id,
-        "gsi1pk": keys.status_pk(conv.status),
-        "gsi1sk": keys.status_sk(conv.last_activity_at or conv.created_at, conv.id),
-        keys.DAY_PK_ATTR: keys.day_pk(conv.created_at.astimezone(UTC).date()),
-        keys.DAY_SK_ATTR: keys.day_sk(conv.created_at, conv.id),
+        "gsi1pk": keys.status_pk(conv.status, conv.id),
+        "gsi1sk": keys.status_sk(list_time(conv), conv.id),
+        keys.CREATED_PK_ATTR: keys.created_pk(conv.created_at, conv.id),
     }
     if conv.assignee:
         attributes[keys.ASSIGNEE_PK_ATTR] = keys.assignee_pk(conv.status, conv.assignee)
     if conv.survey_due_at is not None:
-        attributes[keys.SURVEY_DUE_PK_ATTR] = keys.SURVEY_DUE_PARTITION
+        attributes[keys.SURVEY_DUE_PK_ATTR] = keys.survey_due_pk(conv.id)
         attributes[keys.SURVEY_DUE_SK_ATTR] = keys.survey_due_sk(conv.survey_due_at, conv.id)
     if conv.sla_due_at is not None:
         attributes[keys.SLA_DUE_PK_ATTR] = keys.sla_due_pk(keys.sla_shard(conv.id))
@@ -101,10 +141,17 @@ def index_attributes(conv: Conversation) -> dict[str, Any]:
     return attributes
 
 
+def list_time(conv: Conversation) -> datetime:
+    """What lists sort a conversation by: when it last changed hands (v1 items: the last activity)."""
+    return conv.turn_at or conv.last_activity_at or conv.created_at
+
+
 def conversation_from_item(item: dict[str, Any]) -> Conversation:
     data = from_dynamo(item)
-    known: dict[str, Any] = {}
+    known: dict[str, Any] = {"id": str(data["sk"]).removeprefix(keys.CONVERSATION_PREFIX)}
     extra: dict[str, Any] = {}
+    if "gsi1sk" in data:
+        known["turn_at"] = keys.due_time(str(data["gsi1sk"]))
     for name, value in data.items():
         if name in _KEY_ATTRIBUTES:
             continue
@@ -120,9 +167,16 @@ def conversation_from_item(item: dict[str, Any]) -> Conversation:
 
 def message_item(message: Message) -> dict[str, Any]:
     item: dict[str, Any] = dict(message.extra)
+    decision = item.pop(DECISION_ATTRIBUTE, None)
+    for part in DECISION_PARTS:
+        item.pop(decision_part_attribute(part), None)
+    if decision is not None:
+        packed, parts = pack_decision(decision)
+        item[DECISION_ATTRIBUTE] = packed
+        item.update(parts)
     for name in _MESSAGE_FIELDS:
         value = getattr(message, name)
-        if value is None:
+        if value is None or (name == "seq" and not value):
             continue
         item[name] = iso(value) if isinstance(value, datetime) else value
     item["channel"] = str(message.channel)
@@ -130,7 +184,6 @@ def message_item(message: Message) -> dict[str, Any]:
     item.update(
         pk=keys.conversation_pk(message.channel, message.account_id, message.contact_id, message.thread_id),
         sk=keys.message_sk(message.platform_message_id),
-        type="message",
         lsi1sk=keys.message_order(message.conversation_id, message.sent_at, message.platform_message_id),
     )
     marshalled: dict[str, Any] = to_dynamo(item)
@@ -141,10 +194,13 @@ def message_from_item(item: dict[str, Any]) -> Message:
     data = from_dynamo(item)
     known: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    part_attributes = {decision_part_attribute(part) for part in DECISION_PARTS}
     for name, value in data.items():
-        if name in _KEY_ATTRIBUTES:
+        if name in _KEY_ATTRIBUTES or name in part_attributes:
             continue
-        if name in _MESSAGE_FIELDS:
+        if name == DECISION_ATTRIBUTE:
+            extra[name] = unpack_decision(value, data)
+        elif name in _MESSAGE_FIELDS:
             known[name] = parse_iso(value) if name in {"sent_at", "stored_at"} else value
         else:
             extra[name] = value

@@ -60,7 +60,7 @@ is longer than any platform retries.
 from __future__ import annotations
 
 import zlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from carehooks.clock import iso, parse_iso, to_epoch_ms
 
@@ -77,9 +77,14 @@ BY_SLA_DUE_INDEX = "BySlaDue"
 
 SURVEY_DUE_PK_ATTR = "survey_due_pk"
 SURVEY_DUE_SK_ATTR = "survey_due_at"
-SURVEY_DUE_PARTITION = "SURVEYDUE"
-DAY_PK_ATTR = "day_pk"
+SURVEY_DUE_PARTITION = "SURVEYDUE"  # data model v1: one partition (read until migrated)
+DAY_PK_ATTR = "day_pk"  # data model v1 (ByDay, all attributes): read until migrated, never written
 DAY_SK_ATTR = "day_sk"
+BY_CREATED_INDEX = "ByCreated"
+CREATED_PK_ATTR = "created_pk"
+STATUS_SHARDS = 32
+DAY_SHARDS = 16
+SURVEY_DUE_SHARDS = 16
 SLA_DUE_PK_ATTR = "sla_due_pk"
 SLA_DUE_SK_ATTR = "sla_due_at"
 SLA_DUE_SHARDS = 16
@@ -114,12 +119,29 @@ def message_order(conversation_id: str, sent_at: datetime, platform_message_id: 
     return f"{conversation_id}#{to_epoch_ms(sent_at):013d}#{platform_message_id}"
 
 
-def status_pk(status: str) -> str:
+def shard_of(conversation_id: str, shards: int) -> int:
+    """A conversation's shard among ``shards`` (crc32: stable across processes, unlike ``hash``)."""
+    return zlib.crc32(conversation_id.encode()) % shards
+
+
+def status_pk(status: str, conversation_id: str) -> str:
+    """The ``ByStatus`` partition of a conversation: its status and its shard."""
+    return f"STATUS#{status}#{shard_of(conversation_id, STATUS_SHARDS)}"
+
+
+def status_partitions(status: str) -> list[str]:
+    """Every ``ByStatus`` partition of one status: its shards, then the data model v1 partition."""
+    return [f"STATUS#{status}#{n}" for n in range(STATUS_SHARDS)] + [legacy_status_pk(status)]
+
+
+def legacy_status_pk(status: str) -> str:
+    """Data model v1: one ``ByStatus`` partition per status (read until ``carehooks migrate`` has run)."""
     return f"STATUS#{status}"
 
 
-def status_sk(last_activity_at: datetime, conversation_id: str) -> str:
-    return f"{iso(last_activity_at)}#{conversation_id}"
+def status_sk(turn_at: datetime, conversation_id: str) -> str:
+    """The list order: when the conversation last changed hands (see ``domain.conversations.turn``)."""
+    return f"{iso(turn_at)}#{conversation_id}"
 
 
 def dedupe_pk(channel: str, account_id: str, event_id: str) -> str:
@@ -149,17 +171,34 @@ def due_time(sort_key: str) -> datetime:
     return parse_iso(sort_key.split("#", 1)[0])
 
 
-def day_pk(day: date) -> str:
+def survey_due_pk(conversation_id: str) -> str:
+    return f"{SURVEY_DUE_PARTITION}#{shard_of(conversation_id, SURVEY_DUE_SHARDS)}"
+
+
+def survey_due_partitions() -> list[str]:
+    """Every survey due partition: the shards, then the data model v1 partition."""
+    return [f"{SURVEY_DUE_PARTITION}#{n}" for n in range(SURVEY_DUE_SHARDS)] + [SURVEY_DUE_PARTITION]
+
+
+def legacy_day_pk(day: date) -> str:
+    """Data model v1: the ``ByDay`` partition of one UTC day."""
     return f"DAY#{day.isoformat()}"
 
 
-def day_sk(created_at: datetime, conversation_id: str) -> str:
-    return f"{iso(created_at)}#{conversation_id}"
+def created_pk(created_at: datetime, conversation_id: str) -> str:
+    """The ``ByCreated`` partition of a conversation: its UTC creation day and its shard."""
+    day = created_at.astimezone(UTC).date()
+    return f"DAY#{day.isoformat()}#{shard_of(conversation_id, DAY_SHARDS)}"
+
+
+def created_partitions(day: date) -> list[str]:
+    """Every ``ByCreated`` partition of one UTC day."""
+    return [f"DAY#{day.isoformat()}#{n}" for n in range(DAY_SHARDS)]
 
 
 def sla_shard(conversation_id: str) -> int:
-    """The SLA due shard of a conversation (stable across processes, unlike ``hash``)."""
-    return zlib.crc32(conversation_id.encode()) % SLA_DUE_SHARDS
+    """The SLA due shard of a conversation."""
+    return shard_of(conversation_id, SLA_DUE_SHARDS)
 
 
 def sla_due_pk(shard: int) -> str:

@@ -40,7 +40,14 @@ from carehooks.domain.models import (
 from carehooks.store import keys, public, table
 from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
 from carehooks.store.events import ConversationEvent, _event_from_item, _event_item
-from carehooks.store.items import conversation_from_item, conversation_item, message_from_item
+from carehooks.store.items import (
+    DECISION_ATTRIBUTE,
+    conversation_from_item,
+    conversation_item,
+    decision_part_attribute,
+    message_from_item,
+    pack_decision,
+)
 from carehooks.store.protocol import Store
 from carehooks.store.public import EDITS
 from carehooks.store.queries import (
@@ -52,7 +59,7 @@ from carehooks.store.queries import (
     decode_cursor,
     encode_cursor,
 )
-from carehooks.store.rules import DECISION_ATTRIBUTE, STATUSES
+from carehooks.store.rules import STATUSES
 from carehooks.store.sends import SendAttempt, attempt_from_item, attempt_item
 from carehooks.store.sla import BATCH_GET_LIMIT, PolicyMarker, ReadStats, policy_marker_item
 from carehooks.store.table import CLAIMED, DONE, MAX_ATTEMPTS, SENDING, STATUS_RANK
@@ -127,7 +134,7 @@ class MemoryStore:
         """Store an item (the caller holds the lock and passes an item in stored form)."""
         key = (item["pk"], item["sk"])
         self._items[key] = item
-        if item.get("type") == "conversation":
+        if str(item["sk"]).startswith(keys.CONVERSATION_PREFIX) and "conv_id" in item:
             self._by_id[str(item["conv_id"])] = key
 
     def _query(
@@ -372,7 +379,7 @@ class MemoryStore:
             partitions = {keys.assignee_pk(s, flt.assignee) for s in flt.statuses}
             attribute = keys.ASSIGNEE_PK_ATTR
         else:
-            partitions = {keys.status_pk(s) for s in flt.statuses}
+            partitions = {pk for s in flt.statuses for pk in keys.status_partitions(s)}
             attribute = "gsi1pk"
 
         def in_index(item: Item) -> bool:
@@ -415,11 +422,12 @@ class MemoryStore:
     ) -> Conversation:
         """``decision`` on the message and ``apply``'s change of its conversation, atomically (see
         :func:`carehooks.store.rules.record_decision`)."""
-        value = stored_form(decision)
+        packed, parts = pack_decision(decision)
+        value = stored_form({DECISION_ATTRIBUTE: packed, **parts})
         message_key = self._message_key(message)
 
         def set_decision(current: Item | None) -> Item | None:
-            return None if current is None else {**current, DECISION_ATTRIBUTE: copy.deepcopy(value)}
+            return None if current is None else {**current, **copy.deepcopy(value)}
 
         conv_key = (message_key[0], keys.conversation_sk(message.conversation_id))
         for _ in range(MAX_ATTEMPTS):
@@ -449,14 +457,13 @@ class MemoryStore:
     def set_decision_part(self, message: Message, part: str, outcome: dict[str, Any]) -> None:
         with self._lock:
             item = self._items.get(self._message_key(message))
-            if item is None or not isinstance(item.get(DECISION_ATTRIBUTE), dict):
+            if item is None or DECISION_ATTRIBUTE not in item:
                 raise ItemConditionError(0)
-            item[DECISION_ATTRIBUTE][part] = stored_form(outcome)
+            item[decision_part_attribute(part)] = stored_form(outcome)
 
     def active_conversation_keys(self, since: datetime) -> Iterator[tuple[str, str]]:
         lower = iso(since)
-        for status in STATUSES:
-            pk = keys.status_pk(status)
+        for pk in (pk for status in STATUSES for pk in keys.status_partitions(status)):
 
             def active(item: Item, pk: str = pk) -> bool:
                 return bool(item.get("gsi1pk") == pk and item["gsi1sk"] >= lower)
@@ -490,7 +497,7 @@ class MemoryStore:
         upper = keys.survey_due_upper_bound(now)
         found = self._query(
             lambda i: (
-                i.get(keys.SURVEY_DUE_PK_ATTR) == keys.SURVEY_DUE_PARTITION
+                i.get(keys.SURVEY_DUE_PK_ATTR) in keys.survey_due_partitions()
                 and i[keys.SURVEY_DUE_SK_ATTR] <= upper
             ),
             lambda i: (i[keys.SURVEY_DUE_SK_ATTR], i["pk"], i["sk"]),
@@ -505,16 +512,15 @@ class MemoryStore:
         """Conversations created in ``[start, end)``, day by day (UTC), each day by creation time."""
         if end <= start:
             return
-        first = keys.day_pk(start.astimezone(UTC).date())
-        last = keys.day_pk((end - timedelta(microseconds=1)).astimezone(UTC).date())
-        lower, upper = iso(start), iso(end)
+        days = set()
+        day = start.astimezone(UTC).date()
+        while day <= (end - timedelta(microseconds=1)).astimezone(UTC).date():
+            days.add(keys.legacy_day_pk(day))
+            days.update(keys.created_partitions(day))
+            day += timedelta(days=1)
         found = self._query(
-            lambda i: (
-                keys.DAY_PK_ATTR in i
-                and first <= i[keys.DAY_PK_ATTR] <= last
-                and lower <= i[keys.DAY_SK_ATTR] <= upper
-            ),
-            lambda i: (i[keys.DAY_PK_ATTR], i[keys.DAY_SK_ATTR]),
+            lambda i: i.get(keys.CREATED_PK_ATTR, i.get(keys.DAY_PK_ATTR)) in days,
+            lambda i: (str(i.get("created_at")), str(i["sk"])),
         )
         for item in found:
             conv = conversation_from_item(item)
@@ -611,18 +617,30 @@ class MemoryStore:
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """One page of conversation keys with this status and the cursor to the next (the index's last
         evaluated key, as DynamoDB gives it: a full page always has one)."""
-        pk = keys.status_pk(status)
-        after = (cursor["gsi1sk"]["S"], cursor["pk"]["S"], cursor["sk"]["S"]) if cursor else None
-        found = self._query(
-            lambda i: i.get("gsi1pk") == pk and (after is None or _list_key(i) > after), _list_key
-        )[:limit]
-        stats.queries += 1
-        stats.index_items += len(found)
-        page = [_table_key(i) for i in found]
-        if len(found) < limit:
+        partitions = keys.status_partitions(status)
+        index = int((cursor or {}).get("p", 0))
+        start = (cursor or {}).get("k")
+        page: list[dict[str, Any]] = []
+        while index < len(partitions) and len(page) < limit:
+            pk = partitions[index]
+            after = (start["gsi1sk"]["S"], start["pk"]["S"], start["sk"]["S"]) if start else None
+            found = self._query(
+                lambda i, pk=pk, after=after: i.get("gsi1pk") == pk and (after is None or _list_key(i) > after),
+                _list_key,
+            )[: limit - len(page)]
+            stats.queries += 1
+            stats.index_items += len(found)
+            page.extend(_table_key(i) for i in found)
+            if found and len(page) == limit:
+                # A full page: DynamoDB names the last key read (the shard may hold no more).
+                last = found[-1]
+                start = {**_table_key(last), "gsi1pk": {"S": pk}, "gsi1sk": {"S": last["gsi1sk"]}}
+            else:
+                start = None
+                index += 1
+        if index >= len(partitions):
             return page, None
-        last = found[-1]
-        return page, {**_table_key(last), "gsi1pk": {"S": pk}, "gsi1sk": {"S": last["gsi1sk"]}}
+        return page, {"p": index, "k": start}
 
 
 def _comment_change(item: Item, change: str, text: str, at: str) -> Item | None:

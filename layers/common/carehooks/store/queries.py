@@ -3,15 +3,18 @@
 Served by indexes, never by a scan (key formats in :mod:`carehooks.store.keys`):
 
 - an agent's queue (``assignee``) reads the sparse ``ByAssignee`` index, one partition per status;
-- every other list reads ``ByStatus``, one partition per status.
+- every other list reads ``ByStatus``: :data:`carehooks.store.keys.STATUS_SHARDS` partitions per status
+  (and the status's data model v1 partition, until ``carehooks migrate`` has run), merged.
 
-Both indexes sort by ``gsi1sk`` = ``<last activity ISO>#<id>`` and project the attributes a filter needs
+Both indexes sort by ``gsi1sk`` = ``<turn ISO>#<id>`` (when the conversation last changed hands: a
+customer's follow-up does not move it, see :func:`carehooks.domain.conversations.apply_message`) and project the attributes a filter needs
 (``channel``, ``tags``, ``priority``, ``assignee``, ``sla_state``), so the remaining filters run inside the
 index Query (a Query is billed by the bytes it reads: small projected items are cheap). Only the
 conversations of the page are then read, with one BatchGetItem, and checked again against the filter
 (the index lags the table by a moment).
 
-Several partitions (no status filter: open, pending and resolved) are merged by sort key. The cursor is
+Several partitions (the shards of a status; with no status filter, those of open, pending and resolved)
+are merged by sort key; the first round reads them in parallel. The cursor is
 the sort key up to which every partition has been read, so a page never skips or repeats a conversation
 whose activity did not change meanwhile; one that moved (a new message) re-appears at the top, as in
 any inbox. A request reads at most :data:`READ_BUDGET` index items: a rare filter may return a short
@@ -25,6 +28,7 @@ import binascii
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass, field
 from typing import Any, Literal
 
@@ -37,6 +41,7 @@ from carehooks.store.table import TableStore as Store
 STATUSES: tuple[str, ...] = ("open", "pending", "resolved")
 READ_BUDGET = 1000
 MAX_LIMIT = 100
+PARALLEL_QUERIES = 16
 SLA_STATE_ATTR = "sla_state"
 _CURSOR_VERSION = 1
 _MAX_CURSOR_CHARS = 1024
@@ -128,7 +133,7 @@ def list_conversations(
     order: Order = "desc",
     read_budget: int = READ_BUDGET,
 ) -> Page:
-    """One page of conversations matching ``flt``, by last activity (``desc``: most recent first)."""
+    """One page of conversations matching ``flt``, by turn (``desc``: most recent first)."""
     limit = max(1, min(limit, MAX_LIMIT))
     fingerprint = flt.fingerprint(order)
     start = decode_cursor(cursor, fingerprint) if cursor else None
@@ -138,8 +143,12 @@ def list_conversations(
     batch = limit + 1 if not filter_expression else max(2 * limit, 50)
     read = 0
     while True:
-        for part in _lagging(partitions, newest_first):
-            read += _read(store, part, batch, newest_first, filter_expression, names, values)
+        lagging = _lagging(partitions, newest_first)
+        for count in _in_parallel(
+            [lambda part=part: _read(store, part, batch, newest_first, filter_expression, names, values)
+             for part in lagging]
+        ):
+            read += count
         safe = _safe_frontier(partitions, newest_first)
         ready = sorted(
             (hit for part in partitions for hit in part.found if _within(hit[0], safe, newest_first)),
@@ -157,9 +166,17 @@ def list_conversations(
         if read >= read_budget:
             page, next_boundary = ready, safe
             break
-    conversations = [c for c in _batch_get(store, [key for _, key in page]) if flt.matches(c)]
+    conversations = [c for c in batch_get(store, [key for _, key in page]) if flt.matches(c)]
     next_cursor = encode_cursor(next_boundary, fingerprint) if next_boundary else None
     return Page(items=conversations, next=next_cursor)
+
+
+def _in_parallel(calls: list[Any]) -> list[int]:
+    """Run index Queries of different partitions at once (one DynamoDB client serves threads)."""
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_QUERIES, len(calls))) as pool:
+        return list(pool.map(lambda call: int(call()), calls))
 
 
 def _partitions(flt: ConversationFilter, start: str | None) -> list[_Partition]:
@@ -170,7 +187,11 @@ def _partitions(flt: ConversationFilter, start: str | None) -> list[_Partition]:
             )
             for s in flt.statuses
         ]
-    return [_Partition(keys.BY_STATUS_INDEX, "gsi1pk", keys.status_pk(s), start) for s in flt.statuses]
+    return [
+        _Partition(keys.BY_STATUS_INDEX, "gsi1pk", pk, start)
+        for s in flt.statuses
+        for pk in keys.status_partitions(s)
+    ]
 
 
 def _filter_expression(flt: ConversationFilter) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -256,7 +277,7 @@ def _read(
     return int(response.get("ScannedCount", len(response.get("Items", []))))
 
 
-def _batch_get(store: Store, table_keys: list[dict[str, Any]], attempts: int = 5) -> list[Conversation]:
+def batch_get(store: Store, table_keys: list[dict[str, Any]], attempts: int = 5) -> list[Conversation]:
     """The conversations at ``table_keys``, in that order (gone ones are left out).
 
     Raises :class:`StoreError` when DynamoDB keeps some keys unprocessed (throttling): a page must not

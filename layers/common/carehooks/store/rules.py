@@ -1,13 +1,14 @@
 """DynamoDB access of the rules feature: decision records, and the reads of ``carehooks rules replay``.
 
-The decision of the rules is an attribute ``rules`` (a map) of the message item. It is written in one
-transaction with the conversation's new tags, priority, assignee and team, so a message never shows a
-decision its conversation does not reflect (and the other way round). The conversation write is
-optimistic (its ``version``), like :meth:`Store.save_conversation`; a concurrent change is re-read and
-the changes re-applied.
+The decision of the rules is the attribute ``rules`` of the message item (compressed; the outcome of each
+side effect beside it, see :mod:`carehooks.store.items`). The inbound processor takes the decision before
+the message is stored and writes it with the message (:func:`carehooks.store.table.record_message`).
+:func:`record_decision` records one later (a message stored without one), in one transaction with the
+conversation's new tags, priority, assignee and team; the conversation write is optimistic (its
+``version``), like :meth:`Store.save_conversation`.
 
-Replay reads, without scanning: the ``ByStatus`` index (keys only) gives, per status, the conversations
-whose last activity is at or after ``since`` (one Query per status, paginated); then per customer one
+Replay reads, without scanning: the ``ByStatus`` index gives, per status shard, the conversations whose
+turn (see :mod:`carehooks.store.queries`) is at or after ``since`` (one Query per shard, paginated); then per customer one
 Query for their conversations (current state and history), and per conversation one Query of the
 ``ByConversation`` index for its messages since ``since``. Cost grows with the conversations active in
 the period, not with the table.
@@ -24,11 +25,18 @@ from carehooks.clock import iso, to_epoch_ms
 from carehooks.domain.models import Conversation, Message
 from carehooks.store import keys
 from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
-from carehooks.store.items import conversation_from_item, message_from_item, to_dynamo
+from carehooks.store.items import (
+    DECISION_ATTRIBUTE,
+    conversation_from_item,
+    decision_part_attribute,
+    message_from_item,
+    pack_decision,
+    to_dynamo,
+)
 from carehooks.store.table import MAX_ATTEMPTS
 from carehooks.store.table import TableStore as Store
 
-DECISION_ATTRIBUTE = "rules"
+__all__ = ["DECISION_ATTRIBUTE"]
 STATUSES = ("open", "pending", "resolved")
 
 
@@ -67,13 +75,17 @@ def record_decision(
     ``apply`` gets the current conversation and returns the changed one, or None when nothing changes
     (then only the message is updated). Returns the conversation as stored.
     """
+    packed, parts = pack_decision(decision)
+    attributes = {DECISION_ATTRIBUTE: packed, **parts}
     update_message = {
         "TableName": store.table_name,
         "Key": _message_key(store, message),
-        "UpdateExpression": "SET #d = :d",
+        "UpdateExpression": "SET " + ", ".join(f"#a{i} = :a{i}" for i in range(len(attributes))),
         "ConditionExpression": "attribute_exists(pk)",
-        "ExpressionAttributeNames": {"#d": DECISION_ATTRIBUTE},
-        "ExpressionAttributeValues": {":d": store.marshal({"d": to_dynamo(decision)})["d"]},
+        "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(attributes)},
+        "ExpressionAttributeValues": store.marshal(
+            {f":a{i}": to_dynamo(value) for i, value in enumerate(attributes.values())}
+        ),
     }
     for _ in range(MAX_ATTEMPTS):
         current = read_conversation(store, message)
@@ -105,9 +117,9 @@ def set_decision_part(store: Store, message: Message, part: str, outcome: dict[s
         store.client.update_item(
             TableName=store.table_name,
             Key=_message_key(store, message),
-            UpdateExpression="SET #d.#a = :a",
+            UpdateExpression="SET #a = :a",
             ConditionExpression="attribute_exists(#d)",
-            ExpressionAttributeNames={"#d": DECISION_ATTRIBUTE, "#a": part},
+            ExpressionAttributeNames={"#d": DECISION_ATTRIBUTE, "#a": decision_part_attribute(part)},
             ExpressionAttributeValues={":a": store.marshal({"a": to_dynamo(outcome)})["a"]},
         )
     except store.client.exceptions.ConditionalCheckFailedException as exc:
@@ -117,12 +129,12 @@ def set_decision_part(store: Store, message: Message, part: str, outcome: dict[s
 # -- replay reads ---------------------------------------------------------------------------------------
 def active_conversation_keys(store: Store, since: datetime) -> Iterator[tuple[str, str]]:
     """(partition key, conversation id) of every conversation active at or after ``since`` (ByStatus)."""
-    for status in STATUSES:
+    for partition in (pk for status in STATUSES for pk in keys.status_partitions(status)):
         kwargs: dict[str, Any] = {
             "TableName": store.table_name,
             "IndexName": keys.BY_STATUS_INDEX,
             "KeyConditionExpression": "gsi1pk = :s AND gsi1sk >= :since",
-            "ExpressionAttributeValues": {":s": {"S": keys.status_pk(status)}, ":since": {"S": iso(since)}},
+            "ExpressionAttributeValues": {":s": {"S": partition}, ":since": {"S": iso(since)}},
         }
         while True:
             response = store.client.query(**kwargs)

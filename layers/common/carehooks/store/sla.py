@@ -176,18 +176,32 @@ def _json_or_none(value: Any) -> dict[str, Any] | None:
 def status_page(
     store: Store, status: str, cursor: dict[str, Any] | None, limit: int, stats: ReadStats
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """One page of conversation keys with this status (ByStatus, keys only) and the cursor to the next."""
-    kwargs: dict[str, Any] = {
-        "TableName": store.table_name,
-        "IndexName": keys.BY_STATUS_INDEX,
-        "KeyConditionExpression": "gsi1pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": keys.status_pk(status)}},
-        "Limit": limit,
-    }
-    if cursor:
-        kwargs["ExclusiveStartKey"] = cursor
-    response = store.client.query(**kwargs)
-    stats.queries += 1
-    stats.index_items += int(response.get("ScannedCount", 0))
-    found = [{"pk": i["pk"], "sk": i["sk"]} for i in response.get("Items", [])]
-    return found, response.get("LastEvaluatedKey")
+    """One page of conversation keys with this status (ByStatus) and the cursor to the next.
+
+    The status's shards are walked one after another: the cursor names the shard (``p``, an index into
+    :func:`carehooks.store.keys.status_partitions`) and the last key read in it (``k``).
+    """
+    partitions = keys.status_partitions(status)
+    index = int((cursor or {}).get("p", 0))
+    start = (cursor or {}).get("k")
+    found: list[dict[str, Any]] = []
+    while index < len(partitions) and len(found) < limit:
+        kwargs: dict[str, Any] = {
+            "TableName": store.table_name,
+            "IndexName": keys.BY_STATUS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partitions[index]}},
+            "Limit": limit - len(found),
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        response = store.client.query(**kwargs)
+        stats.queries += 1
+        stats.index_items += int(response.get("ScannedCount", 0))
+        found.extend({"pk": i["pk"], "sk": i["sk"]} for i in response.get("Items", []))
+        start = response.get("LastEvaluatedKey")
+        if start is None:
+            index += 1
+    if index >= len(partitions):
+        return found, None
+    return found, {"p": index, "k": start}
