@@ -52,7 +52,9 @@ class ConversationReader:
 
         store = self._store()
         found: list[tuple[str, Any]] = []
-        partitions = [pk for wanted in ([status] if status else STATUSES) for pk in keys.status_partitions(wanted)]
+        partitions = [
+            pk for wanted in ([status] if status else STATUSES) for pk in keys.status_partitions(wanted)
+        ]
         for partition in partitions:
             response = self.dynamodb.query(
                 TableName=self.table_name,

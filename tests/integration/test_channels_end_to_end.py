@@ -124,7 +124,7 @@ def process(aws: Aws) -> dict[str, Any]:
 
 
 def snapshot(aws: Aws) -> list[str]:
-    return sorted(json.dumps(i, sort_keys=True) for i in aws.items())
+    return sorted(json.dumps(i, sort_keys=True, default=bytes.hex) for i in aws.items())
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

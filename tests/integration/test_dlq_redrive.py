@@ -110,14 +110,14 @@ def test_redriving_twice_stores_nothing_more_and_the_second_run_finds_nothing(
 ) -> None:
     assert cli(aws, "redrive") == 0
     deliver(aws)
-    before = sorted(json.dumps(i, sort_keys=True) for i in aws.items())
+    before = sorted(json.dumps(i, sort_keys=True, default=bytes.hex) for i in aws.items())
     capsys.readouterr()
     # When the command is run again
     assert cli(aws, "redrive") == 0
     assert "replayed 0, failed 0" in capsys.readouterr().out
     deliver(aws)
     # Then the table is unchanged
-    assert sorted(json.dumps(i, sort_keys=True) for i in aws.items()) == before
+    assert sorted(json.dumps(i, sort_keys=True, default=bytes.hex) for i in aws.items()) == before
 
 
 class CrashAfterSend:

@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from carehooks import clock
 from carehooks.store import ConflictError, Store
+from carehooks.store.items import DECISION_ATTRIBUTE, message_from_item
 from carehooks.wiring.store import get_store
 from tests.channel_support import (
     TELEGRAM_BOT_TOKEN,
@@ -505,7 +506,9 @@ def run_under_faults(aws: Aws, injector: FaultInjector, ledger: PlatformLedger) 
     assert {c: acks[c] for c in customers} == dict.fromkeys(customers, 1)
     assert sum(acks.values()) == len(customers)
     pending = [
-        m for m in inbound_messages(aws) if "pending" in json.dumps(store.unmarshal(m).get("rules", {}))
+        m
+        for m in inbound_messages(aws)
+        if "pending" in json.dumps(message_from_item(store.unmarshal(m)).extra.get(DECISION_ATTRIBUTE, {}))
     ]
     assert pending == []
 

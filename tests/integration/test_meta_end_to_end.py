@@ -52,11 +52,11 @@ def test_posting_the_same_webhook_again_changes_nothing(aws: Aws) -> None:
     raw = event_bytes("meta/messenger_text.json")
     post_meta(raw)
     process(aws)
-    before = sorted(json.dumps(i, sort_keys=True) for i in aws.items())
+    before = sorted(json.dumps(i, sort_keys=True, default=bytes.hex) for i in aws.items())
     # When Meta redelivers the same body (after the SQS dedup window: the queue is empty again)
     assert post_meta(raw)["statusCode"] == 200
     process(aws)
-    after = sorted(json.dumps(i, sort_keys=True) for i in aws.items())
+    after = sorted(json.dumps(i, sort_keys=True, default=bytes.hex) for i in aws.items())
     assert after == before
 
 

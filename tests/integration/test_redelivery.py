@@ -59,7 +59,7 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Webhook:
 def snapshot(store: Store) -> list[str]:
     import json
 
-    return sorted(json.dumps(i, sort_keys=True, default=str) for i in items(store))
+    return sorted(json.dumps(i, sort_keys=True, default=repr) for i in items(store))
 
 
 def process_at(store: Store, body: str, at: datetime) -> Any:

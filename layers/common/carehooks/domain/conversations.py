@@ -9,6 +9,8 @@ a new conversation.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -27,6 +29,8 @@ from carehooks.domain.models import (
 )
 
 PREVIEW_CHARS = 140
+ACK_KIND = "ack"  # the kind of an automatic acknowledgement's message
+ACKNOWLEDGED = "acked"  # conversation attribute: an acknowledgement was sent in it
 
 # (resolved conversation, customer message) -> the message answers it without reopening it.
 KeepsResolved = Callable[[Conversation, MessageEvent], bool]
@@ -86,9 +90,16 @@ class StoredMessage:
 Step = Callable[[StoredMessage], None]
 
 
-def new_conversation_id(at: datetime) -> str:
-    """Time-ordered, so a customer's latest conversation is the greatest sort key."""
-    return str(ULID.from_timestamp(at.timestamp()))
+def new_conversation_id(at: datetime, seed: str | None = None) -> str:
+    """Time-ordered, so a customer's latest conversation is the greatest sort key.
+
+    With ``seed`` (what started the conversation), the id is the same each time: two attempts at storing
+    the same first message (a redelivery racing the original) place it in the same conversation.
+    """
+    if seed is None:
+        return str(ULID.from_timestamp(at.timestamp()))
+    millis = int(at.timestamp() * 1000).to_bytes(6, "big")
+    return str(ULID.from_bytes(millis + hashlib.blake2b(seed.encode(), digest_size=10).digest()))
 
 
 def thread_of(event: MessageEvent) -> str | None:
@@ -147,8 +158,11 @@ def thread(
             reopened.extra = {**latest.extra, "reopened_at": iso(now)}
             return reopened, False, True
     public_thread = thread_of(event)
+    seed = "#".join((event.channel, event.account_id, event.contact_id, event.platform_message_id))
     conv = Conversation(
-        id=new_conversation_id(now),
+        # From the message, not the clock: its platform time is after the latest conversation's
+        # resolution (else it joins that one), so the new id still sorts last.
+        id=new_conversation_id(event.sent_at, seed=seed),
         channel=event.channel,
         account_id=event.account_id,
         contact_id=event.contact_id,
@@ -193,6 +207,7 @@ def apply_message(conv: Conversation, message: Message) -> Conversation:
     updated = replace(conv, tags=list(conv.tags), extra=dict(conv.extra))
     updated.message_count += 1
     updated.seq = conv.seq + 1
+    updated.seq_msg = message_digest(message)
     updated.turn_at = turn(conv, message)
     if updated.last_activity_at is None or message.sent_at > updated.last_activity_at:
         updated.last_activity_at = message.sent_at
@@ -206,6 +221,10 @@ def apply_message(conv: Conversation, message: Message) -> Conversation:
     else:
         if updated.last_outbound_at is None or message.sent_at > updated.last_outbound_at:
             updated.last_outbound_at = message.sent_at
+        if message.kind == ACK_KIND:
+            # The rules skip a later acknowledgement without asking the store (its claim stays the
+            # authority when two messages race).
+            updated.extra[ACKNOWLEDGED] = True
         if is_response(message.author):
             if updated.first_response_at is None:
                 # Automatic acknowledgements never count as a response; a person's reply does.
@@ -215,6 +234,12 @@ def apply_message(conv: Conversation, message: Message) -> Conversation:
             if updated.last_response_at is None or message.sent_at > updated.last_response_at:
                 updated.last_response_at = message.sent_at
     return updated
+
+
+def message_digest(message: Message) -> str:
+    """A short digest of a message's platform id: recorded on the conversation with the ``seq`` it made."""
+    digest = hashlib.blake2b(message.platform_message_id.encode(), digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 def turn(conv: Conversation, message: Message) -> datetime:

@@ -222,6 +222,7 @@ class Conversation:
     # How many messages have been accounted on it; each stored message records the count it made (its
     # ``seq``), so a retried record knows whether its message was accounted (``store.table``).
     seq: int = 0
+    seq_msg: str = ""  # the digest of the message that made ``seq`` (domain.conversations.message_digest)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from carehooks import clock
 from carehooks.domain.conversations import (
     KeepsResolved,
+    Placement,
     RecordOutcome,
     Step,
     StoredMessage,
@@ -41,6 +42,8 @@ class Inbound:
 
     store: Store
     steps: Sequence[Step] = ()
+    # Decides about a customer message before it is stored (the rules): see ``store.record_message``.
+    decide: Callable[[Placement], Placement] | None = None
     reopen_window: timedelta = timedelta(hours=24)
     answers_survey: AnswersSurvey | None = None
     now: Callable[[], datetime] = clock.now
@@ -110,10 +113,12 @@ def store_message(
     now: datetime,
     reopen_window: timedelta,
     keeps_resolved: KeepsResolved | None = None,
+    decide: Callable[[Placement], Placement] | None = None,
 ) -> RecordOutcome:
-    """Store one platform message where the conversation rules put it (threaded, accounted, derived)."""
+    """Store one platform message where the conversation rules put it (threaded, accounted, derived),
+    with ``decide``'s decision about it."""
     return store.record_message(
-        event, lambda latest: place_message(event, latest, now, reopen_window, keeps_resolved), now
+        event, lambda latest: place_message(event, latest, now, reopen_window, keeps_resolved), now, decide
     )
 
 
@@ -126,7 +131,7 @@ def _store_message(event: MessageEvent, inbound: Inbound, result: ProcessResult)
         # A survey rating must not reopen the resolved conversation it answers (see surveys.capture).
         return answers is not None and answers(conv, ev, now)
 
-    outcome = store_message(store, event, now, inbound.reopen_window, keeps_resolved)
+    outcome = store_message(store, event, now, inbound.reopen_window, keeps_resolved, inbound.decide)
     if outcome.duplicate:
         result.duplicates += 1
         metrics.add_metric(name="MessagesDuplicate", unit="Count", value=1)

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from carehooks.store import Store
 
 ACK_CLAIM = "ack"
+ALREADY_ACKNOWLEDGED = "this conversation was already acknowledged"
 ACK_CONTACT_CLAIM = "ack-contact"
 # A conversation is acknowledged at most once in its life; the claim outlives any conversation.
 CONVERSATION_CLAIM_TTL = timedelta(days=400)
@@ -358,7 +359,7 @@ def acknowledge(
     if not store.claim(ACK_CLAIM, conv.id, now, CONVERSATION_CLAIM_TTL, owner=owner, reentrant=True):
         return AckOutcome(
             status="skipped",
-            reason="this conversation was already acknowledged",
+            reason=ALREADY_ACKNOWLEDGED,
             rule=plan.rule,
             template=plan.template,
         )
@@ -409,7 +410,7 @@ def _send(
         # A concurrent attempt of the same message got there first and is sending it.
         return AckOutcome(
             status="skipped",
-            reason="this conversation was already acknowledged",
+            reason=ALREADY_ACKNOWLEDGED,
             rule=plan.rule,
             template=plan.template,
         )

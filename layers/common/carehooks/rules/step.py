@@ -2,10 +2,12 @@
 
 Order, each part idempotent so a retried record finishes what a failed attempt left:
 
-1. evaluate the rules (pure) on the stored message, its conversation and the customer's history;
-2. store the decision on the message and its effects on the conversation, in one transaction, with
-   ``ack.status = pending`` when a rule asked for an acknowledgement (and ``hide`` / ``private_reply``
-   pending when a rule asked to hide a comment or answer it privately);
+1. evaluate the rules (pure) on the message, its conversation and the customer's history: before the
+   message is stored (``decider``, the inbound processor's ``decide``);
+2. store the decision on the message and its effects on the conversation, written with the message
+   (``store.record_message``), with ``ack.status = pending`` when a rule asked for an acknowledgement (and
+   ``hide`` / ``private_reply`` pending when a rule asked to hide a comment or answer it privately); a
+   message stored without a decision gets it here (``store.record_decision``);
 3. hide the comment, acknowledge (claim → send), send the private reply (claim → send), recording each
    outcome in the decision.
 
@@ -15,17 +17,18 @@ recorded in step 2 (the configuration may have changed since; the decision is no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from carehooks.domain.conversations import StoredMessage
+from carehooks.domain.conversations import ACKNOWLEDGED, Placement, StoredMessage
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.observability import logger, metrics
 from carehooks.outbound.models import SendError
 from carehooks.public.moderation import ModerationError, Moderator, set_comment_hidden
 from carehooks.public.replies import PrivateReplyOutcome, private_reply
-from carehooks.rules.acknowledge import AckOutcome, Deliver, acknowledge, draft
+from carehooks.rules.acknowledge import ALREADY_ACKNOWLEDGED, AckOutcome, Deliver, acknowledge, draft
 from carehooks.rules.engine import (
     AckPlan,
     Assignment,
@@ -36,7 +39,7 @@ from carehooks.rules.engine import (
     program_for,
 )
 from carehooks.store import Store
-from carehooks.store import rules as rules_store
+from carehooks.store.items import DECISION_ATTRIBUTE
 
 if TYPE_CHECKING:
     from carehooks.config.document import ConfigDocument
@@ -121,6 +124,65 @@ def apply_decision(decision: Decision) -> Any:
     return apply
 
 
+def decider(store: Store, config: ConfigDocument) -> Callable[[Placement], Placement]:
+    """The rules as the inbound processor's ``decide``: the decision is taken before the message is
+    stored, and written with it (its effects with the conversation), so storing a customer message and
+    deciding about it cost one message write and one conversation write."""
+
+    def decide(placed: Placement) -> Placement:
+        message = placed.message
+        if message.direction is not Direction.IN or DECISION_ATTRIBUTE in message.extra:
+            return placed
+        now = message.stored_at or placed.conversation.created_at
+        record, decision = _decision_record(
+            store, config, message, placed.conversation, now, placed.new_conversation, placed.reopened
+        )
+        conv = apply_decision(decision)(placed.conversation) or placed.conversation
+        _log_decision(message, conv, decision)
+        decided = replace(message, extra={**message.extra, DECISION_ATTRIBUTE: record})
+        return replace(placed, conversation=conv, message=decided)
+
+    return decide
+
+
+def _decision_record(
+    store: Store,
+    config: ConfigDocument,
+    message: Message,
+    conv: Conversation,
+    now: datetime,
+    new_conversation: bool,
+    reopened: bool,
+) -> tuple[dict[str, Any], Decision]:
+    """Evaluate the rules (pure, but for the customer's history read when a rule needs it) and the record
+    stored on the message: the decision, with each side effect it asks for ``pending``."""
+    history = customer_history(store, conv) if program_for(config).needs_history else ()
+    context = Context(
+        conversation=conv, history=history, new_conversation=new_conversation, reopened=reopened
+    )
+    decision = evaluate(config, message, context, now)
+    record = decision.as_record()
+    if decision.ack is not None and conv.extra.get(ACKNOWLEDGED):
+        # Known from the conversation: no claim to try (the claim still guards a race of two messages).
+        record["ack"] = AckOutcome(
+            status="skipped",
+            reason=ALREADY_ACKNOWLEDGED,
+            rule=decision.ack.rule,
+            template=decision.ack.template,
+        ).as_record()
+    elif decision.ack is not None:
+        record["ack"] = {"status": "pending"}
+    else:
+        record["ack"] = AckOutcome(
+            status="skipped", reason="no rule asked for an acknowledgement"
+        ).as_record()
+    if decision.hide is not None:
+        record["hide"] = {"status": "pending"}
+    if decision.private_reply is not None:
+        record["private_reply"] = {"status": "pending"}
+    return record, decision
+
+
 def run_rules(
     store: Store,
     message: Message,
@@ -138,27 +200,14 @@ def run_rules(
     if message.direction is not Direction.IN:
         # Echoes of business messages (a person typing in the platform's inbox) are not for the rules.
         return RulesResult(decision=None, ack=None, conversation=conv)
-    existing: dict[str, Any] | None = message.extra.get(rules_store.DECISION_ATTRIBUTE)
+    existing: dict[str, Any] | None = message.extra.get(DECISION_ATTRIBUTE)
     if existing is not None:
+        # Decided when the message was stored (``decider``), or by an attempt that failed afterwards.
         resumed = _resume(store, config, existing, conv, message, now, standby, deliver, moderator)
         return RulesResult(decision=None, ack=resumed, conversation=conv)
 
-    history = customer_history(store, conv) if program_for(config).needs_history else ()
-    context = Context(
-        conversation=conv, history=history, new_conversation=new_conversation, reopened=reopened
-    )
-    decision = evaluate(config, message, context, now)
-    record = decision.as_record()
-    if decision.ack is not None:
-        record["ack"] = {"status": "pending"}
-    else:
-        record["ack"] = AckOutcome(
-            status="skipped", reason="no rule asked for an acknowledgement"
-        ).as_record()
-    if decision.hide is not None:
-        record["hide"] = {"status": "pending"}
-    if decision.private_reply is not None:
-        record["private_reply"] = {"status": "pending"}
+    # A message stored without a decision: decide now, and record it (one transaction).
+    record, decision = _decision_record(store, config, message, conv, now, new_conversation, reopened)
     conv = store.record_decision(message, apply_decision(decision), record, now)
     _log_decision(message, conv, decision)
     if decision.hide is not None:

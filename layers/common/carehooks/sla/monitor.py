@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,6 +30,7 @@ from carehooks.sla.clocks import Due, due_now, mark_done
 from carehooks.sla.current import SlaSetup
 from carehooks.sla.digest import Alert, LinkFor, build_digests
 from carehooks.store import ConflictError, Store, StoreError, keys
+from carehooks.store.retry import attempts
 from carehooks.store.sla import (
     PolicyMarker,
     ReadStats,
@@ -46,7 +46,6 @@ REFRESH_BUDGET = 300
 SAVE_ATTEMPTS = 5
 REFRESH_STATUSES = ("open", "pending")
 # A read or claim that DynamoDB fails (throttling) is asked again this many times in the run.
-READ_ATTEMPTS = 3
 
 Mailer = Callable[[Sequence[str], str, str, str], str]
 
@@ -92,7 +91,7 @@ def run_monitor(
     result.rederived = refresh_after_policy_change(store, now, setup, result.reads)
 
     due_keys = _due_keys(store, now, result.reads)
-    conversations = _attempts(lambda: store.get_conversations(due_keys, result.reads))
+    conversations = attempts(lambda: store.get_conversations(due_keys, result.reads))
     result.due_conversations = len(conversations)
 
     alerts: list[Alert] = []
@@ -150,22 +149,6 @@ def run_monitor(
     return result
 
 
-def _attempts[T](call: Callable[[], T]) -> T:
-    """``call()``, asked again (at most :data:`READ_ATTEMPTS` times in all) when DynamoDB fails it: a
-    throttled read or claim costs this run a moment, not the rung its due time (a warning overtaken by its
-    breach is never sent)."""
-    for attempt in range(READ_ATTEMPTS):
-        try:
-            return call()
-        except StoreError:
-            raise
-        except Exception:
-            if attempt == READ_ATTEMPTS - 1:
-                raise
-            time.sleep(0.02 * 2**attempt)
-    raise AssertionError("unreachable")
-
-
 def _due_keys(store: Store, now: datetime, reads: ReadStats) -> list[dict[str, Any]]:
     """The due conversations of every shard. A shard that cannot be read this run is read the next
     minute (its rungs stay due); it never costs the run the other shards' alerts."""
@@ -173,7 +156,7 @@ def _due_keys(store: Store, now: datetime, reads: ReadStats) -> list[dict[str, A
     failed = 0
     for shard in range(keys.SLA_DUE_SHARDS):
         try:
-            found.extend(_attempts(partial(store.due_conversation_keys, shard, now, reads)))
+            found.extend(attempts(partial(store.due_conversation_keys, shard, now, reads)))
         except Exception:
             failed += 1
             logger.warning("SLA due shard not read this run", exc_info=True, extra={"shard": shard})
@@ -196,7 +179,7 @@ def _claim_one(
 ) -> None:
     """Claim one due rung for this run, or note that an earlier run sent it or another run holds it."""
     scope = keys.sla_alert_scope(conv.id, due.metric, due.cycle, due.step.name)
-    if _attempts(lambda: store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner)):
+    if attempts(lambda: store.claim(keys.SLA_CLAIM_KIND, scope, now, CLAIM_TTL, owner=owner)):
         alerts.append(Alert(conv, due, scope))
     elif store.alert_was_sent(scope, result.reads):
         # An earlier run sent it but stopped before recording it on the conversation.
@@ -258,8 +241,9 @@ def _record_done(store: Store, conv: Conversation, dues: list[Due]) -> None:
 def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, stats: ReadStats) -> int:
     """Re-derive open and pending conversations when the policies changed; how many were rewritten.
 
-    Walks the ByStatus index in pages, at most :data:`REFRESH_BUDGET` conversations per run, and keeps
-    its place in the policy marker, so a large backlog finishes over a few runs.
+    Walks the ByStatus index (every shard of each status) in pages, at most :data:`REFRESH_BUDGET`
+    conversations per run, and keeps its place in the policy marker, so a large backlog (or a walk a
+    throttled read stopped) finishes over a few runs.
     """
     marker = store.get_policy_marker(stats)
     if marker is not None and marker.fingerprint == setup.fingerprint and marker.status is None:
@@ -271,8 +255,19 @@ def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, st
         status, cursor = marker.status, marker.cursor
     examined = rewritten = 0
     while status is not None and examined < REFRESH_BUDGET:
-        page, cursor = store.status_page(status, cursor, min(100, REFRESH_BUDGET - examined), stats)
-        for conv in store.get_conversations(page, stats):
+        try:
+            page, after = attempts(
+                partial(store.status_page, status, cursor, min(100, REFRESH_BUDGET - examined), stats)
+            )
+            found = attempts(partial(store.get_conversations, page, stats))
+        except StoreError:
+            raise
+        except Exception:
+            # The walk keeps its place (the marker below): the next run goes on from here.
+            logger.warning("SLA policy refresh stopped for this run", exc_info=True, extra={"status": status})
+            break
+        cursor = after
+        for conv in found:
             examined += 1
             if store.derive(conv, now) == conv:
                 continue
@@ -284,7 +279,7 @@ def refresh_after_policy_change(store: Store, now: datetime, setup: SlaSetup, st
         if cursor is None:
             position = REFRESH_STATUSES.index(status) + 1
             status = REFRESH_STATUSES[position] if position < len(REFRESH_STATUSES) else None
-    store.put_policy_marker(PolicyMarker(setup.fingerprint, status, cursor), now)
+    attempts(partial(store.put_policy_marker, PolicyMarker(setup.fingerprint, status, cursor), now))
     if rewritten:
         logger.info("SLA due times re-derived after a policy change", extra={"conversations": rewritten})
     return rewritten

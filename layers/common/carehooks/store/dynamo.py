@@ -78,8 +78,8 @@ class DynamoStore(TableStore):
     def due_survey_keys(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
         return surveys.due_survey_keys(self, now, limit)
 
-    def conversation_at(self, pk: str, sk: str) -> Conversation | None:
-        return surveys.conversation_at(self, pk, sk)
+    def due_survey_markers(self, partition: str, now: datetime, limit: int) -> list[tuple[str, str, str]]:
+        return surveys.due_survey_markers(self, partition, now, limit)
 
     def get_claim(self, kind: str, scope: str) -> dict[str, Any] | None:
         return surveys.get_claim(self, kind, scope)

@@ -35,6 +35,7 @@ _DUE_FIELDS = {keys.SURVEY_DUE_SK_ATTR, keys.SLA_DUE_SK_ATTR}
 _KEYED_FIELDS = _DUE_FIELDS | {"turn_at", "id"}
 _CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"extra"} - _KEYED_FIELDS
 _MESSAGE_FIELDS = {f.name for f in fields(Message)} - {"extra"}
+_OMITTED_WHEN_EMPTY = {"seq", "attachments"}  # read back as the field's default
 _KEY_ATTRIBUTES = {
     "pk",
     "sk",
@@ -62,12 +63,29 @@ def decision_part_attribute(part: str) -> str:
     return f"{DECISION_ATTRIBUTE}_{part}"
 
 
+# A preset dictionary of what every decision record says: small records compress to a third. Its format
+# byte comes first; a record is always read with the dictionary it was written with, so this one never
+# changes (a new one takes the next format byte).
+_DECISION_FORMAT = b"\x01"
+_DECISION_DICTIONARY = (
+    b'{"ack_plan":{"rule":"","template":"default"},"actions":[{"action":"add_tags","detail":"added ",'
+    b'"rule":"","status":"ran"},{"action":"set_priority","detail":"normal \xe2\x86\x92 high",'
+    b'"rule":"","status":"skipped"},{"action":"assign","detail":"no active agent served this customer in '
+    b'the last 30 days; team ","rule":"","status":"ran"},{"action":"acknowledge","detail":"template ",'
+    b'"rule":"","status":"skipped"},{"action":"hide","detail":"rule  already chose an acknowledgement",'
+    b'"rule":"","status":"ran"}],"assignment":{"agent":null,"reason":"","rule":"","team":""},'
+    b'"config_digest":"","config_version":"default-1","evaluated_at":"2026-01-01T00:00:00.000Z",'
+    b'"language":"en","matched":[],"priority":"high","tags_added":[],"tags_removed":[]}'
+)
+
+
 def pack_decision(record: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     """A decision record as stored: the compressed record without its parts, and the parts' attributes."""
     body = {k: v for k, v in record.items() if k not in DECISION_PARTS}
     parts = {decision_part_attribute(k): record[k] for k in DECISION_PARTS if k in record}
     encoded = json.dumps(from_dynamo(body), separators=(",", ":"), sort_keys=True, default=str)
-    return zlib.compress(encoded.encode(), 9), parts
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, _DECISION_DICTIONARY)
+    return _DECISION_FORMAT + packer.compress(encoded.encode()) + packer.flush(), parts
 
 
 def unpack_decision(value: Any, item: dict[str, Any]) -> dict[str, Any]:
@@ -75,8 +93,11 @@ def unpack_decision(value: Any, item: dict[str, Any]) -> dict[str, Any]:
     if isinstance(value, dict):
         record = dict(value)
     else:
-        raw = value.value if hasattr(value, "value") else value
-        record = json.loads(zlib.decompress(bytes(raw)))
+        raw = bytes(value.value if hasattr(value, "value") else value)
+        if raw[:1] != _DECISION_FORMAT:
+            raise ValueError(f"unknown decision record format {raw[:1]!r}")
+        unpacker = zlib.decompressobj(-15, _DECISION_DICTIONARY)
+        record = json.loads(unpacker.decompress(raw[1:]) + unpacker.flush())
     for part in DECISION_PARTS:
         stored = item.get(decision_part_attribute(part))
         if stored is not None:
@@ -176,7 +197,7 @@ def message_item(message: Message) -> dict[str, Any]:
         item.update(parts)
     for name in _MESSAGE_FIELDS:
         value = getattr(message, name)
-        if value is None or (name == "seq" and not value):
+        if value is None or (name in _OMITTED_WHEN_EMPTY and not value):
             continue
         item[name] = iso(value) if isinstance(value, datetime) else value
     item["channel"] = str(message.channel)

@@ -46,6 +46,7 @@ from carehooks.store.items import (
     conversation_item,
     decision_part_attribute,
     message_from_item,
+    message_item,
     pack_decision,
 )
 from carehooks.store.protocol import Store
@@ -239,11 +240,44 @@ class MemoryStore:
         return message_from_item(item) if item is not None else None
 
     def record_message(
-        self, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
+        self,
+        event: MessageEvent,
+        place: Callable[[Conversation | None], Placement],
+        now: datetime,
+        decide: table.Decide | None = None,
     ) -> RecordOutcome:
-        """Store one message and its conversation, atomically and idempotently (see
+        """Store one message and account for it on its conversation, idempotently (see
         :func:`carehooks.store.table.record_message`): a redelivered message is a duplicate."""
-        return table.record_message(self, event, place, now)
+        return table.record_message(self, event, place, now, decide)
+
+    def remove_message_item(self, message: Message) -> None:
+        """See :meth:`carehooks.store.table.TableStore.remove_message_item`."""
+        key = self._message_key(message)
+        with self._lock:
+            current = self._items.get(key)
+            if (
+                current is not None
+                and current.get("conversation_id") == message.conversation_id
+                and int(current.get("seq", 0)) == message.seq
+            ):
+                del self._items[key]
+
+    def put_message_item(self, message: Message, replacing: Message | None = None) -> Message | None:
+        """See :meth:`carehooks.store.table.TableStore.put_message_item`."""
+        item: Item = stored_form(message_item(message))
+        key = (item["pk"], item["sk"])
+        with self._lock:
+            current = self._items.get(key)
+            if replacing is None:
+                if current is not None:
+                    return message_from_item(copy.deepcopy(current))
+            elif current is not None and (
+                current.get("conversation_id") != replacing.conversation_id
+                or int(current.get("seq", 0)) != replacing.seq
+            ):
+                return message_from_item(copy.deepcopy(current))
+            self._put(item)
+        return None
 
     def put_outbound_message(self, conv: Conversation, message: Message) -> Conversation | None:
         return table.put_outbound_message(self, conv, message)
@@ -494,15 +528,16 @@ class MemoryStore:
         return [attempt_from_item(item) for item in reversed(newest)]
 
     def due_survey_keys(self, now: datetime, limit: int = 100) -> list[tuple[str, str]]:
+        found = [m for p in keys.survey_due_partitions() for m in self.due_survey_markers(p, now, limit)]
+        return [(pk, sk) for _, pk, sk in sorted(found)[:limit]]
+
+    def due_survey_markers(self, partition: str, now: datetime, limit: int) -> list[tuple[str, str, str]]:
         upper = keys.survey_due_upper_bound(now)
         found = self._query(
-            lambda i: (
-                i.get(keys.SURVEY_DUE_PK_ATTR) in keys.survey_due_partitions()
-                and i[keys.SURVEY_DUE_SK_ATTR] <= upper
-            ),
+            lambda i: i.get(keys.SURVEY_DUE_PK_ATTR) == partition and i[keys.SURVEY_DUE_SK_ATTR] <= upper,
             lambda i: (i[keys.SURVEY_DUE_SK_ATTR], i["pk"], i["sk"]),
         )
-        return [(i["pk"], i["sk"]) for i in found[:limit]]
+        return [(i[keys.SURVEY_DUE_SK_ATTR], i["pk"], i["sk"]) for i in found[:limit]]
 
     def conversation_at(self, pk: str, sk: str) -> Conversation | None:
         item = self._get((pk, sk))
@@ -624,10 +659,11 @@ class MemoryStore:
         while index < len(partitions) and len(page) < limit:
             pk = partitions[index]
             after = (start["gsi1sk"]["S"], start["pk"]["S"], start["sk"]["S"]) if start else None
-            found = self._query(
-                lambda i, pk=pk, after=after: i.get("gsi1pk") == pk and (after is None or _list_key(i) > after),
-                _list_key,
-            )[: limit - len(page)]
+
+            def in_shard(item: Item, pk: str = pk, after: tuple[str, str, str] | None = after) -> bool:
+                return item.get("gsi1pk") == pk and (after is None or _list_key(item) > after)
+
+            found = self._query(in_shard, _list_key)[: limit - len(page)]
             stats.queries += 1
             stats.index_items += len(found)
             page.extend(_table_key(i) for i in found)

@@ -145,8 +145,10 @@ def list_conversations(
     while True:
         lagging = _lagging(partitions, newest_first)
         for count in _in_parallel(
-            [lambda part=part: _read(store, part, batch, newest_first, filter_expression, names, values)
-             for part in lagging]
+            [
+                lambda part=part: _read(store, part, batch, newest_first, filter_expression, names, values)
+                for part in lagging
+            ]
         ):
             read += count
         safe = _safe_frontier(partitions, newest_first)

@@ -9,6 +9,7 @@ typed fields (:mod:`carehooks.store.items`), and the write is conditional on the
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -17,8 +18,16 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from carehooks import clock
 from carehooks.clock import iso
-from carehooks.domain.conversations import Deriver, Placement, RecordOutcome, apply_message, thread_of
+from carehooks.domain.conversations import (
+    Deriver,
+    Placement,
+    RecordOutcome,
+    apply_message,
+    message_digest,
+    thread_of,
+)
 from carehooks.domain.models import Conversation, Message, MessageEvent, StatusEvent
+from carehooks.observability import logger
 from carehooks.store import keys
 from carehooks.store.capacity import CapacityRecorder
 from carehooks.store.errors import ConflictError, ItemConditionError
@@ -141,6 +150,12 @@ class TableStore:
         item = got.get("Item")
         return conversation_from_item(self.unmarshal(item)) if item else None
 
+    def conversation_at(self, pk: str, sk: str) -> Conversation | None:
+        """A conversation by its table key (consistent read: the index may lag the table)."""
+        got = self.client.get_item(TableName=self.table_name, Key=self.key(pk, sk), ConsistentRead=True)
+        item = got.get("Item")
+        return conversation_from_item(self.unmarshal(item)) if item else None
+
     def save_conversation(self, conv: Conversation) -> Conversation:
         """Write a changed conversation if nobody else changed it since it was read.
 
@@ -242,10 +257,73 @@ class TableStore:
 
     # -- inbound ------------------------------------------------------------------------------
     def record_message(
-        self, event: MessageEvent, place: Callable[[Conversation | None], Placement], now: datetime
+        self,
+        event: MessageEvent,
+        place: Callable[[Conversation | None], Placement],
+        now: datetime,
+        decide: Decide | None = None,
     ) -> RecordOutcome:
-        """Store one message and its conversation, atomically and idempotently (:func:`record_message`)."""
-        return record_message(self, event, place, now)
+        """Store one message and account for it on its conversation, idempotently (:func:`record_message`)."""
+        return record_message(self, event, place, now, decide)
+
+    def remove_message_item(self, message: Message) -> None:
+        """Take back a message item this caller wrote (its conversation never accounted for it): only while
+        its ``seq`` and conversation are still those it was written with."""
+        with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key=self.key(
+                    keys.conversation_pk(
+                        message.channel, message.account_id, message.contact_id, message.thread_id
+                    ),
+                    keys.message_sk(message.platform_message_id),
+                ),
+                ConditionExpression="conversation_id = :c AND #seq = :s",
+                ExpressionAttributeNames={"#seq": "seq"},
+                ExpressionAttributeValues={
+                    ":c": {"S": message.conversation_id},
+                    ":s": {"N": str(message.seq)},
+                },
+            )
+
+    def put_message_item(self, message: Message, replacing: Message | None = None) -> Message | None:
+        """Write a message item: a new one (it must not exist), or over ``replacing`` (as this caller last
+        saw it: its ``seq`` and conversation must still be those). None when written; else the item
+        found instead (the message exists, or changed since)."""
+        put: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": self.marshal(message_item(message)),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if replacing is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = (
+                "conversation_id = :c AND (#seq = :s OR (attribute_not_exists(#seq) AND :s = :zero))"
+            )
+            put["ExpressionAttributeNames"] = {"#seq": "seq"}
+            put["ExpressionAttributeValues"] = {
+                ":c": {"S": replacing.conversation_id},
+                ":s": {"N": str(replacing.seq)},
+                ":zero": {"N": "0"},
+            }
+        try:
+            self.client.put_item(**put)
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            item = cast("dict[str, Any] | None", exc.response.get("Item"))
+            if item is not None:
+                return message_from_item(self.unmarshal(item))
+            found = self.get_message(
+                message.channel,
+                message.account_id,
+                message.contact_id,
+                message.platform_message_id,
+                message.thread_id,
+            )
+            if found is None:  # gone since (replacing a message that was deleted): write it anew
+                return self.put_message_item(message)
+            return found
+        return None
 
     def put_outbound_message(self, conv: Conversation, message: Message) -> Conversation | None:
         """Store a message carehooks sent and account for it (:func:`put_outbound_message`)."""
@@ -395,6 +473,7 @@ CLAIMED = "claimed"
 SENDING = "sending"
 DONE = "done"
 CLAIM_WRITE_ATTEMPTS = 3
+ACCOUNTING_WRITE_ATTEMPTS = 4
 _RETRYABLE_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -406,32 +485,39 @@ _RETRYABLE_CODES = frozenset(
 )
 
 
-def with_retries(call: Callable[[], Any]) -> None:
-    """Run a claim bookkeeping write, again after a short wait when DynamoDB throttles it."""
+def with_retries[T](call: Callable[[], T], attempts: int = CLAIM_WRITE_ATTEMPTS) -> T:
+    """Run a write, again after a short wait when DynamoDB throttles it (claim bookkeeping, and the
+    conversation write that accounts for a message already written)."""
     import time
 
     from botocore.exceptions import ClientError
 
-    for attempt in range(CLAIM_WRITE_ATTEMPTS):
+    for attempt in range(attempts):
         try:
-            call()
-            return
+            return call()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code not in _RETRYABLE_CODES or attempt == CLAIM_WRITE_ATTEMPTS - 1:
+            if code not in _RETRYABLE_CODES or attempt == attempts - 1:
                 raise
             time.sleep(0.02 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 class ConversationWrites(Protocol):
     """What the write loops below (and other shared store code) need of a store: the table's, or the
     in-memory fake's."""
 
+    derive: Deriver
+
     def latest_conversation(
         self, channel: str, account_id: str, contact_id: str, thread_id: str | None = None
     ) -> Conversation | None: ...
 
     def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    def conversation_at(self, pk: str, sk: str) -> Conversation | None: ...
+
+    def messages(self, conv: Conversation) -> list[Message]: ...
 
     def write_conversation(
         self, conv: Conversation, *, expected_version: int | None, now: datetime, items: Sequence[Any] = ()
@@ -441,41 +527,135 @@ class ConversationWrites(Protocol):
 
     def new_item(self, item: dict[str, Any]) -> Any: ...
 
+    def put_message_item(self, message: Message, replacing: Message | None = None) -> Message | None: ...
+
+    def remove_message_item(self, message: Message) -> None: ...
+
+
+# (placement, with its conversation derived) -> the placement to write (the rules' decision on the message
+# and its effects on the conversation); see ``carehooks.rules.step.decider``.
+Decide = Callable[[Placement], Placement]
+
+
+def accounted(store: ConversationWrites, conv: Conversation | None, message: Message) -> bool:
+    """Whether ``message`` (as stored) is accounted on ``conv``, its conversation as read.
+
+    A message is written before its conversation (two single-item writes, no transaction), carrying the
+    ``seq`` it makes on its conversation; the conversation write records that ``seq`` and the message's
+    digest. So a message whose ``seq`` the conversation has not reached is not accounted, and one whose
+    ``seq`` it has just reached is accounted if the digest is its own. A message whose ``seq`` the
+    conversation has gone past was accounted, unless its attempt stopped between the two writes and a
+    later message took the same ``seq`` (say the record went to the dead-letter queue while the
+    customer's next messages were stored): the conversation's messages are read to tell (rare: a
+    redelivery of an older message). Data model v1 messages (``seq`` 0) were written in one transaction
+    with their conversation.
+    """
+    if message.seq == 0:
+        return True
+    if conv is None or conv.id != message.conversation_id or conv.seq < message.seq:
+        return False
+    if conv.seq == message.seq:
+        return conv.seq_msg == message_digest(message)
+    later = [
+        other
+        for other in store.messages(conv)
+        if other.seq == message.seq
+        and other.platform_message_id != message.platform_message_id
+        and (other.stored_at or conv.created_at) > (message.stored_at or conv.created_at)
+    ]
+    return not later
+
+
+def _same_write(a: Message | None, b: Message) -> bool:
+    return a is not None and message_item(a) == message_item(b)
+
+
+def _conversation_of(
+    store: ConversationWrites, message: Message, latest: Conversation | None
+) -> Conversation | None:
+    if latest is not None and latest.id == message.conversation_id:
+        return latest
+    pk = keys.conversation_pk(message.channel, message.account_id, message.contact_id, message.thread_id)
+    return store.conversation_at(pk, keys.conversation_sk(message.conversation_id))
+
+
+def _account(store: ConversationWrites, message: Message, write: Callable[[], Conversation]) -> Conversation:
+    """The conversation write that accounts for ``message`` (already written), retried when throttled.
+
+    When it fails for good, the message item is taken back (if it is still as this attempt wrote it), so
+    that no message stays unaccounted while the record waits for its retry: a later message could take
+    its ``seq`` meanwhile. A lost race (:class:`ConflictError`) is left to the caller's loop.
+    """
+    try:
+        return with_retries(write, ACCOUNTING_WRITE_ATTEMPTS)
+    except ConflictError:
+        raise
+    except Exception:
+        try:
+            with_retries(lambda: store.remove_message_item(message))
+        except Exception:  # the record's retry finds the message and accounts for it (``accounted``)
+            logger.warning(
+                "a message left unaccounted could not be taken back",
+                extra={"conversation_id": message.conversation_id, "seq": message.seq},
+            )
+        raise
+
 
 def record_message(
     store: ConversationWrites,
     event: MessageEvent,
     place: Callable[[Conversation | None], Placement],
     now: datetime,
+    decide: Decide | None = None,
 ) -> RecordOutcome:
-    """Store one message and its conversation, atomically and idempotently.
+    """Store one message and account for it on its conversation, idempotently: two single-item writes.
 
     ``place`` (pure: :func:`carehooks.domain.conversations.place_message`) is given the customer's (or
-    the public thread's) latest conversation and says what to write. The message item (keyed by the
-    platform id) and the conversation are written in one transaction; a redelivered event fails the
-    message's ``attribute_not_exists`` condition and nothing changes. A concurrent conversation change is
-    retried from a fresh read.
+    the public thread's) latest conversation and says what to write; ``decide`` (the rules) adds its
+    decision to the message and its effects to the conversation, so both are written once. First the
+    message item, conditional on not existing (keyed by the platform id, it is its own dedupe marker),
+    then the conversation, conditional on the version read.
+
+    A message that exists already is a duplicate when its conversation accounts for it
+    (:func:`accounted`). Otherwise an earlier attempt stopped between the two writes (or is still
+    running): this one adopts the message item (rewriting it only if its placement changed) and accounts
+    for it. A concurrent conversation change is retried from a fresh read, the same way.
     """
+    owned: Message | None = None  # the message item as this call last saw or wrote it
     for _ in range(MAX_ATTEMPTS):
         latest = store.latest_conversation(
             event.channel, event.account_id, event.contact_id, thread_of(event)
         )
+        if owned is not None and accounted(store, _conversation_of(store, owned, latest), owned):
+            return RecordOutcome(duplicate=True)  # a concurrent attempt accounted for it
         placed = place(latest)
+        if decide is not None:
+            placed = decide(replace(placed, conversation=store.derive(placed.conversation, now)))
+        conv = placed.conversation
+        message = replace(placed.message, seq=conv.seq)
+        if not _same_write(owned, message):
+            found = store.put_message_item(message, replacing=owned)
+            if found is not None:  # it exists (a redelivery), or changed since this call saw it
+                if owned is None and accounted(store, _conversation_of(store, found, latest), found):
+                    return RecordOutcome(duplicate=True)
+                owned = found
+                continue
+            owned = message
+        expected = None if placed.before is None else placed.before.version
         try:
-            stored = store.write_conversation(
-                placed.conversation,
-                expected_version=None if placed.before is None else placed.before.version,
-                now=now,
-                items=[store.new_item(message_item(placed.message))],
+            stored = _account(
+                store,
+                message,
+                lambda conv=conv, expected=expected: store.write_conversation(  # type: ignore[misc]
+                    conv, expected_version=expected, now=now
+                ),
             )
-        except ItemConditionError:
-            return RecordOutcome(duplicate=True)
         except ConflictError:
             continue
         return RecordOutcome(
             duplicate=False,
             conversation=stored,
-            message=placed.message,
+            message=message,
             new_conversation=placed.new_conversation,
             reopened=placed.reopened,
             previous_conversation=placed.previous_conversation,
@@ -486,21 +666,34 @@ def record_message(
 def put_outbound_message(
     store: ConversationWrites, conv: Conversation, message: Message
 ) -> Conversation | None:
-    """Store a message carehooks sent and account for it on the conversation.
+    """Store a message carehooks sent and account for it on the conversation (as :func:`record_message`).
 
-    Returns the updated conversation, or None when the platform's echo stored it first.
+    Returns the updated conversation, or None when the platform's echo stored and accounted it first.
     """
+    owned: Message | None = None
     for _ in range(MAX_ATTEMPTS):
         current = store.get_conversation(conv.id) or conv
-        try:
-            return store.write_conversation(
-                apply_message(current, message),
-                expected_version=current.version,
-                now=clock.now(),
-                items=[store.new_item(message_item(message))],
-            )
-        except ItemConditionError:
+        if owned is not None and accounted(store, current, owned):
             return None
+        updated = apply_message(current, message)
+        written = replace(message, seq=updated.seq)
+        if not _same_write(owned, written):
+            found = store.put_message_item(written, replacing=owned)
+            if found is not None:
+                if owned is None and accounted(store, _conversation_of(store, found, current), found):
+                    return None
+                owned = found
+                continue
+            owned = written
+        version = current.version
+        try:
+            return _account(
+                store,
+                written,
+                lambda updated=updated, version=version: store.write_conversation(  # type: ignore[misc]
+                    updated, expected_version=version, now=clock.now()
+                ),
+            )
         except ConflictError:
             continue
     raise ConflictError("conversation kept changing while a sent message was stored")

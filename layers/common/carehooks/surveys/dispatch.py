@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from carehooks.clock import iso, parse_iso
@@ -25,7 +26,8 @@ from carehooks.delivery.send import deliver
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger, metrics
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
-from carehooks.store import ConflictError, Store
+from carehooks.store import ConflictError, Store, StoreError, keys
+from carehooks.store.retry import attempts
 from carehooks.surveys.message import plan_survey
 from carehooks.surveys.policy import SURVEY_ATTR, survey_due_at
 from carehooks.surveys.token import survey_link
@@ -73,7 +75,7 @@ def dispatch_surveys(
 ) -> DispatchReport:
     """Send the surveys due at ``now`` (at most ``limit`` per run; the rest are due next run)."""
     report = DispatchReport()
-    for pk, sk in store.due_survey_keys(now, limit):
+    for pk, sk in _due_keys(store, now, limit):
         report.due += 1
         conv = store.conversation_at(pk, sk)
         if conv is None:
@@ -90,6 +92,27 @@ def dispatch_surveys(
     metrics.add_metric(name="SurveysSkipped", unit="Count", value=sum(report.skipped.values()))
     logger.info("surveys dispatched", extra=report.as_dict())
     return report
+
+
+def _due_keys(store: Store, now: datetime, limit: int) -> list[tuple[str, str]]:
+    """The due survey markers of every shard, oldest due first. A shard that cannot be read this run is
+    read the next one (its surveys stay due); it never costs the run the other shards' surveys."""
+    found: list[tuple[str, str, str]] = []
+    partitions = keys.survey_due_partitions()
+    failed = 0
+    for partition in partitions:
+        try:
+            found.extend(attempts(partial(store.due_survey_markers, partition, now, limit)))
+        except StoreError:
+            raise
+        except Exception:
+            failed += 1
+            logger.warning("survey due shard not read this run", exc_info=True, extra={"shard": partition})
+    if failed == len(partitions):
+        raise StoreError("no survey due shard could be read")
+    if failed:
+        metrics.add_metric(name="SurveyShardsNotRead", unit="Count", value=failed)
+    return [(pk, sk) for _, pk, sk in sorted(found)[:limit]]
 
 
 def _dispatch_one(

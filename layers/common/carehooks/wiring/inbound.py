@@ -6,9 +6,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from carehooks.config.settings import settings
-from carehooks.domain.conversations import Step, StoredMessage
+from carehooks.domain.conversations import Placement, Step, StoredMessage
 from carehooks.inbound.processor import Inbound, ProcessResult, process_queued
-from carehooks.rules.step import rules_step
+from carehooks.rules.step import decider, rules_step
 from carehooks.store import Store
 from carehooks.surveys.capture import answers_survey, capture_survey_answer
 from carehooks.wiring.config import ConfigSource, load_config
@@ -24,7 +24,8 @@ def steps(
     deliver: Deliver | None = None,
     moderator: Moderator | None = None,
 ) -> list[Step]:
-    """The after-store steps, in order: the rules (decision, acknowledgement), then survey answers."""
+    """The after-store steps, in order: the rules (side effects of the decision taken when the message was
+    stored: hide, acknowledge, private reply), then survey answers."""
 
     def rules(stored: StoredMessage) -> None:
         rules_step(stored, store=store, config=config(), deliver=deliver, moderator=moderator)
@@ -42,9 +43,14 @@ def inbound(
     moderator: Moderator | None = None,
 ) -> Inbound:
     """The processor's collaborators on ``store``."""
+
+    def decide(placed: Placement) -> Placement:
+        return decider(store, config())(placed)
+
     return Inbound(
         store=store,
         steps=steps(store, config, deliver, moderator),
+        decide=decide,
         reopen_window=timedelta(hours=settings().reopen_window_hours),
         answers_survey=answers_survey,
     )
