@@ -265,8 +265,14 @@ def test_migrate_leaves_no_v1_item_and_every_answer_unchanged(dynamodb: Any, tab
     assert_answers_as_recorded(dynamodb, table)
 
 
-def test_running_migrate_again_upgrades_nothing(dynamodb: Any, table: str) -> None:
-    Migration(dynamodb, table).run()
+def test_running_migrate_again_upgrades_nothing(
+    dynamodb: Any, table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint = dynamodb.meta.endpoint_url
+    assert cli(["migrate", "--table", table, "--endpoint-url", endpoint, "--region", "eu-west-1"]) == 0
+    out = capsys.readouterr().out
+    assert f"upgraded {CONVERSATIONS} conversation(s) and {MESSAGES} message(s)" in out
+    assert "pass complete" in out
     migrated = without_checkpoint(snapshot(dynamodb, table))
     again = Migration(dynamodb, table).run()
     assert (again.conversations, again.messages, again.conflicts) == (0, 0, 0)
