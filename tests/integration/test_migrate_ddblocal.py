@@ -387,6 +387,42 @@ def test_a_v1_write_between_read_and_write_is_kept_and_the_item_upgraded_with_it
     assert message_from_item(stored).extra["rules"]["ack"]["status"] == "changed-live"
 
 
+def test_a_conversation_erased_between_read_and_write_is_not_brought_back(dynamodb: Any, table: str) -> None:
+    target = _first(dynamodb, table, "conversation")
+    key = {"pk": {"S": target["pk"]}, "sk": {"S": target["sk"]}}
+
+    def erase(seen: dict[str, Any]) -> None:
+        if seen["sk"] == target["sk"]:
+            dynamodb.delete_item(TableName=table, Key=key)
+
+    counts = Migration(dynamodb, table, before_write=erase).run()
+    assert (counts.gone, counts.conversations) == (1, CONVERSATIONS - 1)
+    assert "Item" not in dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)
+
+
+def test_an_item_the_upgrade_would_alter_is_refused_left_as_it_is_and_named(
+    dynamodb: Any, table: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = _first(dynamodb, table, "conversation")
+    key = {"pk": {"S": target["pk"]}, "sk": {"S": target["sk"]}}
+    # An attribute the v2 writers treat as a key attribute (and so would drop): never silently
+    dynamodb.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET #t = :t",
+        ExpressionAttributeNames={"#t": "ttl"},
+        ExpressionAttributeValues={":t": {"N": "1900000000"}},
+    )
+    before = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    endpoint = dynamodb.meta.endpoint_url
+    assert cli(["migrate", "--table", table, "--endpoint-url", endpoint, "--region", "eu-west-1"]) == 1
+    captured = capsys.readouterr()
+    assert f"upgraded {CONVERSATIONS - 1} conversation(s)" in captured.out
+    assert target["sk"] in captured.err
+    assert "ttl" in captured.err
+    assert dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"] == before
+
+
 def test_the_write_rate_stays_under_max_wcu(dynamodb: Any, table: str) -> None:
     from carehooks.store.migrate import TokenBucket
 

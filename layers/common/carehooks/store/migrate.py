@@ -60,6 +60,7 @@ CHECKPOINT_SK = "MIGRATION"
 DEFAULT_MAX_WCU = 100.0
 DEFAULT_PAGE_SIZE = 200
 MAX_ATTEMPTS = 5
+SAVED_KEYS = 100  # refused / gave-up keys kept in the checkpoint (all are printed)
 
 # What data model v1 had and v2 drops.
 V1_CONVERSATION_ATTRIBUTES = ("id", "type", keys.DAY_PK_ATTR, keys.DAY_SK_ATTR)
@@ -266,7 +267,7 @@ class Migration:
         item: dict[str, Any] = {
             "pk": {"S": CHECKPOINT_PK},
             "sk": {"S": CHECKPOINT_SK},
-            "counts": {"S": json.dumps(asdict(self.counts), sort_keys=True)},
+            "counts": {"S": json.dumps(self._saved_counts(), sort_keys=True)},
             "updated_at": {"S": iso(now())},
         }
         if last_key is None:
@@ -276,6 +277,13 @@ class Migration:
         self.bucket.wait()
         response = self.client.put_item(TableName=self.table_name, Item=item, ReturnConsumedCapacity="TOTAL")
         self.bucket.charge(_units(response))
+
+    def _saved_counts(self) -> dict[str, Any]:
+        """The counts as the checkpoint keeps them: the lists of keys capped, so the item stays small."""
+        saved = asdict(self.counts)
+        for name in ("refused", "gave_up"):
+            saved[name] = saved[name][:SAVED_KEYS]
+        return saved
 
     # -- the pass --------------------------------------------------------------------------------
     def run(self) -> Counts:
