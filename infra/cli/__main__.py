@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "infra.cli.config",
     "infra.cli.rules",
     "infra.cli.dlq",
+    "infra.cli.migrate",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

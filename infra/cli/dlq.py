@@ -224,18 +224,25 @@ class Queues:
     region: str | None = None
 
 
-def stack_queues(stack_name: str, cloudformation: Any) -> tuple[str, str]:
-    """The inbound queue and DLQ URLs from a deployed stack's outputs."""
+def stack_outputs(stack_name: str, cloudformation: Any, *names: str) -> list[str]:
+    """The values of ``names`` among a deployed stack's outputs (exits naming any that is missing)."""
     stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
-    missing = [name for name in (SOURCE_OUTPUT, DLQ_OUTPUT) if name not in outputs]
+    missing = [name for name in names if name not in outputs]
     if missing:
         raise SystemExit(f"stack {stack_name} has no output {', '.join(missing)}")
-    return outputs[SOURCE_OUTPUT], outputs[DLQ_OUTPUT]
+    return [outputs[name] for name in names]
 
 
-def local_endpoint(explicit: str | None) -> str:
-    """The local stack's moto endpoint: the flag, ``AWS_ENDPOINT_URL``, then ``.local/endpoints.json``."""
+def stack_queues(stack_name: str, cloudformation: Any) -> tuple[str, str]:
+    """The inbound queue and DLQ URLs from a deployed stack's outputs."""
+    queue_url, dlq_url = stack_outputs(stack_name, cloudformation, SOURCE_OUTPUT, DLQ_OUTPUT)
+    return queue_url, dlq_url
+
+
+def local_endpoint(explicit: str | None, service: str = "aws") -> str:
+    """The local stack's moto endpoint (``service="dynamodb"``: its DynamoDB Local): the flag,
+    ``AWS_ENDPOINT_URL``, then ``.local/endpoints.json``."""
     if explicit:
         return explicit
     if os.environ.get("AWS_ENDPOINT_URL"):
@@ -244,7 +251,7 @@ def local_endpoint(explicit: str | None) -> str:
 
     path = load().data_dir / "endpoints.json"
     try:
-        return str(json.loads(path.read_text(encoding="utf-8"))["aws"])
+        return str(json.loads(path.read_text(encoding="utf-8"))[service])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SystemExit(
             f"cannot find the local stack's AWS endpoint ({path}: {exc}); is `make run` running? "
