@@ -35,7 +35,7 @@ _DUE_FIELDS = {keys.SURVEY_DUE_SK_ATTR, keys.SLA_DUE_SK_ATTR}
 _KEYED_FIELDS = _DUE_FIELDS | {"turn_at", "id"}
 _CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"extra"} - _KEYED_FIELDS
 _MESSAGE_FIELDS = {f.name for f in fields(Message)} - {"extra"}
-_OMITTED_WHEN_EMPTY = {"seq", "attachments"}  # read back as the field's default
+_OMITTED_WHEN_EMPTY = {"seq", "seq_msg"}  # read back as the field's default (data model v1 items)
 _KEY_ATTRIBUTES = {
     "pk",
     "sk",
@@ -132,7 +132,7 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
     item: dict[str, Any] = {k: v for k, v in conv.extra.items() if k not in _KEY_ATTRIBUTES}
     for name in _CONVERSATION_FIELDS:
         value = getattr(conv, name)
-        if value is None or (name == "seq" and not value):
+        if value is None or (name in _OMITTED_WHEN_EMPTY and not value):
             continue
         item[name] = iso(value) if isinstance(value, datetime) else value
     item["channel"] = str(conv.channel)
