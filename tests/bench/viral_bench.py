@@ -4,7 +4,9 @@
 comment, then replies to it from many people: the feed-change shapes of ``events/meta/``) are split by the
 real Meta ingress into queued records, all of one message group, and handled the way SQS FIFO hands them
 to the processor: one batch of ``BATCH`` records at a time, in order, never two batches of the group at
-once. Each record goes through the real processor (``process_queued`` with ``wiring.inbound.inbound``:
+once. Each batch goes through the real processor as InboundProcessorFunction runs it (``process_runs``:
+a run of one conversation's records stored with one conversation write, then ``process_queued`` for the
+rest, with ``wiring.inbound.inbound``:
 store, rules, claims, the acknowledgement through the real delivery with a stand-in platform) on a table
 created from template.yaml in Amazon DynamoDB Local. The figure is comments a second for that one group,
 against the issue's target: one group keeps up with 100 comments a second (a viral post: 5,000 comments
@@ -85,13 +87,26 @@ def batches(records: list[str], size: int = BATCH) -> Iterator[list[str]]:
         yield records[first : first + size]
 
 
-def run_group(records: list[str], handle: Callable[[str], Any]) -> float:
+def run_group(records: list[str], handle: Callable[[list[str]], Any]) -> float:
     """Seconds to handle ``records`` as SQS FIFO hands one group to Lambda: batch after batch, in order."""
     started = time.perf_counter()
     for batch in batches(records):
-        for body in batch:  # a batch's records in order; a failure would stop the group's rest
-            handle(body)
+        handle(batch)  # one Lambda invocation: the batch's records in order
     return time.perf_counter() - started
+
+
+def lambda_batch(processor: Any) -> Callable[[list[str]], None]:
+    """What InboundProcessorFunction does with one batch: the runs of one conversation stored with one
+    conversation write each (``process_runs``), then every other record one by one."""
+    from carehooks.inbound.processor import process_queued, process_runs
+
+    def handle(batch: list[str]) -> None:
+        handled = process_runs([(str(n), body) for n, body in enumerate(batch)], processor)
+        for n, body in enumerate(batch):
+            if str(n) not in handled:  # a failure would stop the group's rest
+                process_queued(body, processor)
+
+    return handle
 
 
 class _Timed:
@@ -123,7 +138,6 @@ class _Timed:
 def measure(client: Any, table: str, count: int = COMMENTS, warmup: int = WARMUP) -> dict[str, Any]:
     from carehooks import clock
     from carehooks.channels import registry
-    from carehooks.inbound.processor import process_queued
     from carehooks.wiring.inbound import inbound
     from carehooks.wiring.store import make_store
 
@@ -139,10 +153,10 @@ def measure(client: Any, table: str, count: int = COMMENTS, warmup: int = WARMUP
     try:
         with clock.frozen(start + timedelta(minutes=5)), _quiet_stdout():  # the metrics' EMF lines
             # The top-level comment opens the conversation (and its acknowledgement), then the thread.
-            run_group(records[: 1 + warmup], lambda body: process_queued(body, processor))
+            run_group(records[: 1 + warmup], lambda_batch(processor))
             log.clear()
             timed.seconds, timed.calls = 0.0, 0
-            seconds = run_group(records[1 + warmup :], lambda body: process_queued(body, processor))
+            seconds = run_group(records[1 + warmup :], lambda_batch(processor))
     finally:
         registry.client_for = original  # type: ignore[assignment]
     units = _units(log)
@@ -191,19 +205,20 @@ def main() -> None:
         f"   per comment: {got['write_per_comment']:.3g} write units ({parts}), "
         f"{got['read_per_comment']:.3g} read units, {got['calls_per_comment']:.3g} DynamoDB calls"
     )
+    wall_ms = 1000 / got["per_second"]
     print(
-        f"   per comment: {1000 / got['per_second']:.1f} ms = {got['dynamodb_ms_per_comment']:.1f} ms in "
-        f"DynamoDB Local calls ({got['round_trip_ms']:.1f} ms each on this machine) + "
-        f"{got['in_process_ms_per_comment']:.1f} ms in process"
+        f"   per comment: {wall_ms:.1f} ms of wall time; DynamoDB Local answered each call in "
+        f"{got['round_trip_ms']:.1f} ms on this machine (a run's message puts go at once, so calls overlap)"
     )
-    projected = 1000 / (got["in_process_ms_per_comment"] + got["calls_per_comment"] * AWS_ROUND_TRIP_MS)
+    # DynamoDB round trips dominate the wall time: scale them to a Region's latency.
+    projected = 1000 / (wall_ms * AWS_ROUND_TRIP_MS / max(got["round_trip_ms"], AWS_ROUND_TRIP_MS))
     print(
         f"viral thread: {got['per_second']:.0f} comments/s in one message group "
         f"(target: one group keeps up with {TARGET} comments a second; a viral post is {VIRAL:.0f}): "
         f"{'met' if got['per_second'] >= TARGET else 'NOT MET'}"
     )
     print(
-        f"   estimate on AWS ({AWS_ROUND_TRIP_MS:g} ms a DynamoDB round trip, same in-process time): "
+        f"   estimate on AWS ({AWS_ROUND_TRIP_MS:g} ms a DynamoDB round trip, wall time scaled to it): "
         f"{projected:.0f} comments/s"
     )
     print(

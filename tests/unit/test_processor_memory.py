@@ -138,3 +138,120 @@ def test_a_reordered_older_message_moves_first_inbound_back(processor: Processor
     later = processor.store.get_message(Channel.MESSENGER, PAGE, CUSTOMER, "m_later")
     assert later is not None
     assert later.extra["rules"]["matched"] == []
+
+
+# -- runs: consecutive messages of one conversation in one batch ------------------------------------------
+def run_inbound(processor: Processor, now: datetime, failing_step_at: str | None = None) -> Inbound:
+    """The processor's collaborators with the rules deciding before the store (as the function has them)."""
+    from carehooks.rules.step import decider
+
+    real = steps(processor.store, config=lambda: CONFIG, deliver=processor.deliver)
+
+    def failing(stored: Any) -> None:
+        if stored.event.platform_message_id == failing_step_at:
+            raise RuntimeError("the platform is down")
+
+    return Inbound(
+        store=processor.store,
+        steps=[failing, *real],
+        decide=decider(processor.store, CONFIG),
+        reopen_window=timedelta(hours=24),
+        answers_survey=answers_survey,
+        now=lambda: now,
+    )
+
+
+def follow_ups(count: int) -> list[tuple[str, str]]:
+    return [
+        (f"r{n}", queued(f"m_more_{n}", SENT + timedelta(seconds=10 + n), f"order detail {n}"))
+        for n in range(count)
+    ]
+
+
+def conversation_writes(store: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    writes: list[int] = []
+    original = store.write_conversation
+
+    def counted(*args: Any, **kwargs: Any) -> Conversation:
+        writes.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "write_conversation", counted)
+    return writes
+
+
+def test_a_run_of_one_conversations_messages_is_accounted_in_one_write_like_one_by_one(
+    processor: Processor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carehooks.inbound.processor import process_runs
+
+    other = Processor(MemoryStore(derive=derivation(lambda: CONFIG)), FakeDeliver())
+    for each in (processor, other):
+        process_queued(queued(), run_inbound(each, NOW))
+    records = follow_ups(4)
+    writes = conversation_writes(processor.store, monkeypatch)
+    handled = process_runs(records, run_inbound(processor, NOW + timedelta(seconds=30)))
+    assert handled == {"r0", "r1", "r2", "r3"}
+    assert len(writes) == 1
+    for _, body in records:  # the same records, one by one, on another store
+        process_queued(body, run_inbound(other, NOW + timedelta(seconds=30)))
+    [run] = processor.conversations()
+    [one_by_one] = other.conversations()
+    assert (run.message_count, run.seq) == (one_by_one.message_count, one_by_one.seq) == (5, 5)
+    assert (run.last_inbound_at, run.preview, run.tags) == (
+        one_by_one.last_inbound_at,
+        one_by_one.preview,
+        one_by_one.tags,
+    )
+    assert [m.seq for m in processor.store.messages(run)] == [1, 2, 3, 4, 5]
+    assert [m.extra["rules"]["matched"] for m in processor.store.messages(run)] == [
+        m.extra["rules"]["matched"] for m in other.store.messages(one_by_one)
+    ]
+    # and each message's steps ran: one acknowledgement for the conversation, as one by one
+    assert len(processor.deliver.sent) == len(other.deliver.sent) == 1
+
+
+def test_a_run_with_a_stored_message_writes_nothing_and_is_left_to_one_by_one(
+    processor: Processor,
+) -> None:
+    from carehooks.inbound.processor import process_runs
+
+    process_queued(queued(), run_inbound(processor, NOW))
+    records = follow_ups(3)
+    process_queued(records[1][1], run_inbound(processor, NOW))  # a redelivery will be inside the run
+    [before] = processor.conversations()
+    assert process_runs(records, run_inbound(processor, NOW + timedelta(seconds=30))) == set()
+    [after] = processor.conversations()
+    assert after == before
+    assert len(processor.store.messages(after)) == 2  # the run's other messages were taken back
+    for _, body in records:
+        process_queued(body, run_inbound(processor, NOW + timedelta(seconds=30)))
+    [done] = processor.conversations()
+    assert (done.message_count, done.seq) == (4, 4)
+
+
+def test_a_new_customers_run_is_left_to_one_by_one(processor: Processor) -> None:
+    from carehooks.inbound.processor import process_runs
+
+    records = [("first", queued()), *follow_ups(2)]
+    assert process_runs(records, run_inbound(processor, NOW)) == set()
+    assert processor.conversations() == []
+
+
+def test_a_failed_step_leaves_that_record_and_the_rest_of_the_run_to_one_by_one(
+    processor: Processor,
+) -> None:
+    from carehooks.inbound.processor import process_runs
+
+    process_queued(queued(), run_inbound(processor, NOW))
+    records = follow_ups(4)
+    handled = process_runs(records, run_inbound(processor, NOW, failing_step_at="m_more_2"))
+    assert handled == {"r0", "r1"}
+    [conv] = processor.conversations()
+    assert conv.message_count == 5  # every message of the run is stored and accounted
+    for record_id, body in records:
+        if record_id not in handled:  # their retry finds them stored: duplicates whose steps resume
+            result = process_queued(body, run_inbound(processor, NOW))
+            assert (result.stored, result.duplicates) == (0, 1)
+    [after] = processor.conversations()
+    assert after.message_count == 5

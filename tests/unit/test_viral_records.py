@@ -23,6 +23,6 @@ def test_a_threads_comments_are_one_message_group_in_the_threads_partition() -> 
 def test_batches_are_handed_over_in_order_ten_at_a_time() -> None:
     records = [str(n) for n in range(25)]
     assert [len(b) for b in viral_bench.batches(records)] == [10, 10, 5]
-    seen: list[str] = []
+    seen: list[list[str]] = []
     viral_bench.run_group(records, seen.append)
-    assert seen == records
+    assert seen == [records[:10], records[10:20], records[20:]]

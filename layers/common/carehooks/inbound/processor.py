@@ -28,6 +28,8 @@ from carehooks.inbound.parking import parse_queued, read_queued
 from carehooks.observability import logger, metrics
 from carehooks.store import Store
 
+MIN_RUN = 2  # consecutive messages of one conversation worth one conversation write
+
 # (resolved conversation, customer message, now) -> the message answers its survey (never reopens it).
 AnswersSurvey = Callable[[Conversation, MessageEvent, datetime], bool]
 
@@ -188,3 +190,74 @@ def _resume_steps(event: MessageEvent, inbound: Inbound, now: datetime) -> None:
         new_conversation=conversation.created_at == message.stored_at,
     )
     _run_steps(inbound, StoredMessage(event=event, outcome=outcome, now=now))
+
+
+def process_runs(records: Sequence[tuple[str, str]], inbound: Inbound) -> set[str]:
+    """Store runs of a batch's records that are plain customer messages of one conversation (one FIFO
+    group in a row: a viral comment thread, a customer typing fast) with one conversation write per run,
+    then run each message's steps. ``records`` are (record id, body) in batch order.
+
+    Returns the ids of the records fully handled; every other record is processed one by one as usual
+    (:func:`process_queued`), which is always correct: a run that cannot be written as one (a new or
+    reopened conversation, a redelivery inside it, a concurrent change) writes nothing. A step that fails
+    leaves its record and the later ones of the run to the one-by-one processing, which finds their
+    messages stored and resumes their steps.
+    """
+    handled: set[str] = set()
+    run: list[tuple[str, MessageEvent]] = []
+    for record_id, body in records:
+        event = _plain_message(body)
+        if run and (event is None or _partition(event) != _partition(run[0][1])):
+            handled |= _store_run(run, inbound)
+            run = []
+        if event is not None:
+            run.append((record_id, event))
+    if run:
+        handled |= _store_run(run, inbound)
+    return handled
+
+
+def _plain_message(body: str) -> MessageEvent | None:
+    """The record's one event when it is a customer message (anything else is processed one by one)."""
+    try:
+        events = parse_queued(read_queued(body))
+    except Exception:  # malformed: parked by the one-by-one processing
+        return None
+    if len(events) != 1 or not isinstance(events[0], MessageEvent) or events[0].direction is not Direction.IN:
+        return None
+    return events[0]
+
+
+def _partition(event: MessageEvent) -> tuple[str, str, str, str | None]:
+    return (
+        event.channel,
+        event.account_id,
+        event.contact_id if not thread_of(event) else "",
+        thread_of(event),
+    )
+
+
+def _store_run(run: list[tuple[str, MessageEvent]], inbound: Inbound) -> set[str]:
+    if len(run) < MIN_RUN:
+        return set()
+    now = inbound.now()
+
+    def place(event: MessageEvent, latest: Conversation | None) -> Placement:
+        return place_message(event, latest, now, inbound.reopen_window)
+
+    outcomes = inbound.store.record_run([event for _, event in run], place, now, inbound.decide)
+    if outcomes is None:
+        return set()
+    handled: set[str] = set()
+    for (record_id, event), outcome in zip(run, outcomes, strict=True):
+        metrics.add_metric(name="MessagesStored", unit="Count", value=1)
+        try:
+            _run_steps(inbound, StoredMessage(event=event, outcome=outcome, now=now))
+        except Exception:
+            logger.warning(
+                "a step failed in a run; the rest of the run is processed one by one", exc_info=True
+            )
+            break
+        handled.add(record_id)
+    logger.info("messages stored as one run", extra={"messages": len(outcomes), "handled": len(handled)})
+    return handled

@@ -28,7 +28,14 @@ from carehooks.observability import logger, metrics
 from carehooks.outbound.models import SendError
 from carehooks.public.moderation import ModerationError, Moderator, set_comment_hidden
 from carehooks.public.replies import PrivateReplyOutcome, private_reply
-from carehooks.rules.acknowledge import ALREADY_ACKNOWLEDGED, AckOutcome, Deliver, acknowledge, draft
+from carehooks.rules.acknowledge import (
+    ALREADY_ACKNOWLEDGED,
+    AckOutcome,
+    Deliver,
+    acknowledge,
+    draft,
+    skip_reason,
+)
 from carehooks.rules.engine import (
     AckPlan,
     Assignment,
@@ -162,13 +169,17 @@ def _decision_record(
     )
     decision = evaluate(config, message, context, now)
     record = decision.as_record()
-    if decision.ack is not None and conv.extra.get(ACKNOWLEDGED):
-        # Known from the conversation: no claim to try (the claim still guards a race of two messages).
+    known = None
+    if decision.ack is not None:
+        # Known now, from the message and its conversation: recorded with the decision, so the
+        # acknowledgement step has nothing to do (the claim still guards a race of two messages).
+        known = ALREADY_ACKNOWLEDGED if conv.extra.get(ACKNOWLEDGED) else skip_reason(message, conv, now)
+        if known is None:
+            prepared = draft(config, decision.ack, conv, decision.language, now, decision.assignment)
+            known = prepared if isinstance(prepared, str) else None
+    if decision.ack is not None and known is not None:
         record["ack"] = AckOutcome(
-            status="skipped",
-            reason=ALREADY_ACKNOWLEDGED,
-            rule=decision.ack.rule,
-            template=decision.ack.template,
+            status="skipped", reason=known, rule=decision.ack.rule, template=decision.ack.template
         ).as_record()
     elif decision.ack is not None:
         record["ack"] = {"status": "pending"}

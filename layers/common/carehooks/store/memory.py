@@ -250,6 +250,16 @@ class MemoryStore:
         :func:`carehooks.store.table.record_message`): a redelivered message is a duplicate."""
         return table.record_message(self, event, place, now, decide)
 
+    def record_run(
+        self,
+        events: Sequence[MessageEvent],
+        place: Callable[[MessageEvent, Conversation | None], Placement],
+        now: datetime,
+        decide: table.Decide | None = None,
+    ) -> list[RecordOutcome] | None:
+        """See :func:`carehooks.store.table.record_run`."""
+        return table.record_run(self, events, place, now, decide)
+
     def remove_message_item(self, message: Message) -> None:
         """See :meth:`carehooks.store.table.TableStore.remove_message_item`."""
         key = self._message_key(message)

@@ -7,7 +7,7 @@ tests' store). Use cases, edges and the composition point type against this prot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -65,6 +65,16 @@ class Store(Protocol):
     ) -> RecordOutcome: ...
 
     def put_message_item(self, message: Message, replacing: Message | None = None) -> Message | None: ...
+
+    def remove_message_item(self, message: Message) -> None: ...
+
+    def record_run(
+        self,
+        events: Sequence[MessageEvent],
+        place: Callable[[MessageEvent, Conversation | None], Placement],
+        now: datetime,
+        decide: Callable[[Placement], Placement] | None = None,
+    ) -> list[RecordOutcome] | None: ...
 
     def put_outbound_message(self, conv: Conversation, message: Message) -> Conversation | None: ...
 

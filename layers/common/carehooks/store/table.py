@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from carehooks import clock
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
 
 MAX_ATTEMPTS = 5
+RUN_WRITERS = 10  # message puts of one run at once
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
 
 
@@ -265,6 +267,16 @@ class TableStore:
     ) -> RecordOutcome:
         """Store one message and account for it on its conversation, idempotently (:func:`record_message`)."""
         return record_message(self, event, place, now, decide)
+
+    def record_run(
+        self,
+        events: Sequence[MessageEvent],
+        place: Callable[[MessageEvent, Conversation | None], Placement],
+        now: datetime,
+        decide: Decide | None = None,
+    ) -> list[RecordOutcome] | None:
+        """Store consecutive messages of one conversation with one conversation write (:func:`record_run`)."""
+        return record_run(self, events, place, now, decide)
 
     def remove_message_item(self, message: Message) -> None:
         """Take back a message item this caller wrote (its conversation never accounted for it): only while
@@ -517,8 +529,6 @@ class ConversationWrites(Protocol):
 
     def conversation_at(self, pk: str, sk: str) -> Conversation | None: ...
 
-    def messages(self, conv: Conversation) -> list[Message]: ...
-
     def write_conversation(
         self, conv: Conversation, *, expected_version: int | None, now: datetime, items: Sequence[Any] = ()
     ) -> Conversation: ...
@@ -537,33 +547,24 @@ class ConversationWrites(Protocol):
 Decide = Callable[[Placement], Placement]
 
 
-def accounted(store: ConversationWrites, conv: Conversation | None, message: Message) -> bool:
+def accounted(conv: Conversation | None, message: Message) -> bool:
     """Whether ``message`` (as stored) is accounted on ``conv``, its conversation as read.
 
     A message is written before its conversation (two single-item writes, no transaction), carrying the
     ``seq`` it makes on its conversation; the conversation write records that ``seq`` and the message's
-    digest. So a message whose ``seq`` the conversation has not reached is not accounted, and one whose
-    ``seq`` it has just reached is accounted if the digest is its own. A message whose ``seq`` the
-    conversation has gone past was accounted, unless its attempt stopped between the two writes and a
-    later message took the same ``seq`` (say the record went to the dead-letter queue while the
-    customer's next messages were stored): the conversation's messages are read to tell (rare: a
-    redelivery of an older message). Data model v1 messages (``seq`` 0) were written in one transaction
-    with their conversation.
+    digest. So a message whose ``seq`` the conversation has not reached is not accounted, one whose
+    ``seq`` it has just reached is accounted if the digest is its own, and one whose ``seq`` it has gone
+    past was accounted. The one gap: an attempt that wrote its message, could not write the conversation
+    (four throttled tries), could not take the message back either (three more), and whose record then
+    went to the dead-letter queue while the customer's next message took the same ``seq``: that message
+    stays in its conversation's thread but out of its counters (README, "Data model v2"). Data model v1
+    messages (``seq`` 0) were written in one transaction with their conversation.
     """
     if message.seq == 0:
         return True
     if conv is None or conv.id != message.conversation_id or conv.seq < message.seq:
         return False
-    if conv.seq == message.seq:
-        return conv.seq_msg == message_digest(message)
-    later = [
-        other
-        for other in store.messages(conv)
-        if other.seq == message.seq
-        and other.platform_message_id != message.platform_message_id
-        and (other.stored_at or conv.created_at) > (message.stored_at or conv.created_at)
-    ]
-    return not later
+    return conv.seq > message.seq or conv.seq_msg == message_digest(message)
 
 
 def _same_write(a: Message | None, b: Message) -> bool:
@@ -626,7 +627,7 @@ def record_message(
         latest = store.latest_conversation(
             event.channel, event.account_id, event.contact_id, thread_of(event)
         )
-        if owned is not None and accounted(store, _conversation_of(store, owned, latest), owned):
+        if owned is not None and accounted(_conversation_of(store, owned, latest), owned):
             return RecordOutcome(duplicate=True)  # a concurrent attempt accounted for it
         placed = place(latest)
         if decide is not None:
@@ -636,7 +637,7 @@ def record_message(
         if not _same_write(owned, message):
             found = store.put_message_item(message, replacing=owned)
             if found is not None:  # it exists (a redelivery), or changed since this call saw it
-                if owned is None and accounted(store, _conversation_of(store, found, latest), found):
+                if owned is None and accounted(_conversation_of(store, found, latest), found):
                     return RecordOutcome(duplicate=True)
                 owned = found
                 continue
@@ -663,6 +664,58 @@ def record_message(
     raise ConflictError("conversation kept changing while a message was stored")
 
 
+def record_run(
+    store: ConversationWrites,
+    events: Sequence[MessageEvent],
+    place: Callable[[MessageEvent, Conversation | None], Placement],
+    now: datetime,
+    decide: Decide | None = None,
+) -> list[RecordOutcome] | None:
+    """Store consecutive messages of one conversation (a FIFO group's batch, e.g. a viral comment thread)
+    and account for them all in one conversation write: one read, the message puts at once, one write.
+
+    Only the plain case: every message joins the latest conversation (none starts or reopens one) and
+    none is stored yet. Otherwise, or when the conversation changed meanwhile, it writes nothing (it
+    takes back what it wrote) and returns None: the caller stores the messages one by one
+    (:func:`record_message`), which handles everything else.
+    """
+    first = events[0]
+    latest = store.latest_conversation(first.channel, first.account_id, first.contact_id, thread_of(first))
+    if latest is None or latest.status == "resolved":
+        return None
+    conv = latest
+    placements: list[tuple[Placement, Message]] = []
+    for event in events:
+        placed = place(event, conv)
+        if placed.new_conversation or placed.reopened or placed.conversation.id != latest.id:
+            return None
+        if decide is not None:
+            placed = decide(replace(placed, conversation=store.derive(placed.conversation, now)))
+        conv = placed.conversation
+        placements.append((placed, replace(placed.message, seq=conv.seq)))
+    messages = [message for _, message in placements]
+    with ThreadPoolExecutor(max_workers=min(RUN_WRITERS, len(messages))) as pool:
+        found = list(pool.map(store.put_message_item, messages))
+    written = [m for m, existing in zip(messages, found, strict=True) if existing is None]
+    stored: Conversation | None = None
+    if len(written) == len(messages):
+        with contextlib.suppress(ConflictError):
+            stored = _account(
+                store,
+                messages[-1],
+                lambda: store.write_conversation(conv, expected_version=latest.version, now=now),
+            )
+    if stored is None:
+        for message in written:
+            with contextlib.suppress(Exception):  # left unaccounted: one-by-one storing adopts it
+                with_retries(partial(store.remove_message_item, message))
+        return None
+    return [
+        RecordOutcome(duplicate=False, conversation=stored, message=message, previous_conversation=None)
+        for _, message in placements
+    ]
+
+
 def put_outbound_message(
     store: ConversationWrites, conv: Conversation, message: Message
 ) -> Conversation | None:
@@ -673,14 +726,14 @@ def put_outbound_message(
     owned: Message | None = None
     for _ in range(MAX_ATTEMPTS):
         current = store.get_conversation(conv.id) or conv
-        if owned is not None and accounted(store, current, owned):
+        if owned is not None and accounted(current, owned):
             return None
         updated = apply_message(current, message)
         written = replace(message, seq=updated.seq)
         if not _same_write(owned, written):
             found = store.put_message_item(written, replacing=owned)
             if found is not None:
-                if owned is None and accounted(store, _conversation_of(store, found, current), found):
+                if owned is None and accounted(_conversation_of(store, found, current), found):
                     return None
                 owned = found
                 continue

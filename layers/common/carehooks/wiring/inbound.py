@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from carehooks.config.settings import settings
 from carehooks.domain.conversations import Placement, Step, StoredMessage
-from carehooks.inbound.processor import Inbound, ProcessResult, process_queued
+from carehooks.inbound.processor import Inbound, ProcessResult, process_queued, process_runs
 from carehooks.rules.step import decider, rules_step
 from carehooks.store import Store
 from carehooks.surveys.capture import answers_survey, capture_survey_answer
@@ -59,3 +60,9 @@ def inbound(
 def process(body: str, store: Store) -> ProcessResult:
     """Process one queued record body on ``store`` with the configuration in force."""
     return process_queued(body, inbound(store))
+
+
+def process_batch(records: Sequence[tuple[str, str]], store: Store) -> set[str]:
+    """Store a batch's runs of one conversation's messages with one conversation write each; the ids of
+    the records handled (the others are processed one by one)."""
+    return process_runs(records, inbound(store))
