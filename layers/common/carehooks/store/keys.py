@@ -2,14 +2,14 @@
 
 | item | pk | sk | index attributes |
 |---|---|---|---|
-| conversation | ``CT#<channel>#<account>#<contact>``, or ``CT#<channel>#<account>#thread:<thread id>`` for a public comment thread | ``CONV#<conversation id (ULID)>`` | ``conv_id`` (ById, keys only); ``gsi1pk`` = ``STATUS#<status>``, ``gsi1sk`` = ``<last activity ISO>#<id>`` (ByStatus) |
+| conversation | ``CT#<channel>#<account>#<contact>``, or ``CT#<channel>#<account>#thread:<thread id>`` for a public comment thread | ``CONV#<conversation id (ULID)>`` | ``conv_id`` (ById, keys only); ``gsi1pk`` = ``STATUS#<status>#<shard 0..31>``, ``gsi1sk`` = ``<turn ISO>#<id>`` (ByStatus); ``created_pk`` = ``DAY#<yyyy-mm-dd>#<shard 0..15>`` (ByCreated, keys only) |
 | message (also the dedupe marker of its platform id) | its conversation's partition | ``MSG#<platform message id>`` | ``lsi1sk`` = ``<conversation id>#<platform ms, 13 digits>#<platform id>`` (ByConversation, LSI) |
 | dedupe marker (events that are not messages) | ``DEDUPE#<channel>#<account>#<event id>`` | ``DEDUPE`` | ``ttl`` ≥ 8 days |
 | side-effect claim | ``CLAIM#<kind>#<scope>`` | ``CLAIM`` | ``ttl`` |
 | send log (sends skipped or failed, with why) | ``SENDLOG#<conversation id>`` | ``<attempt ISO>#<ULID>`` | ``ttl`` 90 days |
-| survey due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``survey_due_pk`` = ``SURVEYDUE``, ``survey_due_at`` = ``<due ISO>#<conversation id>`` (BySurveyDue, keys only, sparse: only resolved conversations awaiting a survey) |
-| report day (attributes of a conversation) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>`` (UTC day the conversation was created), ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes) |
-| SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..15>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
+| survey due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``survey_due_pk`` = ``SURVEYDUE#<shard 0..15>``, ``survey_due_at`` = ``<due ISO>#<conversation id>`` (BySurveyDue, keys only, sparse: only resolved conversations awaiting a survey) |
+| report day, data model v1 (attributes of a conversation; no longer written) | (the conversation's) | (the conversation's) | ``day_pk`` = ``DAY#<yyyy-mm-dd>``, ``day_sk`` = ``<created ISO>#<conversation id>`` (ByDay, all attributes: read until ``carehooks migrate`` has run) |
+| SLA due marker (attributes of a conversation) | (the conversation's) | (the conversation's) | ``sla_due_pk`` = ``SLADUE#<shard 0..31>`` (crc32 of the conversation id), ``sla_due_at`` = ``<next due ISO>`` (BySlaDue, keys only, sparse: only conversations whose SLA clock runs and has a rung left) |
 | SLA policy marker | ``SLAPOLICY`` | ``SLAPOLICY`` | fingerprint of the SLA policies the open conversations were last derived with |
 | conversation event (an agent's action: assign, tag, priority, resolve, reopen) | its conversation's partition | ``EVT#<conversation id>#<at ISO>#<ULID>`` | none: read with its conversation, one Query ``begins_with(sk, "EVT#<conversation id>#")`` |
 | assignee queue (attributes of a conversation) | (the conversation's) | (the conversation's) | ``assignee_pk`` = ``AGENT#<status>#<assignee>``, range ``gsi1sk`` (ByAssignee, sparse: only assigned conversations) |
@@ -23,21 +23,21 @@ item (see ``store/rules.py``); the conversation's team is its ``team`` attribute
 Survey claims (kinds of ``CLAIM#``): ``survey#<conversation id>`` (the survey of a conversation is sent at
 most once), ``survey-contact#<channel>#<account>#<contact>`` (per-customer cooldown: its ``ttl`` is the end
 of the cooldown), ``csat-alert#<conversation id>`` (one low-score alert per conversation). The survey due
-marker is one partition: it holds only what is due in the next minutes to hours (a few writes a second at
-most), and dispatch reads it with one Query ``survey_due_at <= now``. The day index puts one day's
-conversation writes in one partition (about 1,000 writes a second per partition before throttling, far
-above a care team's volume); a report reads one partition per day of its range, never the table.
+marker is spread over :data:`SURVEY_DUE_SHARDS` partitions; dispatch reads each with one Query
+``survey_due_at <= now``. The creation-day index (keys only, written once per conversation) spreads a
+day over :data:`DAY_SHARDS` partitions; a report reads those of each day of its range, then the
+conversations with BatchGetItem, never the table.
 
 SLA alert claims (kind ``sla``): ``<conversation id>#<metric>#<clock cycle start, epoch ms>#<rung>``, e.g.
 ``sla#01J…#first_response#1767261600000#breach``: one email per conversation, metric, wait and level. The
 SLA due marker is spread over :data:`SLA_DUE_SHARDS` partitions so that busy conversation writes never
 make one index partition hot; the monitor reads each shard with one Query ``sla_due_at <= now``.
 
-Agent lists (``store/queries.py``): ``ByStatus`` and ``ByAssignee`` share the sort key ``gsi1sk`` (last
-activity, then id) and project the attributes lists filter on (``channel``, ``tags``, ``priority``,
+Agent lists (``store/queries.py``): ``ByStatus`` and ``ByAssignee`` share the sort key ``gsi1sk`` (turn:
+when the conversation last changed hands, then id) and project the attributes lists filter on (``channel``, ``tags``, ``priority``,
 ``assignee``, ``sla_state``, ``conv_id``), so a filter runs inside the index Query and only a page's
 matches are then read with BatchGetItem. An agent's own queue is exact (``ByAssignee``); a status list
-is one partition per status. Events of a conversation sit in its customer's partition, after its
+merges the :data:`STATUS_SHARDS` partitions of its status. Events of a conversation sit in its customer's partition, after its
 conversations (``CONV#``) and before its messages (``MSG#``), and are written in the same transaction as
 the change they record.
 
@@ -50,11 +50,11 @@ author (the top-level commenter on the conversation, each comment's author on it
 ``private-reply#<comment id>`` (Meta allows one private reply per comment; its ``ttl`` outlives the
 7-day limit).
 
-A customer's conversations and messages share one partition, so a message and its conversation are
-written in one two-item transaction, and "the customer's latest conversation" is one Query. A message
-item keyed by the platform's own id is its own dedupe marker: a redelivery, days later, fails the
-``attribute_not_exists`` condition and stores nothing. It is kept for as long as the message is, which
-is longer than any platform retries.
+A customer's conversations and messages share one partition, so "the customer's latest conversation" is
+one Query. A message is written first, then its conversation (``store/table.py``: ``record_message``):
+the message item keyed by the platform's own id is its own dedupe marker, and carries the ``seq`` it
+makes on its conversation, so a redelivery, days later, finds it accounted and stores nothing. It is
+kept for as long as the message is, which is longer than any platform retries.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ DAY_SHARDS = 16
 SURVEY_DUE_SHARDS = 16
 SLA_DUE_PK_ATTR = "sla_due_pk"
 SLA_DUE_SK_ATTR = "sla_due_at"
-SLA_DUE_SHARDS = 16
+SLA_DUE_SHARDS = 32  # raised from 16 in data model v2: readers read every shard, so old markers are found
 SLA_POLICY_KEY = "SLAPOLICY"
 SLA_CLAIM_KIND = "sla"
 

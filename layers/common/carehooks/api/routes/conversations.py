@@ -44,7 +44,7 @@ UNASSIGNED = "none"
 
 @router.get(
     "/conversations",
-    summary="List conversations by last activity",
+    summary="List conversations by turn (when each last changed hands)",
     description=(
         "Filters combine (AND). Without `status`, open, pending and resolved conversations are merged. "
         "`assignee`: an agent's sub, `me`, or `none` (unassigned). Pages may be shorter than `limit` "
