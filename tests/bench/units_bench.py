@@ -109,6 +109,41 @@ def measure(client: Any, table: str) -> dict[str, dict[str, Any]]:
     return figures
 
 
+def attribute_size(value: dict[str, Any]) -> int:
+    """The size DynamoDB bills for one attribute value (DynamoDB JSON), by its documented rules."""
+    ((kind, data),) = value.items()
+    scalar = {
+        "S": lambda: len(str(data).encode()),
+        "N": lambda: (len(str(data).lstrip("-").replace(".", "").lstrip("0") or "0") + 1) // 2 + 1,
+        "B": lambda: len(data),
+        "BOOL": lambda: 1,
+        "NULL": lambda: 1,
+        "SS": lambda: sum(len(str(v).encode()) for v in data),
+        "L": lambda: 3 + sum(attribute_size(v) + 1 for v in data),
+        "M": lambda: 3 + sum(len(k.encode()) + attribute_size(v) + 1 for k, v in data.items()),
+    }
+    if kind not in scalar:
+        raise ValueError(f"unknown attribute type {kind}")
+    return int(scalar[kind]())
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it: attribute names and values."""
+    return sum(len(name.encode()) + attribute_size(value) for name, value in item.items())
+
+
+def item_sizes(client: Any, table: str) -> dict[str, int]:
+    """The sizes of the bench's conversation, first customer message and acknowledgement (a test scan)."""
+    items = client.scan(TableName=table)["Items"]
+    by_sk = {i["sk"]["S"]: i for i in items}
+    conversation = next(i for sk, i in by_sk.items() if sk.startswith("CONV#"))
+    return {
+        "conversation": item_size(conversation),
+        "message": item_size(by_sk["MSG#m_1"]),
+        "outbound": item_size(by_sk["MSG#m_sent_1"]),
+    }
+
+
 def _save(figures: dict[str, dict[str, Any]]) -> None:
     """Hand the measured units to the cost model (``python -m tests.bench cost``)."""
     from dataclasses import replace
@@ -143,6 +178,7 @@ def main() -> None:
         client = local_dynamodb(server.endpoint)
         client.create_table(**table_create_kwargs("Table", "bench-units"))
         figures = measure(client, "bench-units")
+        sizes = item_sizes(client, "bench-units")
     finally:
         server.stop()
     print(f"   {'case':<10} {'write':>6} {'read':>5} {'scans':>6}  target  calls; write units by part")
@@ -152,6 +188,10 @@ def main() -> None:
             f"   {name:<10} {got['write']:>6g} {got['read']:>5g} {got['scans']:>6}  <= {TARGETS[name]:<4}  "
             f"{'+'.join(got['calls'])}; {parts}"
         )
+    print(
+        f"   item sizes (DynamoDB's measure, target < 1,024 bytes): conversation {sizes['conversation']} "
+        f"bytes, acknowledged customer message {sizes['message']}, acknowledgement {sizes['outbound']}"
+    )
     line = " ".join(f"{name}={figures[name]['write']:g}" for name in ("new", "followup", "reply"))
     print(f"inbound WRU per message: {line}")
     _save(figures)
