@@ -4,7 +4,8 @@ What changes (``store/keys.py``, ``store/items.py``):
 
 - a **conversation** item loses ``id``, ``type``, ``day_pk`` and ``day_sk`` (v1 ``ByDay``, whole items),
   gains ``created_pk`` (``ByCreated``, keys only), and moves to the sharded ``ByStatus`` partition
-  (``STATUS#<status>#<shard>``) and, when a survey is due, the sharded ``SURVEYDUE#<shard>``;
+  (``STATUS#<status>#<shard>``) and, when a survey is due, the sharded ``SURVEYDUE#<shard>``; a running
+  SLA clock's due marker moves to its shard of 32 (16 before);
 - a **message** item loses ``type``, and its rules decision ``rules`` (a map holding its parts) becomes the
   compressed binary record with ``rules_ack`` / ``rules_hide`` / ``rules_private_reply`` beside it.
 
@@ -74,6 +75,7 @@ CONVERSATION_MAY_CHANGE = frozenset(
         keys.CREATED_PK_ATTR,
         keys.SURVEY_DUE_PK_ATTR,
         keys.SURVEY_DUE_SK_ATTR,
+        keys.SLA_DUE_PK_ATTR,  # 16 SLA due shards became 32 (readers read them all either way)
     }
 )
 MESSAGE_MAY_CHANGE = frozenset(
