@@ -10,6 +10,12 @@ top-level comment), except ``private_reply``, a direct message to a comment's au
 comment id; within 7 days of it). The private reply is stored in the author's private conversation,
 opened or joined then, and linked both ways with the public one (``carehooks.store.public``).
 
+Attachments: a message whose attachments the channel cannot carry is refused (``failed``, nothing
+sent); one the channel carries in several platform messages (:func:`carehooks.outbound.media.split`:
+Messenger sends the text and each attachment on their own) goes out part by part, each stored as its
+own outbound message with its attachments, under the one window decision; the result lists every
+part's id (``SendResult.part_ids``). A part that fails stops the rest (see :func:`_deliver_parts`).
+
 What ``deliver`` does not do: claim the side effect. Callers that must send at most once (the
 acknowledgement, the survey) claim first (``Store.claim``) and release the claim when the result is
 ``retryable``. ``deliver`` never raises for a platform refusal: it returns a ``failed`` or ``skipped``
