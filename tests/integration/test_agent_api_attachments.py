@@ -20,6 +20,7 @@ from carehooks.delivery.send import deliver
 from carehooks.domain.models import Attachment, Channel, Direction, MessageEvent
 from carehooks.inbound.processor import store_message
 from carehooks.outbound import http
+from carehooks.outbound.models import MediaAttachment, OutboundMessage
 from carehooks.outbound.public_urls import HostNotFoundError, LookupUnavailableError
 from carehooks.store import Store
 from carehooks.wiring.store import make_store
@@ -341,3 +342,43 @@ def test_inbound_attachments_are_shown_with_type_and_url(store: Store) -> None:
         ("image", "https://api.twilio.com/media/ME1", "media", "image/jpeg"),
         ("file", "https://api.twilio.com/media/ME2", "media", "application/pdf"),
     ]
+
+
+# -- the send path itself ----------------------------------------------------------------------------------
+def test_deliver_refuses_attachments_a_channel_cannot_carry_whoever_calls_it(
+    store: Store, platforms: responses.RequestsMock
+) -> None:
+    conv = inbound(store, "272953809", "hi", T0, channel=Channel.X, account="835740314006511618")
+    message = OutboundMessage(
+        text="see", kind="agent_reply", author="agent-7", attachments=(MediaAttachment(url=PHOTO),)
+    )
+    result = deliver(conv, message, store, NOW)
+    assert (result.status, result.error_class) == ("failed", "permanent")
+    assert result.reason is not None
+    assert "X cannot carry attachments" in result.reason
+    assert len(platforms.calls) == 0
+    (logged,) = store.attempts(conv.id)
+    assert logged.reason == result.reason
+
+
+def test_a_late_messenger_reply_tags_every_part_human_agent_and_automation_is_still_skipped(
+    store: Store, platforms: responses.RequestsMock
+) -> None:
+    conv = inbound(store, "att-w1", "hi", T0)
+    late = NOW + timedelta(days=2)
+    person = OutboundMessage(
+        text="Sorry for the wait",
+        kind="agent_reply",
+        author="agent-7",
+        attachments=(MediaAttachment(url=PHOTO),),
+    )
+    result = deliver(conv, person, store, late)
+    assert result.status == "sent"
+    assert len(result.part_ids) == 2
+    assert {(b["messaging_type"], b["tag"]) for _, b in sent_bodies(platforms)} == {
+        ("MESSAGE_TAG", "HUMAN_AGENT")
+    }
+    automation = OutboundMessage(text="", kind="rule_reply", attachments=(MediaAttachment(url=PHOTO),))
+    skipped = deliver(conv, automation, store, late)
+    assert (skipped.status, skipped.error_class) == ("skipped", "outside_window")
+    assert len(platforms.calls) == 2
