@@ -63,6 +63,13 @@ def _scoped_id(seed: str) -> str:
     return str(10**15 + digest % (9 * 10**15))
 
 
+def _listed(value: Any) -> list[Any]:
+    """A form field that may be repeated, as a list (absent: empty)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
 def _digits(count: int) -> str:
     return str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(count - 1))
 
@@ -273,6 +280,12 @@ class Sandbox:
             }
             if "text" in data:
                 result["text"] = data["text"]
+            if "caption" in data:
+                result["caption"] = data["caption"]
+            if call == "sendPhoto":
+                result["photo"] = [{"file_id": f"photo-{message_id}", "file_unique_id": f"p{message_id}"}]
+            elif call == "sendDocument":
+                result["document"] = {"file_id": f"document-{message_id}", "file_unique_id": f"d{message_id}"}
             return _json(200, {"ok": True, "result": result})
         return _json(200, {"ok": True, "result": True})
 
@@ -295,7 +308,7 @@ class Sandbox:
                     "body": data.get("Body", ""),
                     "status": "queued",
                     "num_segments": "1",
-                    "num_media": "0",
+                    "num_media": str(len(_listed(data.get("MediaUrl")))),
                     "direction": "outbound-api",
                     "api_version": "2010-04-01",
                     "date_created": stamp,

@@ -154,3 +154,53 @@ def test_every_api_route_refuses_a_missing_expired_or_wrongly_signed_token(proje
     # while a valid development token gets through
     good = token_for(project_stack, "agent-ada")
     assert api(project_stack, good, "GET", "/api/conversations")[0] == 200
+
+
+def test_an_image_reply_shows_the_platforms_attachment_call_in_the_outbox(project_stack: LocalStack) -> None:
+    stack = project_stack
+    token = token_for(stack, "agent-ada", name="Ada")
+    contact = str(7_200_000_000_000_000 + uuid.uuid4().int % 10**15)
+    customer_says(stack, contact, "can you send a photo of the parcel?")
+
+    def listed() -> dict[str, Any] | None:
+        status, body = api(stack, token, "GET", "/api/conversations?status=open&channel=messenger&limit=100")
+        assert status == 200, body
+        return next((c for c in body["items"] if c["contact_id"] == contact), None)
+
+    item = wait_for(listed, what="the conversation in the open list")
+    # An IP literal on the public internet: judged without a lookup, so the test needs no network
+    image = f"https://93.184.215.14/parcels/{uuid.uuid4().hex}.jpg"
+    before = len(stack.outbox())
+    # When the agent replies with an image
+    status, reply = api(
+        stack,
+        token,
+        "POST",
+        f"/api/conversations/{item['id']}/reply",
+        {"attachments": [{"url": image, "type": "image"}]},
+    )
+    assert status == 201, reply
+    # Then the outbox shows Messenger's attachment call with the image's URL
+    (call,) = [c for c in stack.outbox()[before:] if image in json.dumps(c["body"])]
+    assert call["url"].endswith(f"/{PAGE}/messages")
+    assert call["body"]["recipient"] == {"id": contact}
+    assert call["body"]["message"]["attachment"] == {
+        "type": "image",
+        "payload": {"url": image, "is_reusable": False},
+    }
+    # and the conversation shows the image on the agent's message
+    status, detail = api(stack, token, "GET", f"/api/conversations/{item['id']}")
+    assert status == 200
+    (sent,) = [m for m in detail["messages"] if m["author"] == "agent-ada"]
+    assert [(a["type"], a["url"]) for a in sent["attachments"]] == [("image", image)]
+    # while an http URL is refused before anything is sent
+    before = len(stack.outbox())
+    status, refused = api(
+        stack,
+        token,
+        "POST",
+        f"/api/conversations/{item['id']}/reply",
+        {"attachments": [{"url": image.replace("https://", "http://"), "type": "image"}]},
+    )
+    assert status == 422, refused
+    assert len(stack.outbox()) == before

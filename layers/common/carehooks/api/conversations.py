@@ -17,6 +17,7 @@ from typing import Any
 
 from carehooks.api.auth import Agent
 from carehooks.api.deps import Services
+from carehooks.api.media import ReplyAttachment, attachment_out, checked_attachments
 from carehooks.api.models import (
     MAX_TAGS_PER_CONVERSATION,
     ConversationDetail,
@@ -134,17 +135,29 @@ def _bare(whatsapp_address: str) -> str:
 
 
 # -- replying ---------------------------------------------------------------------------------------
-def reply(services: Services, agent: Agent, conversation_id: str, text: str) -> ReplyResult:
-    """Send the agent's text to the customer through the channel (window-aware) and store it.
+def reply(
+    services: Services,
+    agent: Agent,
+    conversation_id: str,
+    text: str,
+    attachments: list[ReplyAttachment] | None = None,
+) -> ReplyResult:
+    """Send the agent's text and attachments to the customer through the channel (window-aware); store it.
 
     The store records the first response time and the responder (the agent's ``sub``) when the message is
-    stored. Nothing is retried here: a send that may have gone out is never sent twice.
+    stored. Nothing is retried here: a send that may have gone out is never sent twice. Attachments the
+    conversation cannot carry are a 422 before anything is sent (:mod:`carehooks.api.media`).
     """
     store = services.store
     conv = load(store, conversation_id)
+    media = checked_attachments(conv, attachments or [], services.resolve)
     now = services.now()
     message = OutboundMessage(
-        kind="agent_reply", author=agent.sub, text=text, origin_tag=f"agent:{conv.id}:{uuid.uuid4().hex}"
+        kind="agent_reply",
+        author=agent.sub,
+        text=text,
+        origin_tag=f"agent:{conv.id}:{uuid.uuid4().hex}",
+        attachments=media,
     )
     try:
         result = services.deliver(conv, message, store, now)
@@ -152,19 +165,35 @@ def reply(services: Services, agent: Agent, conversation_id: str, text: str) -> 
         result = SendResult(
             status="failed", reason=exc.reason, error_class=exc.error_class, retryable=exc.retryable
         )
+    if result.status != "sent" and result.part_ids:
+        raise SendNotDoneError(_reason(result, "only part of the reply went out"), "send_partial")
     if result.status == "skipped":
         raise SendNotDoneError(_reason(result, "the channel does not allow this message now"), "send_skipped")
     if result.status != "sent":
         if result.retryable:
             raise UnavailableError(_reason(result, "the channel is not answering; try again shortly"))
         raise SendNotDoneError(_reason(result, "the channel refused the message"), "send_refused")
-    platform_id = result.platform_message_id or ""
+    platform_ids = result.part_ids or (result.platform_message_id or "",)
+    sent = [_sent_message(store, conv, platform_id, message, now) for platform_id in platform_ids]
+    current = store.get_conversation(conv.id) or conv
+    return ReplyResult(
+        message=message_out(sent[0]),
+        conversation=conversation_out(current),
+        details={k: str(v) for k, v in result.details.items()},
+        messages=[message_out(m) for m in sent],
+    )
+
+
+def _sent_message(
+    store: Store, conv: Conversation, platform_id: str, message: OutboundMessage, now: datetime
+) -> Message:
+    """The stored outbound message with this platform id (or, when it was not stored, as it was sent)."""
     stored = (
         store.get_message(conv.channel, conv.account_id, conv.contact_id, platform_id, conv.thread_id)
         if platform_id
         else None
     )
-    sent = stored or Message(
+    return stored or Message(
         conversation_id=conv.id,
         channel=conv.channel,
         account_id=conv.account_id,
@@ -172,16 +201,10 @@ def reply(services: Services, agent: Agent, conversation_id: str, text: str) -> 
         platform_message_id=platform_id,
         direction=Direction.OUT,
         sent_at=now,
-        text=text,
-        kind="agent_reply",
-        author=agent.sub,
+        text=message.text,
+        kind=message.kind,
+        author=message.author,
         status="sent",
-    )
-    current = store.get_conversation(conv.id) or conv
-    return ReplyResult(
-        message=message_out(sent),
-        conversation=conversation_out(current),
-        details={k: str(v) for k, v in result.details.items()},
     )
 
 
@@ -340,7 +363,7 @@ def message_out(message: Message) -> MessageOut:
         kind=message.kind,
         author=message.author,
         status=message.status,
-        attachments=list(message.attachments),
+        attachments=[attachment_out(a) for a in message.attachments if isinstance(a, dict)],
         decisions=_dict_or_none(message.extra.get(DECISION_ATTRIBUTE)),
         hidden=bool(message.extra.get("hidden")),
         hidden_by=_str_or_none(message.extra.get("hidden_by")),

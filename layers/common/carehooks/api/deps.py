@@ -14,6 +14,7 @@ from carehooks.config.document import ConfigDocument
 from carehooks.config.loader import load_config
 from carehooks.domain.models import Conversation
 from carehooks.outbound.models import OutboundMessage, SendResult
+from carehooks.outbound.public_urls import Resolver, resolve_host
 from carehooks.store import Store
 
 Deliver = Callable[[Conversation, OutboundMessage, Store, datetime], SendResult]
@@ -27,6 +28,8 @@ class Services:
     now: Callable[[], datetime]
     deliver: Deliver
     config: Callable[[], ConfigDocument] = load_config
+    # Attachments: the name lookup behind the public-address check (tests inject one; no network).
+    resolve: Resolver = resolve_host
 
 
 _provider: Callable[[], Services] | None = None

@@ -23,9 +23,12 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from carehooks.api.media import MAX_ATTACHMENTS, AttachmentOut, ReplyAttachment
 
 Status = Literal["open", "pending", "resolved"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -101,9 +104,25 @@ class VersionedRequest(_Request):
 
 
 class ReplyRequest(_Request):
-    """An agent's reply, sent to the customer on the conversation's channel."""
+    """An agent's reply, sent to the customer on the conversation's channel: text, attachments, or both."""
 
-    text: Annotated[Text, Field(min_length=1, max_length=MAX_REPLY_CHARS), AfterValidator(_not_blank)]
+    # Before ``text``: its validator reads them (a reply needs one or the other).
+    attachments: list[ReplyAttachment] = Field(
+        default_factory=list,
+        max_length=MAX_ATTACHMENTS,
+        description="files the platform fetches by URL; where the channel cannot carry them, a 422 says why",
+    )
+    text: (
+        Annotated[Text, Field(min_length=1, max_length=MAX_REPLY_CHARS), AfterValidator(_not_blank)] | None
+    ) = Field(None, validate_default=True)
+
+    @field_validator("text")
+    @classmethod
+    def _text_or_attachments(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Attachments that failed validation are missing from info.data: their own error says why.
+        if value is None and info.data.get("attachments") == []:
+            raise ValueError("give a text, attachments, or both")
+        return value
 
 
 class AssignRequest(VersionedRequest):
@@ -204,7 +223,7 @@ class MessageOut(BaseModel):
         None, description="out only: the agent's sub, `carehooks` (automatic) or `platform-inbox` (an echo)"
     )
     status: str | None = Field(None, description="out only: sent, delivered, read or failed")
-    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    attachments: list[AttachmentOut] = Field(default_factory=list)
     decisions: dict[str, Any] | None = Field(None, description="which rules fired on this message, and why")
     hidden: bool = Field(False, description="comments: hidden from everyone but its author and their friends")
     hidden_by: str | None = Field(
@@ -282,6 +301,11 @@ class ReplyResult(BaseModel):
     message: MessageOut
     conversation: ConversationOut
     details: dict[str, str] = Field(default_factory=dict, description="what the channel did to the text")
+    messages: list[MessageOut] = Field(
+        default_factory=list,
+        description="every platform message the reply went out as, in order (one, unless attachments "
+        "had to go separately: Messenger and Instagram send the text and each attachment on their own)",
+    )
 
 
 class PrivateReplyResult(BaseModel):

@@ -10,6 +10,12 @@ top-level comment), except ``private_reply``, a direct message to a comment's au
 comment id; within 7 days of it). The private reply is stored in the author's private conversation,
 opened or joined then, and linked both ways with the public one (``carehooks.store.public``).
 
+Attachments: a message whose attachments the channel cannot carry is refused (``failed``, nothing
+sent); one the channel carries in several platform messages (:func:`carehooks.outbound.media.split`:
+Messenger sends the text and each attachment on their own) goes out part by part, each stored as its
+own outbound message with its attachments, under the one window decision; the result lists every
+part's id (``SendResult.part_ids``). A part that fails stops the rest (see :func:`_deliver_parts`).
+
 What ``deliver`` does not do: claim the side effect. Callers that must send at most once (the
 acknowledgement, the survey) claim first (``Store.claim``) and release the claim when the result is
 ``retryable``. ``deliver`` never raises for a platform refusal: it returns a ``failed`` or ``skipped``
@@ -27,6 +33,7 @@ from carehooks.channels.window import decide
 from carehooks.domain.models import Conversation, Direction, Message
 from carehooks.observability import logger, metrics
 from carehooks.outbound.client import ChannelClient, SendPlan
+from carehooks.outbound.media import refusal, split
 from carehooks.outbound.models import (
     AuthConfigError,
     OutboundMessage,
@@ -47,7 +54,7 @@ def origin_tag(conv: Conversation, message: OutboundMessage) -> str:
     return message.origin_tag or f"{message.kind}:{conv.id}"
 
 
-def deliver(
+def deliver(  # noqa: PLR0911 - one answer per outcome
     conv: Conversation,
     message: OutboundMessage,
     store: Store,
@@ -86,18 +93,76 @@ def deliver(
             )
             return _not_sent(conv, message, store, now, result)
     tagged = replace(message, origin_tag=origin_tag(conv, message))
+    traits = traits_for(conv.channel)
+    cannot = refusal(
+        traits, message.attachments, business=conv.account_id, customer=conv.contact_id, public=conv.public
+    )
+    if cannot:
+        # The agent API refuses these with a 422 first; this keeps every other caller honest.
+        result = SendResult(
+            status="failed",
+            reason=cannot,
+            error_class=PermanentError.error_class,
+            details={"source": "media"},
+        )
+        return _not_sent(conv, message, store, now, result)
+    parts = split(tagged, traits)
     try:
         plan = SendPlan(mode=decision.mode, public_reply_to=_public_reply_target(conv, tagged, store))
         if client is None:
             client = registry.client_for(conv.channel)
-        result = client.send(conv, tagged, plan)
+        if len(parts) > 1:
+            return _deliver_parts(conv, parts, plan, client, store, now)
+        result = client.send(conv, parts[0], plan)
     except OutsideWindowError as exc:
         # The platform's clock disagreed with ours: nothing went out and retrying cannot help.
         result = _from_error(exc, status="skipped")
         return _not_sent(conv, message, store, now, result)
     except SendError as exc:
         return _not_sent(conv, message, store, now, _from_error(exc, status="failed"))
-    return _sent(conv, tagged, plan, result, store, now)
+    return _sent(conv, parts[0], plan, result, store, now)
+
+
+def _deliver_parts(
+    conv: Conversation,
+    parts: tuple[OutboundMessage, ...],
+    plan: SendPlan,
+    client: ChannelClient,
+    store: Store,
+    now: datetime,
+) -> SendResult:
+    """Send a message that goes out as several platform messages (:func:`split`), in order.
+
+    Each part is stored as its own outbound message (with its attachments), as the platform's echoes and
+    statuses name each one. The window was decided once for the whole message. When a part fails, the
+    parts after it are not sent: the result is that failure, its ``part_ids`` the parts that went out.
+    """
+    sent: list[SendResult] = []
+    for index, part in enumerate(parts):
+        try:
+            result = client.send(conv, part, plan)
+        except SendError as exc:
+            status = "skipped" if isinstance(exc, OutsideWindowError) and not sent else "failed"
+            failure = _from_error(exc, status=status)
+            if sent:
+                failure = replace(
+                    failure,
+                    reason=(
+                        f"{failure.reason} (part {index + 1} of {len(parts)}; the first {len(sent)} "
+                        "went out and are in the conversation)"
+                    ),
+                    # Retrying the whole message would send the parts that went out a second time.
+                    retryable=False,
+                    part_ids=tuple(r.platform_message_id or "" for r in sent),
+                    details={**failure.details, "parts": str(len(parts)), "parts_sent": str(len(sent))},
+                )
+            return _not_sent(conv, part, store, now, failure)
+        sent.append(_sent(conv, part, plan, result, store, now))
+    details: dict[str, str] = {}
+    for result in sent:
+        details.update(result.details)
+    details["parts"] = str(len(parts))
+    return replace(sent[0], details=details, part_ids=tuple(r.platform_message_id or "" for r in sent))
 
 
 def _comment_time(conv: Conversation, message: OutboundMessage, store: Store) -> datetime | None:
@@ -234,6 +299,7 @@ def _sent(
         sent_at=now,
         text=message.text,
         kind=message.kind,
+        attachments=[{"kind": a.type, "url": a.url} for a in message.attachments],
         origin_tag=message.origin_tag,
         author=message.author,
         status="sent",

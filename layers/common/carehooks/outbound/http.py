@@ -147,7 +147,7 @@ def request(
     *,
     platform: str,
     json: Any = None,
-    data: dict[str, str] | None = None,
+    data: dict[str, str | list[str]] | None = None,
     headers: dict[str, str] | None = None,
     auth: tuple[str, str] | None = None,
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 SendKind = Literal["ack", "agent_reply", "survey", "rule_reply", "public_reply", "private_reply"]
+AttachmentType = Literal["image", "file"]
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,25 @@ class TemplateRef:
 
 
 @dataclass(frozen=True)
+class MediaAttachment:
+    """A file sent by URL: the platform fetches it (carehooks never downloads it).
+
+    ``type`` is ``image`` (shown inline) or ``file`` (a document the customer downloads).
+    """
+
+    url: str
+    type: AttachmentType = "image"
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """A message carehooks wants to send in a conversation.
 
     ``author`` is ``"carehooks"`` for automation, or the agent's id for a person's reply (only a
     person's reply may use Messenger/Instagram's HUMAN_AGENT tag, and only a person's reply counts as
     a response for SLA and first-response time). ``origin_tag`` is echoed back by the platform so the
-    echo is recognised as ours.
+    echo is recognised as ours. ``attachments`` are files sent by URL with (or instead of) the text;
+    :func:`carehooks.outbound.media.split` turns them into the platform messages a channel can carry.
     """
 
     text: str
@@ -42,6 +55,7 @@ class OutboundMessage:
     choices: tuple[Choice, ...] = ()
     template: TemplateRef | None = None
     reply_to: str | None = None
+    attachments: tuple[MediaAttachment, ...] = ()
 
 
 SendStatus = Literal["sent", "skipped", "failed"]
@@ -49,7 +63,12 @@ SendStatus = Literal["sent", "skipped", "failed"]
 
 @dataclass(frozen=True)
 class SendResult:
-    """The outcome of one send. ``reason`` is readable (never a bare platform code)."""
+    """The outcome of one send. ``reason`` is readable (never a bare platform code).
+
+    ``part_ids``: a message that went out as several platform messages (attachments on a platform
+    that takes one per message) lists each one's id, in order; ``platform_message_id`` is the first.
+    When a later part fails, the result is ``failed`` and ``part_ids`` lists the parts that went out.
+    """
 
     status: SendStatus
     platform_message_id: str | None = None
@@ -57,6 +76,7 @@ class SendResult:
     error_class: str | None = None
     retryable: bool = False
     details: dict[str, str] = field(default_factory=dict)
+    part_ids: tuple[str, ...] = ()
 
 
 class SendError(Exception):

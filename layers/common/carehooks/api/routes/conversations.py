@@ -107,14 +107,19 @@ def get_history(conversation_id: str, agent: CurrentAgent, deps: Deps) -> Conver
         "thread, for everyone to read (answer privately with `/private-reply`). "
         "409 `send_skipped`: outside the channel's messaging "
         "window; 409 `send_refused`: the platform refused; 503: the platform is unreachable (nothing was "
-        "sent). The first reply sets `first_response_at` and `first_responder`."
+        "sent). The first reply sets `first_response_at` and `first_responder`. "
+        "`attachments` (https URLs the platform fetches) go with or without text where the channel can "
+        "carry them (not on X, SMS-only routes or public comment threads: 422 with the reason); a URL "
+        "pointing at a private, loopback or link-local address, or whose host does not resolve, is a 422. "
+        "A reply may go out as several platform messages (`messages`); 409 `send_partial` when some went "
+        "out and a later one failed (see docs/attachments.md)."
     ),
     tags=TAGS,
     status_code=201,
     responses=responses(*BODY_ERRORS, 404, 409, 503, ok=201, description="sent and stored"),
 )
 def post_reply(conversation_id: str, body: ReplyRequest, agent: CurrentAgent, deps: Deps) -> ReplyResult:
-    return use.reply(deps, agent, conversation_id, body.text)
+    return use.reply(deps, agent, conversation_id, body.text or "", body.attachments)
 
 
 @router.post(

@@ -79,6 +79,9 @@ _BY_CODE: dict[int, _Rule] = {
     131049: _Rule(PermanentError, "WhatsApp did not deliver it, to maintain healthy ecosystem engagement"),
     131050: _Rule(RecipientUnreachableError, "the customer stopped marketing messages from this business"),
     131051: _Rule(PermanentError, "WhatsApp does not support this message type"),
+    131053: _Rule(
+        PermanentError, "WhatsApp could not fetch or use the attachment from its URL (media upload error)"
+    ),
     132000: _Rule(PermanentError, "the template's parameter count does not match the approved template"),
     132001: _Rule(PermanentError, "the template does not exist in this language, or is not approved"),
     133010: _Rule(AuthConfigError, "the WhatsApp phone number is not registered"),

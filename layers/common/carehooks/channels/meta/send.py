@@ -6,7 +6,9 @@ Inside the 24-hour window a send is ``messaging_type: RESPONSE`` when it answers
 acknowledgement, a rule's or an agent's reply) and ``UPDATE`` when carehooks sends it proactively (a
 survey, a closing message): :func:`messaging_type`. A person's reply between 24 hours and 7 days is
 ``MESSAGE_TAG`` + ``HUMAN_AGENT``. ``message.metadata`` carries the origin tag, which the
-echo returns, so the echo is recognised as carehooks' own. Choices become quick replies.
+echo returns, so the echo is recognised as carehooks' own. Choices become quick replies. An attachment
+goes as ``message.attachment`` ``{"type": "image" | "file", "payload": {"url", "is_reusable": false}}``,
+one per message and without text (:func:`carehooks.outbound.media.split` sends the text first).
 
 Public comment threads (the conversation is ``public``):
 
@@ -122,9 +124,17 @@ class SendApiClient:
         """The Send API request body and what was adjusted to fit it."""
         if plan.mode == "template":
             raise PermanentError("templates are a WhatsApp feature; Messenger and Instagram have none")
-        fitted = fit(message.text, self.text_limit, measure=self.text_measure)
-        details = dict(fitted.details)
-        content: dict[str, Any] = {"text": fitted.text}
+        content: dict[str, Any]
+        details: dict[str, str]
+        if message.attachments:
+            content, details = (
+                attachment_content(message),
+                {"attachment_type": str(message.attachments[0].type)},
+            )
+        else:
+            fitted = fit(message.text, self.text_limit, measure=self.text_measure)
+            details = dict(fitted.details)
+            content = {"text": fitted.text}
         if message.origin_tag:
             content["metadata"] = message.origin_tag[:METADATA_LIMIT]
         if message.choices:
@@ -146,6 +156,16 @@ class SendApiClient:
         else:
             body["messaging_type"] = messaging_type(message)
         return body, details
+
+
+def attachment_content(message: OutboundMessage) -> dict[str, Any]:
+    """The ``message`` of a Send API call carrying one attachment by URL (no text: Meta takes either)."""
+    if len(message.attachments) != 1 or message.text:
+        raise PermanentError(
+            "a Messenger or Instagram message carries one attachment and no text (split the message first)"
+        )
+    attachment = message.attachments[0]
+    return {"attachment": {"type": attachment.type, "payload": {"url": attachment.url, "is_reusable": False}}}
 
 
 def messaging_type(message: OutboundMessage) -> str:

@@ -1,5 +1,6 @@
 """Telegram client: ``POST {TELEGRAM_API_URL}/bot{TELEGRAM_BOT_TOKEN}/sendMessage``.
 
+An attachment is ``sendPhoto`` or ``sendDocument`` with its URL and the text as caption.
 Choices become an inline keyboard (``callback_data`` = the choice id, at most 64 bytes); the tap comes
 back as a ``callback_query``. Text is cut to 4096 UTF-16 code units. The token is part of the URL (the
 Bot API's design), so the URL is never logged or put into an error.
@@ -11,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-from carehooks.channels.telegram.traits import TRAITS
+from carehooks.channels.telegram.traits import CAPTION_LIMIT, TRAITS
 from carehooks.config.settings import secret
 from carehooks.domain.models import Conversation
 from carehooks.outbound import http
@@ -35,6 +36,14 @@ API_URL = "https://api.telegram.org"  # unless TELEGRAM_API_URL says otherwise
 CALLBACK_DATA_BYTES = 64
 BUTTON_TEXT = 64
 BUTTONS_PER_ROW = 3
+# How the Bot API words a URL it could not fetch or use (``400 Bad Request: …``).
+_MEDIA_FETCH_ERRORS = (
+    "failed to get http url content",
+    "wrong file identifier/http url specified",
+    "wrong type of the web page content",
+    "wrong remote file identifier",
+    "file must be non-empty",
+)
 _BOT_TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
 
 
@@ -74,10 +83,10 @@ class TelegramClient:
         token = secret("TELEGRAM_BOT_TOKEN")
         if not token:
             raise AuthConfigError("no Telegram bot token configured (set TELEGRAM_BOT_TOKEN)")
-        body, details = build_body(conversation, message)
+        method, body, details = build_call(conversation, message)
         try:
             response = http.request(
-                "POST", f"{self.base_url}/bot{token}/sendMessage", platform=PLATFORM, json=body
+                "POST", f"{self.base_url}/bot{token}/{method}", platform=PLATFORM, json=body
             )
         except (TransientError, OutcomeUnknownError) as exc:
             # Drop the cause: requests' message names the URL, and the URL holds the bot token.
@@ -93,18 +102,48 @@ class TelegramClient:
         return SendResult(status="sent", platform_message_id=f"{chat}:{message_id}", details=details)
 
 
+def build_call(
+    conversation: Conversation, message: OutboundMessage
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The Bot API method for ``message``, its parameters and what was adjusted (pure).
+
+    Text: ``sendMessage``. One attachment: ``sendPhoto`` (an image) or ``sendDocument`` (a file) with
+    the URL Telegram fetches, the text as its ``caption`` (at most 1024 UTF-16 code units).
+    """
+    if not message.attachments:
+        return ("sendMessage", *build_body(conversation, message))
+    if len(message.attachments) != 1:
+        raise PermanentError("a Telegram message carries one attachment (split the message first)")
+    attachment = message.attachments[0]
+    method, field = ("sendPhoto", "photo") if attachment.type == "image" else ("sendDocument", "document")
+    body: dict[str, Any] = {"chat_id": _chat(conversation.contact_id), field: attachment.url}
+    details: dict[str, str] = {"attachment_type": attachment.type}
+    if message.text:
+        fitted = fit(message.text, CAPTION_LIMIT, measure=TRAITS.measure, label="caption")
+        body["caption"] = fitted.text
+        details.update(fitted.details)
+    if message.choices:
+        body["reply_markup"] = {"inline_keyboard": _keyboard(message.choices)}
+    _reply_parameters(body, message)
+    return method, body, details
+
+
 def build_body(conversation: Conversation, message: OutboundMessage) -> tuple[dict[str, Any], dict[str, str]]:
     """The ``sendMessage`` parameters and what was adjusted to fit them (pure)."""
     fitted = fit(message.text, TRAITS.text_limit, measure=TRAITS.measure)
     body: dict[str, Any] = {"chat_id": _chat(conversation.contact_id), "text": fitted.text}
     if message.choices:
         body["reply_markup"] = {"inline_keyboard": _keyboard(message.choices)}
+    _reply_parameters(body, message)
+    return body, dict(fitted.details)
+
+
+def _reply_parameters(body: dict[str, Any], message: OutboundMessage) -> None:
     if message.reply_to:
         # Inbound ids are "<chat>:<message_id>"; the Bot API wants the bare message_id.
         tail = message.reply_to.split(":")
         if len(tail) >= 2 and tail[1].lstrip("-").isdigit():
             body["reply_parameters"] = {"message_id": int(tail[1]), "allow_sending_without_reply": True}
-    return body, dict(fitted.details)
 
 
 def _chat(contact_id: str) -> int | str:
@@ -125,7 +164,7 @@ def _keyboard(choices: tuple[Choice, ...]) -> list[list[dict[str, str]]]:
     return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
 
 
-def classify(status_code: int, body: dict[str, Any], retry_after: float | None = None) -> SendError:
+def classify(status_code: int, body: dict[str, Any], retry_after: float | None = None) -> SendError:  # noqa: PLR0911 - one answer per error
     """The one mapping of a failed Bot API call onto the SendError taxonomy."""
     code = body.get("error_code", status_code)
     description = str(body.get("description") or "")[:200]
@@ -146,6 +185,11 @@ def classify(status_code: int, body: dict[str, Any], retry_after: float | None =
     if code == 403:
         return RecipientUnreachableError(
             f"the customer blocked the bot or never started it ({description or 'forbidden'})",
+            platform_code=platform_code,
+        )
+    if code == 400 and any(sign in lowered for sign in _MEDIA_FETCH_ERRORS):
+        return PermanentError(
+            f"Telegram could not fetch the attachment from its URL ({description})",
             platform_code=platform_code,
         )
     if code == 400 and ("chat not found" in lowered or "user is deactivated" in lowered):

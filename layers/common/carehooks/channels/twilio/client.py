@@ -4,7 +4,8 @@ SMS and WhatsApp-via-Twilio share it: WhatsApp addresses get the ``whatsapp:`` p
 the WhatsApp window the message's template goes as ``ContentSid`` + ``ContentVariables`` (``{"1": …}``);
 text in ``Body`` would fail with 63016. ``StatusCallback`` points at this deployment's Twilio webhook
 (when ``PUBLIC_BASE_URL`` is set), so delivery statuses come back to the stored message. Choices are
-listed as numbered lines (buttons need a Content template).
+listed as numbered lines (buttons need a Content template). Attachments are ``MediaUrl`` fields:
+an MMS (SMS between numbers where Twilio sends MMS) carries up to 10, a WhatsApp message one.
 
 Bodies are cut to 1,600 UTF-16 code units. An SMS's ``details`` say how it will travel
 (``sms_encoding`` GSM-7 or UCS-2, ``sms_segments``): one character outside GSM-7 sends the whole body
@@ -18,7 +19,7 @@ import json
 
 from carehooks.channels.twilio.errors import classify
 from carehooks.channels.twilio.segments import sms_shape
-from carehooks.channels.twilio.traits import BODY_LIMIT, BODY_MEASURE
+from carehooks.channels.twilio.traits import BODY_LIMIT, BODY_MEASURE, MAX_MEDIA
 from carehooks.channels.twilio.webhook import public_url
 from carehooks.config.settings import secret, secret_list
 from carehooks.domain.models import Channel, Conversation
@@ -83,11 +84,17 @@ class TwilioClient:
 
 def build_form(
     conversation: Conversation, message: OutboundMessage, plan: SendPlan
-) -> tuple[dict[str, str], dict[str, str]]:
-    """The Messages API form fields and what was adjusted to fit them (pure apart from settings)."""
+) -> tuple[dict[str, str | list[str]], dict[str, str]]:
+    """The Messages API form fields and what was adjusted to fit them (pure apart from settings).
+
+    Attachments are ``MediaUrl`` fields (repeated: an MMS carries up to 10), the text, if any, the body.
+    """
     whatsapp = conversation.channel is Channel.TWILIO_WHATSAPP
     prefix = "whatsapp:" if whatsapp else ""
-    form = {"To": prefix + conversation.contact_id, "From": prefix + conversation.account_id}
+    form: dict[str, str | list[str]] = {
+        "To": prefix + conversation.contact_id,
+        "From": prefix + conversation.account_id,
+    }
     details: dict[str, str] = {}
     if plan.mode == "template":
         if not whatsapp or message.template is None:
@@ -106,6 +113,16 @@ def build_form(
         details["template"] = message.template.name
     elif plan.mode == "human_agent":
         raise PermanentError("the HUMAN_AGENT tag is a Messenger/Instagram feature, not Twilio")
+    elif message.attachments:
+        if len(message.attachments) > (1 if whatsapp else MAX_MEDIA):
+            raise PermanentError("too many attachments for one Twilio message (split the message first)")
+        form["MediaUrl"] = [a.url for a in message.attachments]
+        text = choices_as_text(message.text, message.choices)
+        if text:
+            fitted = fit(text, BODY_LIMIT, measure=BODY_MEASURE)
+            form["Body"] = fitted.text
+            details.update(fitted.details)
+        details["media"] = str(len(message.attachments))
     else:
         fitted = fit(choices_as_text(message.text, message.choices), BODY_LIMIT, measure=BODY_MEASURE)
         form["Body"] = fitted.text

@@ -18,6 +18,8 @@ from carehooks.outbound.models import (
 )
 
 _TABLE: dict[int, tuple[type[SendError], str]] = {
+    11751: (PermanentError, "the attachment is larger than the carrier or WhatsApp accepts"),
+    12300: (PermanentError, "the attachment's URL answered with a content type Twilio cannot send"),
     20003: (AuthConfigError, "Twilio rejected the credentials (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)"),
     20404: (AuthConfigError, "Twilio could not find the account or resource (check TWILIO_ACCOUNT_SID)"),
     20429: (RateLimitedError, "Twilio is rate limiting requests"),
@@ -28,6 +30,8 @@ _TABLE: dict[int, tuple[type[SendError], str]] = {
     21612: (RecipientUnreachableError, "this route cannot reach the customer's number"),
     21614: (RecipientUnreachableError, "the customer's number cannot receive SMS (not a mobile number)"),
     21617: (PermanentError, "the message body is longer than Twilio allows (1600 characters)"),
+    21620: (PermanentError, "an attachment URL is not valid or could not be fetched"),
+    21623: (PermanentError, "too many attachments for one message (at most 10)"),
     21656: (PermanentError, "a template variable (ContentVariables) was empty or invalid"),
     21659: (AuthConfigError, "the sending number does not belong to this Twilio account"),
     30003: (RecipientUnreachableError, "the customer's handset is unreachable"),
@@ -42,6 +46,7 @@ _TABLE: dict[int, tuple[type[SendError], str]] = {
         "outside the WhatsApp 24-hour window: free-form text is refused; an approved template (ContentSid) is needed",
     ),
     63018: (RateLimitedError, "WhatsApp's rate limit for this sender was exceeded"),
+    63019: (PermanentError, "WhatsApp could not download the attachment from its URL"),
     63024: (RecipientUnreachableError, "the customer is not a valid WhatsApp recipient"),
 }
 

@@ -3,15 +3,18 @@
 Inside the 24-hour customer-service window: text, or interactive reply buttons (up to 3 choices,
 titles up to 20 characters), or an interactive list (4 to 10 choices). Outside it: only the approved
 template of the message's ``TemplateRef``. ``biz_opaque_callback_data`` carries the origin tag, which
-status webhooks return.
+status webhooks return. An attachment goes as an ``image`` or ``document`` message with a ``link``
+(one per message), the text as its ``caption`` (at most 1024 characters) and a document's file name
+from its URL.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from carehooks.channels.meta.graph import GraphClient
-from carehooks.channels.whatsapp.traits import TEXT_LIMIT, TEXT_MEASURE
+from carehooks.channels.whatsapp.traits import CAPTION_LIMIT, TEXT_LIMIT, TEXT_MEASURE
 from carehooks.domain.models import Conversation
 from carehooks.outbound.client import STANDARD, SendPlan
 from carehooks.outbound.models import (
@@ -32,6 +35,7 @@ ROW_TITLE = 24
 ROW_ID = 200
 LIST_BUTTON_LABEL = "Choose"
 CALLBACK_DATA_LIMIT = 512
+FILENAME_LIMIT = 240
 
 
 class WhatsAppClient:
@@ -72,6 +76,9 @@ def build_body(
         details["template"] = message.template.name
     elif plan.mode == "human_agent":
         raise PermanentError("the HUMAN_AGENT tag is a Messenger/Instagram feature, not WhatsApp")
+    elif message.attachments:
+        kind, media = _media(message, details)
+        body.update({"type": kind, kind: media})
     elif message.choices:
         body.update(type="interactive", interactive=_interactive(message, details))
     else:
@@ -83,6 +90,31 @@ def build_body(
     if message.origin_tag:
         body["biz_opaque_callback_data"] = message.origin_tag[:CALLBACK_DATA_LIMIT]
     return body, details
+
+
+def _media(message: OutboundMessage, details: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """An image or document message with a ``link`` WhatsApp fetches, the text as its caption."""
+    if len(message.attachments) != 1:
+        raise PermanentError("a WhatsApp message carries one attachment (split the message first)")
+    attachment = message.attachments[0]
+    kind = "image" if attachment.type == "image" else "document"
+    media: dict[str, Any] = {"link": attachment.url}
+    if message.text:
+        fitted = fit(message.text, CAPTION_LIMIT, measure=TEXT_MEASURE, label="caption")
+        details.update(fitted.details)
+        media["caption"] = fitted.text
+    if kind == "document":
+        # Without a filename WhatsApp shows "Untitled"; the URL's last path segment names the file.
+        name = filename(attachment.url)
+        if name:
+            media["filename"] = name
+    details["attachment_type"] = attachment.type
+    return kind, media
+
+
+def filename(url: str) -> str:
+    """The file name a URL ends with (decoded; '' when its path ends with a slash)."""
+    return unquote(urlsplit(url).path.rsplit("/", 1)[-1])[:FILENAME_LIMIT]
 
 
 def _template(template: TemplateRef) -> dict[str, Any]:

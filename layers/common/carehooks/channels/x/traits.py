@@ -9,7 +9,7 @@ than code points, whichever of the two X uses.
 from __future__ import annotations
 
 from carehooks.channels.x.weighted import MAX_WEIGHTED_LENGTH, X_WEIGHTED
-from carehooks.outbound.platforms import ChannelTraits
+from carehooks.outbound.platforms import ChannelTraits, MediaSupport
 from carehooks.outbound.text import UTF16
 
 DM_LIMIT = 10_000
@@ -18,6 +18,14 @@ POST_LIMIT = MAX_WEIGHTED_LENGTH
 POST_MEASURE = X_WEIGHTED
 # The kind of a customer's public post (a mention or reply), which a public reply answers.
 POST_KIND = "post"
+# X's DMs carry media only as ids of media uploaded to X first (``attachments: [{"media_id"}]``), never
+# a URL, and carehooks does not upload files: attachments are refused with this reason.
+MEDIA = MediaSupport(
+    refusal=(
+        "X cannot carry attachments sent by URL: its direct messages take only media uploaded to X "
+        "first, which carehooks does not do; send the link in the text instead"
+    )
+)
 
 TRAITS = ChannelTraits(
     label="X",
@@ -25,4 +33,5 @@ TRAITS = ChannelTraits(
     measure=DM_MEASURE,
     public_replies="latest_post",
     post_kind=POST_KIND,
+    media=MEDIA,
 )
