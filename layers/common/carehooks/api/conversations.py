@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -134,17 +134,29 @@ def _bare(whatsapp_address: str) -> str:
 
 
 # -- replying ---------------------------------------------------------------------------------------
-def reply(services: Services, agent: Agent, conversation_id: str, text: str) -> ReplyResult:
+def reply(
+    services: Services,
+    agent: Agent,
+    conversation_id: str,
+    text: str,
+    *,
+    attributes: Mapping[str, str] | None = None,
+) -> ReplyResult:
     """Send the agent's text to the customer through the channel (window-aware) and store it.
 
     The store records the first response time and the responder (the agent's ``sub``) when the message is
-    stored. Nothing is retried here: a send that may have gone out is never sent twice.
+    stored. Nothing is retried here: a send that may have gone out is never sent twice. ``attributes``
+    are recorded on the stored message (e.g. ``saved_reply_id``).
     """
     store = services.store
     conv = load(store, conversation_id)
     now = services.now()
     message = OutboundMessage(
-        kind="agent_reply", author=agent.sub, text=text, origin_tag=f"agent:{conv.id}:{uuid.uuid4().hex}"
+        kind="agent_reply",
+        author=agent.sub,
+        text=text,
+        origin_tag=f"agent:{conv.id}:{uuid.uuid4().hex}",
+        attributes=dict(attributes or {}),
     )
     try:
         result = services.deliver(conv, message, store, now)
@@ -176,6 +188,7 @@ def reply(services: Services, agent: Agent, conversation_id: str, text: str) -> 
         kind="agent_reply",
         author=agent.sub,
         status="sent",
+        extra=dict(attributes or {}),
     )
     current = store.get_conversation(conv.id) or conv
     return ReplyResult(
@@ -346,6 +359,7 @@ def message_out(message: Message) -> MessageOut:
         hidden_by=_str_or_none(message.extra.get("hidden_by")),
         deleted=bool(message.extra.get("deleted")),
         edits=[dict(e) for e in message.extra.get("edits") or [] if isinstance(e, dict)],
+        saved_reply_id=_str_or_none(message.extra.get("saved_reply_id")),
     )
 
 

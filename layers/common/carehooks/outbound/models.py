@@ -42,6 +42,8 @@ class OutboundMessage:
     choices: tuple[Choice, ...] = ()
     template: TemplateRef | None = None
     reply_to: str | None = None
+    # Recorded on the stored outbound message (e.g. ``saved_reply_id``); never sent to the platform.
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 SendStatus = Literal["sent", "skipped", "failed"]
