@@ -43,6 +43,8 @@ def _responses(*statuses: int, ok: int = 200, description: str = "success") -> d
         out[404] = {**out[404], "description": _NOT_FOUND}
     if 409 in out:
         out[409] = {**out[409], "description": _TAKEN}
+    if ok == 204:
+        out[204] = {"description": description, "content": {}}  # no body
     return out
 
 
