@@ -13,7 +13,6 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -29,7 +28,7 @@ MAX_SHORTCODE_CHARS = 32
 MAX_TITLE_CHARS = 200  # (Name's own limit)
 MAX_TEXT_CHARS = 4096
 MAX_LANGUAGES = 20
-SHORTCODE_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+SHORTCODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 # BCP 47-ish: a 2-3 letter language, then up to three subtags (script, region, variant): en, pt-BR, zh-Hant-TW.
 LANGUAGE_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 ALL_CHANNELS = tuple(Channel)
@@ -55,11 +54,6 @@ def _unique[T](values: list[T]) -> list[T]:
     return values
 
 
-def _lower(value: object) -> object:
-    # Before the pattern is checked: ``Refund-Policy`` is the shortcode ``refund-policy``.
-    return value.strip().lower() if isinstance(value, str) else value
-
-
 def _language_case(value: str) -> str:
     # en, pt-BR, zh-Hant: lower-case language, title-case script, upper-case region (BCP 47's casing).
     language, *subtags = value.split("-")
@@ -71,9 +65,9 @@ def _language_case(value: str) -> str:
 
 Shortcode = Annotated[
     str,
-    BeforeValidator(_lower),
     StringConstraints(min_length=1, max_length=MAX_SHORTCODE_CHARS, pattern=SHORTCODE_PATTERN),
-    Field(description="unique; lower-case letters, digits, `_` and `-` (stored lower-cased)"),
+    AfterValidator(str.lower),
+    Field(description="unique, in any case (stored lower-cased): letters, digits, `_` and `-`"),
 ]
 Title = Annotated[Name, Field(max_length=MAX_TITLE_CHARS)]
 TemplateText = Annotated[
