@@ -33,6 +33,7 @@ SAMPLE_PARAMS = {
     "account_id": PAGE,
     "contact_id": "7318845612093471",
     "comment_id": "556677889900112_1029384756473829",
+    "saved_reply_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
 }
 
 
@@ -204,3 +205,65 @@ def test_an_image_reply_shows_the_platforms_attachment_call_in_the_outbox(projec
     )
     assert status == 422, refused
     assert len(stack.outbox()) == before
+
+
+def whatsapp_customer_says(stack: LocalStack, contact: str, name: str, text: str) -> None:
+    """A signed WhatsApp text from ``contact``, whose profile name the webhook carries."""
+    body = event_json("meta/whatsapp_text.json")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0] = {"profile": {"name": name}, "wa_id": contact}
+    value["messages"][0].update(
+        {
+            "from": contact,
+            "id": f"wamid.{uuid.uuid4().hex}",
+            "timestamp": str(int(stack_now(stack).timestamp())),
+        }
+    )
+    value["messages"][0]["text"] = {"body": text}
+    raw = json.dumps(body).encode()
+    signature = hmac.new(SECRET_DEFAULTS["META_APP_SECRET"].encode(), raw, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
+    assert stack.request("POST", "/webhooks/meta", raw, headers).status == 200
+
+
+def test_an_agent_replies_with_a_saved_reply_and_the_outbox_shows_the_customers_name(
+    project_stack: LocalStack,
+) -> None:
+    stack = project_stack
+    token = token_for(stack, "agent-ada", name="Ada")
+    contact = "1650" + str(uuid.uuid4().int % 10**7).zfill(7)
+    # Given a saved reply with placeholders, and a WhatsApp customer whose name the webhook gave
+    status, saved = api(
+        stack,
+        token,
+        "POST",
+        "/api/saved-replies",
+        {
+            "shortcode": f"thanks-{uuid.uuid4().hex[:8]}",
+            "title": "Thanks",
+            "text": "Thanks {contact_name}, {agent_name} here.",
+        },
+    )
+    assert status == 201, saved
+    whatsapp_customer_says(stack, contact, "Sheena Nelson", "is my order late?")
+
+    def listed() -> dict[str, Any] | None:
+        status, body = api(stack, token, "GET", "/api/conversations?status=open&channel=whatsapp&limit=100")
+        assert status == 200, body
+        return next((c for c in body["items"] if c["contact_id"] == contact), None)
+
+    item = wait_for(listed, what="the WhatsApp conversation in the open list")
+    # When the agent replies with the saved reply
+    before = len(stack.outbox())
+    status, reply = api(
+        stack, token, "POST", f"/api/conversations/{item['id']}/reply", {"saved_reply_id": saved["id"]}
+    )
+    assert status == 201, reply
+    # Then the outbox shows the WhatsApp send with the customer's and the agent's names filled in
+    calls = [c for c in stack.outbox()[before:] if (c.get("body") or {}).get("to") == contact]
+    assert len(calls) == 1
+    assert calls[0]["body"]["text"]["body"] == "Thanks Sheena Nelson, Ada here."
+    assert reply["message"]["saved_reply_id"] == saved["id"]
+    # and the saved reply counts its use
+    status, used = api(stack, token, "GET", f"/api/saved-replies/{saved['id']}")
+    assert (status, used["usage_count"]) == (200, 1)

@@ -93,6 +93,7 @@ class FakeDeliver:
                     author=message.author,
                     status="sent",
                     stored_at=now,
+                    extra=dict(message.attributes),
                 ),
             )
         return self.result

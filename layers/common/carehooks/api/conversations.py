@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -141,12 +141,15 @@ def reply(
     conversation_id: str,
     text: str,
     attachments: list[ReplyAttachment] | None = None,
+    *,
+    attributes: Mapping[str, str] | None = None,
 ) -> ReplyResult:
     """Send the agent's text and attachments to the customer through the channel (window-aware); store it.
 
     The store records the first response time and the responder (the agent's ``sub``) when the message is
     stored. Nothing is retried here: a send that may have gone out is never sent twice. Attachments the
     conversation cannot carry are a 422 before anything is sent (:mod:`carehooks.api.media`).
+    ``attributes`` are recorded on the stored message (e.g. ``saved_reply_id``).
     """
     store = services.store
     conv = load(store, conversation_id)
@@ -158,6 +161,7 @@ def reply(
         text=text,
         origin_tag=f"agent:{conv.id}:{uuid.uuid4().hex}",
         attachments=media,
+        attributes=dict(attributes or {}),
     )
     try:
         result = services.deliver(conv, message, store, now)
@@ -205,6 +209,7 @@ def _sent_message(
         kind=message.kind,
         author=message.author,
         status="sent",
+        extra=dict(message.attributes),
     )
 
 
@@ -369,6 +374,7 @@ def message_out(message: Message) -> MessageOut:
         hidden_by=_str_or_none(message.extra.get("hidden_by")),
         deleted=bool(message.extra.get("deleted")),
         edits=[dict(e) for e in message.extra.get("edits") or [] if isinstance(e, dict)],
+        saved_reply_id=_str_or_none(message.extra.get("saved_reply_id")),
     )
 
 

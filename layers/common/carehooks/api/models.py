@@ -27,8 +27,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from carehooks.api.media import MAX_ATTACHMENTS, AttachmentOut, ReplyAttachment
+from carehooks.domain.placeholders import NAME_PATTERN
 
 Status = Literal["open", "pending", "resolved"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -91,6 +93,19 @@ def _rfc3339(value: Any) -> Any:
 
 RequestTime = Annotated[datetime, BeforeValidator(_rfc3339)]
 
+# Saved replies (issue 16): their ids are ULIDs; a placeholder's name is a variable or ``attributes.<key>``.
+MAX_VARIABLES = 20
+SavedReplyId = Annotated[str, StringConstraints(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+PlaceholderName = Annotated[str, StringConstraints(pattern=f"^{NAME_PATTERN}$")]
+
+
+def field_error(field: str, message: str) -> ValidationError:
+    """A validation error located at ``field``: raised from a model validator, the 422 names the field."""
+    return ValidationError.from_exception_data(
+        "request",
+        [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=None)],
+    )
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -104,13 +119,22 @@ class VersionedRequest(_Request):
 
 
 class ReplyRequest(_Request):
-    """An agent's reply, sent to the customer on the conversation's channel: text, attachments, or both."""
+    """An agent's reply, sent to the customer on the conversation's channel: text, attachments, or both;
+    or a saved reply (``saved_reply_id``, rendered with ``variables``)."""
 
-    # Before ``text``: its validator reads them (a reply needs one or the other).
+    # Before ``text``: its validator reads them (a reply needs something to send).
     attachments: list[ReplyAttachment] = Field(
         default_factory=list,
         max_length=MAX_ATTACHMENTS,
         description="files the platform fetches by URL; where the channel cannot carry them, a 422 says why",
+    )
+    # Saved replies (issue 16): send one of the library instead of ``text``.
+    saved_reply_id: SavedReplyId | None = Field(None, description="send this saved reply, rendered")
+    variables: dict[PlaceholderName, Name] | None = Field(
+        None,
+        max_length=MAX_VARIABLES,
+        description="with `saved_reply_id`: values of its placeholders (they win over the contact's and "
+        "the agent's names and attributes)",
     )
     text: (
         Annotated[Text, Field(min_length=1, max_length=MAX_REPLY_CHARS), AfterValidator(_not_blank)] | None
@@ -118,11 +142,19 @@ class ReplyRequest(_Request):
 
     @field_validator("text")
     @classmethod
-    def _text_or_attachments(cls, value: str | None, info: ValidationInfo) -> str | None:
+    def _something_to_send(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Attachments that failed validation are missing from info.data: their own error says why.
-        if value is None and info.data.get("attachments") == []:
-            raise ValueError("give a text, attachments, or both")
+        if value is None and info.data.get("attachments") == [] and info.data.get("saved_reply_id") is None:
+            raise ValueError("give a text, attachments, or both (or a saved_reply_id)")
         return value
+
+    @model_validator(mode="after")
+    def _saved_reply_alone(self) -> ReplyRequest:
+        if self.saved_reply_id is not None and (self.text is not None or self.attachments):
+            raise field_error("saved_reply_id", "give text and attachments, or saved_reply_id, not both")
+        if self.variables is not None and self.saved_reply_id is None:
+            raise field_error("variables", "variables fill a saved reply: give saved_reply_id too")
+        return self
 
 
 class AssignRequest(VersionedRequest):
@@ -233,6 +265,7 @@ class MessageOut(BaseModel):
     edits: list[dict[str, Any]] = Field(
         default_factory=list, description="comments: earlier texts, oldest first (`text`, `until`)"
     )
+    saved_reply_id: str | None = Field(None, description="out only: the saved reply it was rendered from")
 
 
 class EventOut(BaseModel):

@@ -281,7 +281,7 @@ def _sent(
             metrics.add_metric(name="SentNotStored", unit="Count", value=1)
             return replace(result, details={**details, "stored": "false"})
         details["private_conversation_id"] = conv.id
-    extra: dict[str, object] = {"send_mode": plan.mode}
+    extra: dict[str, object] = {**message.attributes, "send_mode": plan.mode}
     if details:
         extra["send_details"] = details
     if plan.public_reply_to:

@@ -56,6 +56,8 @@ class OutboundMessage:
     template: TemplateRef | None = None
     reply_to: str | None = None
     attachments: tuple[MediaAttachment, ...] = ()
+    # Recorded on the stored outbound message (e.g. ``saved_reply_id``); never sent to the platform.
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
 SendStatus = Literal["sent", "skipped", "failed"]

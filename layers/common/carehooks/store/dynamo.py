@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
-from carehooks.store import events, public, queries, reports, rules, sends, sla, surveys
+from carehooks.store import events, public, queries, reports, rules, saved_replies, sends, sla, surveys
 from carehooks.store.events import ConversationEvent
 from carehooks.store.queries import READ_BUDGET, ConversationFilter, Order, Page
+from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
 from carehooks.store.sends import SendAttempt
 from carehooks.store.sla import PolicyMarker, ReadStats
 from carehooks.store.table import TableStore
@@ -126,3 +127,24 @@ class DynamoStore(TableStore):
         self, status: str, cursor: dict[str, Any] | None, limit: int, stats: ReadStats
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         return sla.status_page(self, status, cursor, limit, stats)
+
+    # -- saved replies ---------------------------------------------------------------------------
+    def create_saved_reply(self, reply: SavedReply) -> SavedReply:
+        return saved_replies.create(self, reply)
+
+    def get_saved_reply(self, reply_id: str) -> SavedReply | None:
+        return saved_replies.get(self, reply_id)
+
+    def update_saved_reply(self, reply: SavedReply, previous: SavedReply) -> SavedReply:
+        return saved_replies.update(self, reply, previous)
+
+    def delete_saved_reply(self, previous: SavedReply) -> None:
+        saved_replies.delete(self, previous)
+
+    def list_saved_replies(
+        self, flt: SavedReplyFilter, limit: int = 25, cursor: str | None = None
+    ) -> SavedReplyPage:
+        return saved_replies.list_page(self, flt, limit, cursor)
+
+    def record_saved_reply_use(self, reply_id: str, at: datetime) -> None:
+        saved_replies.record_use(self, reply_id, at)

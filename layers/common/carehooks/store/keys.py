@@ -13,6 +13,7 @@
 | SLA policy marker | ``SLAPOLICY`` | ``SLAPOLICY`` | fingerprint of the SLA policies the open conversations were last derived with |
 | conversation event (an agent's action: assign, tag, priority, resolve, reopen) | its conversation's partition | ``EVT#<conversation id>#<at ISO>#<ULID>`` | none: read with its conversation, one Query ``begins_with(sk, "EVT#<conversation id>#")`` |
 | assignee queue (attributes of a conversation) | (the conversation's) | (the conversation's) | ``assignee_pk`` = ``AGENT#<status>#<assignee>``, range ``gsi1sk`` (ByAssignee, sparse: only assigned conversations) |
+| saved reply (the team's library, one partition) | ``SAVEDREPLY`` | ``REPLY#<saved reply id (ULID)>`` (its shortcode's claim: ``SHORTCODE#<shortcode>``, with ``reply_id``, written and removed in the same transaction as the reply) | none: the library is read with one Query of its partition (``begins_with(sk, "REPLY#")``, a small projection), O(library) |
 
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
@@ -242,3 +243,18 @@ def event_prefix(conversation_id: str) -> str:
 
 def event_sk(conversation_id: str, at: datetime, unique: str) -> str:
     return f"{event_prefix(conversation_id)}{iso(at)}#{unique}"
+
+
+SAVED_REPLY_PK = "SAVEDREPLY"
+SAVED_REPLY_PREFIX = "REPLY#"
+SHORTCODE_PREFIX = "SHORTCODE#"
+
+
+def saved_reply_sk(reply_id: str) -> str:
+    """A saved reply in the library's partition (``SAVEDREPLY``)."""
+    return f"{SAVED_REPLY_PREFIX}{reply_id}"
+
+
+def shortcode_sk(shortcode: str) -> str:
+    """The claim that makes a shortcode unique, in the library's partition."""
+    return f"{SHORTCODE_PREFIX}{shortcode}"

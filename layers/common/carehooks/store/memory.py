@@ -61,6 +61,18 @@ from carehooks.store.queries import (
     encode_cursor,
 )
 from carehooks.store.rules import STATUSES
+from carehooks.store.saved_replies import (
+    HEAD_FIELDS,
+    SavedReply,
+    SavedReplyChangedError,
+    SavedReplyFilter,
+    SavedReplyPage,
+    ShortcodeTakenError,
+    claim_item,
+    reply_from_item,
+    reply_item,
+    select,
+)
 from carehooks.store.sends import SendAttempt, attempt_from_item, attempt_item
 from carehooks.store.sla import BATCH_GET_LIMIT, PolicyMarker, ReadStats, policy_marker_item
 from carehooks.store.table import CLAIMED, DONE, MAX_ATTEMPTS, SENDING, STATUS_RANK
@@ -687,6 +699,69 @@ class MemoryStore:
         if index >= len(partitions):
             return page, None
         return page, {"p": index, "k": start}
+
+    # -- saved replies (store/saved_replies.py) ------------------------------------------------------------
+    def create_saved_reply(self, reply: SavedReply) -> SavedReply:
+        with self._lock:
+            item, claim = stored_form(reply_item(reply)), stored_form(claim_item(reply))
+            if (claim["pk"], claim["sk"]) in self._items:
+                raise ShortcodeTakenError(reply.shortcode)
+            if (item["pk"], item["sk"]) in self._items:
+                raise SavedReplyChangedError(f"saved reply {reply.id} exists already")
+            self._put(item)
+            self._put(claim)
+        return reply
+
+    def get_saved_reply(self, reply_id: str) -> SavedReply | None:
+        item = self._get((keys.SAVED_REPLY_PK, keys.saved_reply_sk(reply_id)))
+        return reply_from_item(item) if item is not None else None
+
+    def update_saved_reply(self, reply: SavedReply, previous: SavedReply) -> SavedReply:
+        key = (keys.SAVED_REPLY_PK, keys.saved_reply_sk(previous.id))
+        with self._lock:
+            current = self._items.get(key)
+            if current is None or current["shortcode"] != previous.shortcode:
+                raise SavedReplyChangedError(f"saved reply {previous.id} changed since it was read")
+            moved = replace(reply, id=previous.id)
+            if reply.shortcode != previous.shortcode:
+                claim = stored_form(claim_item(moved))
+                if (claim["pk"], claim["sk"]) in self._items:
+                    raise ShortcodeTakenError(reply.shortcode)
+                self._items.pop((keys.SAVED_REPLY_PK, keys.shortcode_sk(previous.shortcode)), None)
+                self._put(claim)
+            kept: Item = {k: current[k] for k in ("usage_count", "last_used_at") if k in current}
+            self._put({**stored_form(reply_item(moved)), **kept})
+            return reply_from_item(copy.deepcopy(self._items[key]))
+
+    def delete_saved_reply(self, previous: SavedReply) -> None:
+        key = (keys.SAVED_REPLY_PK, keys.saved_reply_sk(previous.id))
+        claim = (keys.SAVED_REPLY_PK, keys.shortcode_sk(previous.shortcode))
+        with self._lock:
+            current = self._items.get(key)
+            owner = self._items.get(claim)
+            if current is None or current["shortcode"] != previous.shortcode or owner is None:
+                raise SavedReplyChangedError(f"saved reply {previous.id} changed since it was read")
+            if owner.get("reply_id") != previous.id:
+                raise SavedReplyChangedError(f"saved reply {previous.id} changed since it was read")
+            del self._items[key]
+            del self._items[claim]
+
+    def list_saved_replies(
+        self, flt: SavedReplyFilter, limit: int = 25, cursor: str | None = None
+    ) -> SavedReplyPage:
+        library = self._partition(keys.SAVED_REPLY_PK, keys.SAVED_REPLY_PREFIX)
+        heads = [{k: item[k] for k in HEAD_FIELDS if k in item} for item in library]
+        ids, next_cursor = select(heads, flt, limit, cursor)
+        found = {str(item["id"]): reply_from_item(item) for item in library}
+        return SavedReplyPage(items=[found[i] for i in ids if i in found], next=next_cursor)
+
+    def record_saved_reply_use(self, reply_id: str, at: datetime) -> None:
+        key = (keys.SAVED_REPLY_PK, keys.saved_reply_sk(reply_id))
+        with self._lock:
+            current = self._items.get(key)
+            if current is not None:
+                current["usage_count"] = Decimal(current.get("usage_count") or 0) + 1
+                current["last_used_at"] = iso(at)
 
 
 def _comment_change(item: Item, change: str, text: str, at: str) -> Item | None:

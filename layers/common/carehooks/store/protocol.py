@@ -22,6 +22,7 @@ from carehooks.domain.models import (
 )
 from carehooks.store.events import ConversationEvent
 from carehooks.store.queries import ConversationFilter, Order, Page
+from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
 from carehooks.store.sends import SendAttempt
 from carehooks.store.sla import PolicyMarker, ReadStats
 
@@ -177,3 +178,18 @@ class Store(Protocol):
     def status_page(
         self, status: str, cursor: dict[str, Any] | None, limit: int, stats: ReadStats
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    # -- saved replies (the team's library; store/saved_replies.py) --------------------------------
+    def create_saved_reply(self, reply: SavedReply) -> SavedReply: ...
+
+    def get_saved_reply(self, reply_id: str) -> SavedReply | None: ...
+
+    def update_saved_reply(self, reply: SavedReply, previous: SavedReply) -> SavedReply: ...
+
+    def delete_saved_reply(self, previous: SavedReply) -> None: ...
+
+    def list_saved_replies(
+        self, flt: SavedReplyFilter, limit: int = 25, cursor: str | None = None
+    ) -> SavedReplyPage: ...
+
+    def record_saved_reply_use(self, reply_id: str, at: datetime) -> None: ...

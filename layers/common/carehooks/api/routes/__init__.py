@@ -14,7 +14,14 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from carehooks.api.models import ErrorBody, GatewayOrErrorBody
 
-ROUTE_MODULES: tuple[str, ...] = ("conversations", "contacts", "rules", "reports", "comments")
+ROUTE_MODULES: tuple[str, ...] = (
+    "conversations",
+    "contacts",
+    "rules",
+    "reports",
+    "comments",
+    "saved_replies",
+)
 
 # What a request body can be refused with, on every route that is sent one.
 BODY_ERRORS = (400, 413, 415)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from carehooks.api import conversations as use
+from carehooks.api import saved_replies as saved
 from carehooks.api.auth import Agent, current_agent
 from carehooks.api.deps import Services, services
 from carehooks.api.models import (
@@ -112,13 +113,19 @@ def get_history(conversation_id: str, agent: CurrentAgent, deps: Deps) -> Conver
         "carry them (not on X, SMS-only routes or public comment threads: 422 with the reason); a URL "
         "pointing at a private, loopback or link-local address, or whose host does not resolve, is a 422. "
         "A reply may go out as several platform messages (`messages`); 409 `send_partial` when some went "
-        "out and a later one failed (see docs/attachments.md)."
+        "out and a later one failed (see docs/attachments.md). "
+        "With `saved_reply_id` (instead of `text`): the saved reply, its placeholders filled with the "
+        "contact's name, the agent's name, the contact's attributes and `variables` (422 naming any "
+        "left unfilled; 404 when there is no such saved reply); the message records `saved_reply_id` and "
+        "the reply's use is counted."
     ),
     tags=TAGS,
     status_code=201,
     responses=responses(*BODY_ERRORS, 404, 409, 503, ok=201, description="sent and stored"),
 )
 def post_reply(conversation_id: str, body: ReplyRequest, agent: CurrentAgent, deps: Deps) -> ReplyResult:
+    if body.saved_reply_id is not None:
+        return saved.reply_with(deps, agent, conversation_id, body.saved_reply_id, body.variables)
     return use.reply(deps, agent, conversation_id, body.text or "", body.attachments)
 
 
