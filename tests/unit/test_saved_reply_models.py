@@ -206,3 +206,12 @@ def test_variables_win_over_names_and_attributes_which_are_written_as_text() -> 
 def test_unknown_placeholder_syntax_is_refused_when_saved(text: str) -> None:
     body = {"shortcode": "p", "title": "t", "text": text, "channels": ["whatsapp"]}
     assert errors_of(SavedReplyRequest, body) == {("text",)}
+
+
+def test_a_saved_reply_goes_alone_not_with_attachments() -> None:
+    image = {"url": "https://cdn.example.com/a.png", "type": "image"}
+    assert errors_of(ReplyRequest, {"saved_reply_id": REPLY_ID, "attachments": [image]}) == {
+        ("saved_reply_id",)
+    }
+    assert errors_of(ReplyRequest, {"attachments": [image]}) == set()
+    assert errors_of(ReplyRequest, {}) == {("text",)}

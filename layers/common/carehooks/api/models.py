@@ -144,7 +144,9 @@ class ReplyRequest(_Request):
     @classmethod
     def _something_to_send(cls, value: str | None, info: ValidationInfo) -> str | None:
         # Attachments that failed validation are missing from info.data: their own error says why.
-        if value is None and info.data.get("attachments") == [] and info.data.get("saved_reply_id") is None:
+        nothing = info.data.get("attachments") == [] and info.data.get("saved_reply_id") is None
+        # ``variables`` without ``saved_reply_id`` is its own error (the model's check below).
+        if value is None and nothing and info.data.get("variables") is None:
             raise ValueError("give a text, attachments, or both (or a saved_reply_id)")
         return value
 
