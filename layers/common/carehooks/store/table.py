@@ -583,15 +583,17 @@ def _conversation_of(
 def _account(store: ConversationWrites, message: Message, write: Callable[[], Conversation]) -> Conversation:
     """The conversation write that accounts for ``message`` (already written), retried when throttled.
 
-    When it fails for good, the message item is taken back (if it is still as this attempt wrote it), so
-    that no message stays unaccounted while the record waits for its retry: a later message could take
-    its ``seq`` meanwhile. A lost race (:class:`ConflictError`) is left to the caller's loop.
+    When DynamoDB refuses it for good (throttled four times, say), the message item is taken back (if it
+    is still as this attempt wrote it), so that no message stays unaccounted while the record waits for
+    its retry: a later message could take its ``seq`` meanwhile. When the outcome is unknown (a timeout:
+    the write may have happened), the message stays: the record's retry finds it accounted, or adopts it.
+    A lost race (:class:`ConflictError`) is left to the caller's loop.
     """
+    from botocore.exceptions import ClientError
+
     try:
         return with_retries(write, ACCOUNTING_WRITE_ATTEMPTS)
-    except ConflictError:
-        raise
-    except Exception:
+    except ClientError:
         try:
             with_retries(lambda: store.remove_message_item(message))
         except Exception:  # the record's retry finds the message and accounts for it (``accounted``)
