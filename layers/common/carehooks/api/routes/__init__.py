@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from carehooks.api.models import ErrorBody, GatewayOrErrorBody
 
-ROUTE_MODULES: tuple[str, ...] = ("conversations", "contacts", "rules", "reports", "comments")
+ROUTE_MODULES: tuple[str, ...] = ("conversations", "contacts", "rules", "reports", "comments", "notes")
 
 # What a request body can be refused with, on every route that is sent one.
 BODY_ERRORS = (400, 413, 415)
@@ -33,6 +33,7 @@ _DESCRIPTIONS = {
     422: "invalid input: each field and why; a body that is not one JSON object (`null`, an array), or "
     "an integer longer than 1,000 digits",
     503: "a dependency is busy or unreachable; retry later",
+    403: "authenticated, but not allowed (`forbidden`): e.g. deleting another agent's note",
 }
 # Refusals API Gateway can also give itself, with its own body.
 _GATEWAY_TOO = {401, 413}
