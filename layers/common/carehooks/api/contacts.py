@@ -118,7 +118,7 @@ def contact_out(store: Store, contact: Contact) -> ContactOut:
 def history(services: Services, who: Identity) -> ConversationList:
     """The person's conversations on this identity and the identities linked to it, newest first."""
     store = services.store
-    identities = [who, *store.linked_identities(who)]
+    identities = [who, *store.linked_identities(who.channel, who.account_id, who.contact_id)]
     found: list[Conversation] = []
     for one in identities:
         found += store.contact_conversations(one.channel, one.account_id, one.contact_id, limit=HISTORY_LIMIT)

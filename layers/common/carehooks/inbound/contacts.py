@@ -114,6 +114,8 @@ def _save(
     """Write the contact with what this message taught (re-read and re-applied on a concurrent change)."""
     for _ in range(SAVE_ATTEMPTS):
         changed = _apply(contact or Contact(identity=identity, created_at=stored.now), stored, profile)
+        if changed == contact:
+            return contact  # a redelivery: already written
         try:
             return store.save_contacts([changed])[0]
         except ConflictError:
@@ -123,10 +125,12 @@ def _save(
 
 def _apply(contact: Contact, stored: StoredMessage, profile: Profile | None) -> Contact:
     event = stored.event
+    # The stored message's time: a redelivery's event may carry a new receipt time (no platform time).
+    at = stored.outcome.message.sent_at if stored.outcome.message else event.sent_at
     seen = contact.last_seen_at
     updated = replace(
         contact,
-        last_seen_at=event.sent_at if seen is None or event.sent_at > seen else seen,
+        last_seen_at=at if seen is None or at > seen else seen,
         name=event.contact_name or contact.name,
     )
     if profile is not None:

@@ -132,8 +132,8 @@ class DynamoStore(TableStore):
     def get_contact(self, identity: Identity) -> Contact | None:
         return contacts.get_contact(self, identity)
 
-    def linked_identities(self, identity: Identity) -> list[Identity]:
-        return contacts.linked_identities(self, identity)
+    def linked_identities(self, channel: str, account_id: str, contact_id: str) -> list[Identity]:
+        return contacts.linked_identities(self, Identity(channel, account_id, contact_id))
 
     def save_contacts(self, items: Sequence[Contact], events: Sequence[ContactEvent] = ()) -> list[Contact]:
         return contacts.save_contacts(self, items, events)

@@ -694,8 +694,8 @@ class MemoryStore:
         item = self._get((identity.pk, keys.CONTACT_SK))
         return contacts.contact_from_item(item) if item is not None else None
 
-    def linked_identities(self, identity: Identity) -> list[Identity]:
-        item = self._get((identity.pk, keys.CONTACT_SK))
+    def linked_identities(self, channel: str, account_id: str, contact_id: str) -> list[Identity]:
+        item = self._get((keys.contact_pk(channel, account_id, contact_id), keys.CONTACT_SK))
         return contacts.identities_of(item) if item is not None else []
 
     def save_contacts(self, items: Sequence[Contact], events: Sequence[ContactEvent] = ()) -> list[Contact]:
