@@ -117,7 +117,7 @@ def test_notes_reach_no_platform_no_email_and_no_log_and_the_profile_name_reache
     # And the low-CSAT alert would name them too
     stored = get_store().get_conversation(conv.id)
     assert stored is not None
-    subject, html, text = render_alert(stored, "https://care.example.com")
+    subject, _html, text = render_alert(stored, "https://care.example.com")
     assert "Sheena Nelson" in subject
     assert "Sheena Nelson" in text
     # And nothing logged carries a note
