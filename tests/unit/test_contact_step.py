@@ -200,9 +200,7 @@ def test_a_failed_fetch_never_blocks_the_message_is_counted_and_retried_with_the
     # And the failure is counted, and the claim given back
     assert "ProfileFetchFailed" in processor.metrics
     assert processor.store.get_claim(keys.PROFILE_CLAIM_KIND, f"messenger#{PAGE}#{CUSTOMER}") is None
-    contact = processor.store.get_contact(ME)
-    assert contact is not None
-    assert contact.profile_fetched_at is None
+    assert processor.store.get_contact(ME) is None
     # When the API is back and the customer writes again, the fetch is retried
     processor.profiles.error = None
     processor.process(queued("m_2", SENT + timedelta(minutes=1)), NOW + timedelta(minutes=1))
@@ -221,7 +219,7 @@ def test_the_step_never_raises(processor: Processor, monkeypatch: pytest.MonkeyP
     assert [m.kind for m in processor.deliver.sent] == ["ack"]
 
 
-def test_a_webhook_name_is_kept_and_no_profile_is_fetched_on_whatsapp() -> None:
+def test_a_webhook_name_needs_no_write_and_no_profile_on_whatsapp() -> None:
     store = MemoryStore()
     profiles = FakeProfiles()
     event = MessageEvent(
@@ -237,10 +235,12 @@ def test_a_webhook_name_is_kept_and_no_profile_is_fetched_on_whatsapp() -> None:
     outcome = store_message(store, event, NOW, timedelta(hours=24))
     from carehooks.domain.conversations import StoredMessage
 
+    before = store.items()
     contact_step(store, profiles)(StoredMessage(event=event, outcome=outcome, now=NOW))
-    contact = store.get_contact(Identity("whatsapp", "106540352242922", "16505551234"))
-    assert contact is not None
-    assert contact.name == "Sheena Nelson"
+    # The conversation holds the name, first and last seen: nothing to write, nothing to fetch
+    assert store.items() == before
+    assert outcome.conversation is not None
+    assert outcome.conversation.contact_name == "Sheena Nelson"
     assert profiles.calls == []
 
 
@@ -309,3 +309,45 @@ def test_a_profile_answer_is_read_defensively() -> None:
     assert profile_of({"first_name": "Ada", "last_name": 7}).name == "Ada"
     assert profile_of({"name": "  ", "profile_pic": "http://insecure.test/p.png"}) == Profile()
     assert profile_of({"name": "x" * 500}).name == "x" * 200
+
+
+def _stale_contact(store: Store) -> None:
+    store.save_contacts(
+        [Contact(ME, created_at=SENT, name="Old Name", profile_fetched_at=SENT - timedelta(days=2))]
+    )
+
+
+def test_a_refresh_is_guarded_by_the_days_claim(processor: Processor) -> None:
+    # Given a contact whose profile is two days old, and another fetch holding today's claim
+    _stale_contact(processor.store)
+    scope = f"messenger#{PAGE}#{CUSTOMER}"
+    assert processor.store.claim(keys.PROFILE_CLAIM_KIND, scope, NOW, timedelta(days=1))
+    # When the customer starts a conversation, nothing is fetched: the stored name is shown
+    processor.process(queued())
+    assert processor.profiles.calls == []
+    assert processor.conversation().contact_name == "Old Name"
+
+
+def test_a_failed_refresh_gives_its_claim_back(processor: Processor) -> None:
+    _stale_contact(processor.store)
+    processor.profiles.error = TransientError("Meta answered HTTP 503")
+    processor.process(queued())
+    assert len(processor.profiles.calls) == 1
+    assert processor.store.get_claim(keys.PROFILE_CLAIM_KIND, f"messenger#{PAGE}#{CUSTOMER}") is None
+    assert "ProfileFetchFailed" in processor.metrics
+    contact = processor.store.get_contact(ME)
+    assert contact is not None
+    assert contact.name == "Old Name"
+    assert processor.conversation().contact_name == "Old Name"
+    # And a successful refresh takes and keeps the day's claim
+    processor.profiles.error = None
+    processor.process(queued("m_2", SENT + timedelta(minutes=1)), NOW + timedelta(minutes=1))
+    assert (
+        processor.conversation().contact_name == "Old Name"
+    )  # a follow-up of a named conversation: no fetch
+    resolve(processor.store)
+    later = SENT + timedelta(hours=30)
+    processor.process(queued("m_3", later), later + timedelta(seconds=2))
+    assert len(processor.profiles.calls) == 2
+    assert processor.store.get_claim(keys.PROFILE_CLAIM_KIND, f"messenger#{PAGE}#{CUSTOMER}") is not None
+    assert processor.conversation().contact_name == "Sheena Nelson"

@@ -1,16 +1,15 @@
 """The inbound processor's contact step: who the customer is, after their message is stored.
 
-It writes the customer's contact item when a conversation starts (first and last seen, the name the
-webhook carried) and, for Messenger and Instagram, whose webhooks carry no name, asks the platform's
-profile API at most once a day per customer (a ``profile`` claim with a one-day TTL guards it). The name
-it learns (or an agent's override) is written on the customer's current conversation, where lists,
-emails and acknowledgement texts read it.
+For Messenger and Instagram, whose webhooks carry no name, it asks the platform's profile API at most
+once a day per customer (a refresh is guarded by a ``profile`` claim with a one-day TTL) and writes what
+it learns on the contact item. The contact's name (an agent's override, else the platform's) is written on
+the customer's current conversation, where lists, emails and acknowledgement texts read it.
 
 Never on the webhook's path and never in the way of a message: the step runs after the message is
 stored, and never raises. A failed profile fetch is counted (``ProfileFetchFailed``), its claim given
 back, so a later message retries it. A customer's follow-up costs no write here: the step only reads
-or writes when the conversation is new, or the conversation still has no name on a channel with a
-profile API.
+(one contact read) when the conversation is new, or still has no name on a channel with a profile API;
+it writes when a profile is fetched or a name is new to the conversation.
 """
 
 from __future__ import annotations
@@ -57,7 +56,9 @@ def profile_scope(identity: Identity) -> str:
 
 
 def note_contact(stored: StoredMessage, store: Store, profiles: Profiles) -> None:
-    """Write the contact when its conversation starts or its profile is fetched; show its name."""
+    """Fetch the profile when it is due and write it on the contact; show the contact's name on the
+    conversation. A conversation's start writes no contact item of its own: what the item would hold
+    (first and last seen, the webhook's name) its conversations hold already (``api.contacts.known``)."""
     event, outcome = stored.event, stored.outcome
     conv = outcome.conversation
     if outcome.duplicate or conv is None or event.direction is not Direction.IN:
@@ -71,8 +72,10 @@ def note_contact(stored: StoredMessage, store: Store, profiles: Profiles) -> Non
     contact = store.get_contact(identity)
     profile = None
     if fetches and _due(contact, stored.now):
-        profile = _fetch(store, profiles, identity, stored.now)
-    if outcome.new_conversation or profile is not None:
+        # A refresh is guarded by the one-day claim. The first fetch needs none: the contact's creation
+        # is a conditional put, and one customer's messages are processed in order (one FIFO group).
+        profile = _fetch(store, profiles, identity, stored.now, claim=contact is not None)
+    if profile is not None:
         contact = _save(store, identity, stored, profile, contact)
     name = (contact.display_name if contact else None) or event.contact_name
     if name and name != conv.contact_name:
@@ -84,11 +87,13 @@ def _due(contact: Contact | None, now: datetime) -> bool:
     return fetched is None or now - fetched >= PROFILE_TTL
 
 
-def _fetch(store: Store, profiles: Profiles, identity: Identity, now: datetime) -> Profile | None:
-    """The customer's profile, once a day; None when it is not due or the fetch failed (counted, and
-    the claim given back so that a later message retries)."""
+def _fetch(
+    store: Store, profiles: Profiles, identity: Identity, now: datetime, *, claim: bool
+) -> Profile | None:
+    """The customer's profile; None when another fetch holds the day's claim or the fetch failed (counted,
+    and the claim given back so that a later message retries)."""
     scope = profile_scope(identity)
-    if not store.claim(keys.PROFILE_CLAIM_KIND, scope, now, PROFILE_TTL):
+    if claim and not store.claim(keys.PROFILE_CLAIM_KIND, scope, now, PROFILE_TTL):
         return None
     try:
         profile = profiles.fetch(identity.channel, identity.account_id, identity.contact_id)
@@ -98,7 +103,8 @@ def _fetch(store: Store, profiles: Profiles, identity: Identity, now: datetime) 
             "profile fetch failed; retried with a later message",
             extra={"channel": identity.channel, "reason": str(exc)[:300], "error": type(exc).__name__},
         )
-        store.release_claim(keys.PROFILE_CLAIM_KIND, scope)
+        if claim:
+            store.release_claim(keys.PROFILE_CLAIM_KIND, scope)
         return None
     metrics.add_metric(name="ProfilesFetched", unit="Count", value=1)
     return profile
