@@ -5,8 +5,8 @@ Items (key formats in :mod:`carehooks.store.keys`), all in the customer's partit
 ``CT#<channel>#<account>#<contact>`` so that none of them is ever read by the conversation queries
 (which read ``begins_with(sk, "CONV#")``):
 
-- the contact: ``CONTACT``; versioned (``version``), written when a conversation starts, when the
-  platform's profile is fetched, and by agents (``PATCH``, links), never on every message;
+- the contact: ``CONTACT``; versioned (``version``), written when the platform's profile is fetched
+  and by agents (``PATCH``, links), never on a customer's message;
 - a private note on the person: ``NOTE#<ULID>``;
 - a contact event (a note added or deleted, a link, an edit): ``CEVT#<at ISO>#<ULID>``, written in the
   same transaction as what it records.
