@@ -312,3 +312,12 @@ def test_conversation_notes_are_listed_and_recorded_as_events(store: Store, api:
 def test_notes_of_an_unknown_conversation_are_404(store: Store, api: None) -> None:
     assert request("GET", "/api/conversations/01JAAAAAAAAAAAAAAAAAAAAAAA/notes")[0] == 404
     assert request("POST", "/api/conversations/01JAAAAAAAAAAAAAAAAAAAAAAA/notes", {"text": "x"})[0] == 404
+
+
+def test_a_patch_that_changes_nothing_writes_nothing(store: Store, api: None) -> None:
+    customer(store)
+    assert request("PATCH", CONTACT, {})[0] == 200
+    assert store.get_contact(Identity("messenger", PAGE, PSID)) is None
+    request("PATCH", CONTACT, {"attributes": {"plan": "gold"}})
+    request("PATCH", CONTACT, {"attributes": {"plan": "gold"}})
+    assert len(store.contact_events(Identity("messenger", PAGE, PSID))) == 1

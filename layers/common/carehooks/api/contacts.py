@@ -137,8 +137,8 @@ def patch(services: Services, agent: Agent, who: Identity, body: ContactPatch) -
             changed = replace(changed, name_override=body.name)
         if body.attributes:
             changed = replace(changed, attributes=merged(contact.attributes, body.attributes))
-        if changed == contact and contact.version:
-            return contact_out(store, contact)
+        if changed == contact:
+            return contact_out(store, contact)  # nothing changes: nothing written, no event
         event = ContactEvent(
             identity=who,
             action="updated",
