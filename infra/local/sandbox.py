@@ -74,6 +74,33 @@ def _digits(count: int) -> str:
     return str(secrets.randbelow(9) + 1) + "".join(str(secrets.randbelow(10)) for _ in range(count - 1))
 
 
+_FIRST_NAMES = ("Ada", "Bruno", "Chiara", "Dmitri", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas")
+_LAST_NAMES = ("Moreau", "Okafor", "Lindqvist", "Tanaka", "Silva", "Novak", "Haddad", "Kowalski")
+
+
+def profile_fields(url: str) -> list[str]:
+    """The ``fields`` a Graph GET asks for (a user profile call), or none."""
+    query = parse_qs(url.split("?", 1)[1]) if "?" in url else {}
+    return [f for f in ",".join(query.get("fields", [])).split(",") if f]
+
+
+def sandbox_profile(path: str, fields: list[str]) -> dict[str, Any]:
+    """A stable made-up profile of the user ``path`` names (Messenger's or Instagram's fields)."""
+    user = [s for s in path.split("/") if s and not re.fullmatch(r"v\d+(\.\d+)?", s)][-1:] or ["0"]
+    digest = int(hashlib.sha256(user[0].encode()).hexdigest(), 16)
+    first = _FIRST_NAMES[digest % len(_FIRST_NAMES)]
+    last = _LAST_NAMES[(digest // len(_FIRST_NAMES)) % len(_LAST_NAMES)]
+    every = {
+        "id": user[0],
+        "first_name": first,
+        "last_name": last,
+        "name": f"{first} {last}",
+        "username": f"{first.lower()}.{last.lower()}{digest % 100}",
+        "profile_pic": f"https://sandbox.invalid/avatars/{user[0]}.png",
+    }
+    return {"id": user[0], **{f: every[f] for f in fields if f in every}}
+
+
 class Sandbox:
     """Records outbound calls and answers them like the platforms."""
 
@@ -139,6 +166,8 @@ class Sandbox:
         rule = self._failure(channel, path)
         if rule is not None:
             response = _json(rule.status, rule.body)
+        elif channel == "meta" and method == "GET" and profile_fields(url):
+            response = _json(200, sandbox_profile(path, profile_fields(url)))
         else:
             answer = {
                 "meta": self._meta,

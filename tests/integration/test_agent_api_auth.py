@@ -18,6 +18,11 @@ SAMPLE_PARAMS = {
     "account_id": "112233445566778",
     "contact_id": "7318845612093471",
     "comment_id": "556677889900112_1029384756473829",
+    "other_channel": "whatsapp",
+    "other_account_id": "106540352242922",
+    "other_contact_id": "16505551234",
+    "note_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
+    "saved_reply_id": "01JZZZZZZZZZZZZZZZZZZZZZZZ",
 }
 
 

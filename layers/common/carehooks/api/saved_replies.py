@@ -25,6 +25,7 @@ from carehooks.domain import placeholders
 from carehooks.domain.models import Conversation
 from carehooks.observability import logger
 from carehooks.store import Store
+from carehooks.store.contacts import Identity
 from carehooks.store.saved_replies import (
     SavedReply,
     SavedReplyChangedError,
@@ -179,12 +180,12 @@ def render_text(template: str, values: Mapping[str, str]) -> str:
 
 
 def contact_attributes(services: Services, conv: Conversation) -> Mapping[str, Any]:
-    """SEAM (lead: wire it to the contact's attributes): what ``{attributes.<key>}`` reads.
-
-    Contacts with attributes are being added in parallel (issue 16); until they are wired here, no
-    attribute is known, and a saved reply using one needs it in ``variables`` (else a 422 names it).
-    """
-    return {}
+    """What ``{attributes.<key>}`` reads: the attributes of the conversation's contact (none for a public
+    comment thread, whose conversation is the thread's, not one person's)."""
+    if conv.thread_id:
+        return {}
+    contact = services.store.get_contact(Identity(str(conv.channel), conv.account_id, conv.contact_id))
+    return dict(contact.attributes) if contact is not None else {}
 
 
 # -- replying ---------------------------------------------------------------------------------------

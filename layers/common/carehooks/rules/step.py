@@ -88,10 +88,16 @@ def rules_step(
 
 
 def customer_history(store: Store, conv: Conversation) -> tuple[Conversation, ...]:
-    """The customer's other conversations on this channel and account, newest first (one Query)."""
+    """The customer's other conversations, newest first: on this channel and account (one Query), and on
+    the identities an agent linked to this one (one small read of the links, then one Query each)."""
     found = store.contact_conversations(
         conv.channel, conv.account_id, conv.contact_id, limit=HISTORY_LIMIT + 1
     )
+    for other in store.linked_identities(conv.channel, conv.account_id, conv.contact_id):
+        found += store.contact_conversations(
+            other.channel, other.account_id, other.contact_id, limit=HISTORY_LIMIT
+        )
+        found.sort(key=lambda c: c.id, reverse=True)  # ids are time-ordered (ULIDs)
     return tuple(c for c in found if c.id != conv.id)[:HISTORY_LIMIT]
 
 

@@ -8,13 +8,26 @@ protocol and unit tests can hand them the in-memory fake (:mod:`carehooks.store.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
-from carehooks.store import events, public, queries, reports, rules, saved_replies, sends, sla, surveys
-from carehooks.store.events import ConversationEvent
+from carehooks.store import (
+    contacts,
+    events,
+    keys,
+    public,
+    queries,
+    reports,
+    rules,
+    saved_replies,
+    sends,
+    sla,
+    surveys,
+)
+from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
+from carehooks.store.events import ConversationEvent, _event_item
 from carehooks.store.queries import READ_BUDGET, ConversationFilter, Order, Page
 from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
 from carehooks.store.sends import SendAttempt
@@ -148,3 +161,32 @@ class DynamoStore(TableStore):
 
     def record_saved_reply_use(self, reply_id: str, at: datetime) -> None:
         saved_replies.record_use(self, reply_id, at)
+
+    # -- contacts and notes (issue 16) -----------------------------------------------------------
+    def get_contact(self, identity: Identity) -> Contact | None:
+        return contacts.get_contact(self, identity)
+
+    def linked_identities(self, channel: str, account_id: str, contact_id: str) -> list[Identity]:
+        return contacts.linked_identities(self, Identity(channel, account_id, contact_id))
+
+    def save_contacts(self, items: Sequence[Contact], events: Sequence[ContactEvent] = ()) -> list[Contact]:
+        return contacts.save_contacts(self, items, events)
+
+    def add_contact_note(self, note: Note, event: ContactEvent) -> None:
+        contacts.add_note(self, note, contacts.contact_event_item(event))
+
+    def add_conversation_note(self, conv: Conversation, note: Note, event: ConversationEvent) -> None:
+        contacts.add_note(self, note, _event_item(conv, event))
+
+    def delete_contact_note(self, note: Note, event: ContactEvent) -> bool:
+        return contacts.delete_note(self, note, contacts.contact_event_item(event))
+
+    def contact_notes(self, identity: Identity, limit: int = 200) -> list[Note]:
+        return contacts.notes(self, identity.pk, keys.CONTACT_NOTE_PREFIX, limit)
+
+    def conversation_notes(self, conv: Conversation, limit: int = 200) -> list[Note]:
+        pk = keys.conversation_pk(conv.channel, conv.account_id, conv.contact_id, conv.thread_id)
+        return contacts.notes(self, pk, keys.conversation_note_prefix(conv.id), limit)
+
+    def contact_events(self, identity: Identity, limit: int = 200) -> list[ContactEvent]:
+        return contacts.contact_events(self, identity, limit)

@@ -15,6 +15,11 @@
 | assignee queue (attributes of a conversation) | (the conversation's) | (the conversation's) | ``assignee_pk`` = ``AGENT#<status>#<assignee>``, range ``gsi1sk`` (ByAssignee, sparse: only assigned conversations) |
 | saved reply (the team's library, one partition) | ``SAVEDREPLY`` | ``REPLY#<saved reply id (ULID)>`` (its shortcode's claim: ``SHORTCODE#<shortcode>``, with ``reply_id``, written and removed in the same transaction as the reply) | none: the library is read with one Query of its partition (``begins_with(sk, "REPLY#")``, a small projection), O(library) |
 
+| contact (one platform identity: names, attributes, linked identities; versioned) | ``CT#<channel>#<account>#<contact>`` | ``CONTACT`` | none |
+| contact note (private note on the person) | the contact's partition | ``NOTE#<ULID>`` | none: one Query ``begins_with(sk, "NOTE#")`` per linked identity |
+| contact event (note added or deleted, link, unlink, edit) | the contact's partition | ``CEVT#<at ISO>#<ULID>`` | none |
+| conversation note (internal; recorded as a conversation event) | its conversation's partition | ``CNOTE#<conversation id>#<ULID>`` | none: one Query ``begins_with(sk, "CNOTE#<conversation id>#")`` |
+
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
 ``ack-contact#<channel>#<account>#<contact>`` (per-customer cooldown across conversations: its ``ttl`` is
@@ -49,7 +54,8 @@ cannot clash with a platform's customer id, which never contains a colon). Their
 author (the top-level commenter on the conversation, each comment's author on its message), and
 ``thread_id`` on the conversation and message items names the partition. Private reply claims:
 ``private-reply#<comment id>`` (Meta allows one private reply per comment; its ``ttl`` outlives the
-7-day limit).
+7-day limit). Profile claims (kind ``profile``): ``profile#<channel>#<account>#<contact>``, one fetch
+of a customer's platform profile a day (its ``ttl``; given back when the fetch fails).
 
 A customer's conversations and messages share one partition, so "the customer's latest conversation" is
 one Query. A message is written first, then its conversation (``store/table.py``: ``record_message``):
@@ -258,3 +264,28 @@ def saved_reply_sk(reply_id: str) -> str:
 def shortcode_sk(shortcode: str) -> str:
     """The claim that makes a shortcode unique, in the library's partition."""
     return f"{SHORTCODE_PREFIX}{shortcode}"
+
+
+# -- contacts and notes (issue 16: store/contacts.py) --------------------------------------------------------
+CONTACT_SK = "CONTACT"
+CONTACT_NOTE_PREFIX = "NOTE#"
+CONTACT_EVENT_PREFIX = "CEVT#"
+CONVERSATION_NOTE_PREFIX = "CNOTE#"
+PROFILE_CLAIM_KIND = "profile"
+
+
+def contact_note_sk(note_id: str) -> str:
+    return f"{CONTACT_NOTE_PREFIX}{note_id}"
+
+
+def contact_event_sk(at: datetime, unique: str) -> str:
+    return f"{CONTACT_EVENT_PREFIX}{iso(at)}#{unique}"
+
+
+def conversation_note_prefix(conversation_id: str) -> str:
+    """Every internal note of one conversation sorts under this prefix, oldest first."""
+    return f"{CONVERSATION_NOTE_PREFIX}{conversation_id}#"
+
+
+def conversation_note_sk(conversation_id: str, note_id: str) -> str:
+    return f"{conversation_note_prefix(conversation_id)}{note_id}"

@@ -37,7 +37,8 @@ from carehooks.domain.models import (
     MessageEvent,
     StatusEvent,
 )
-from carehooks.store import keys, public, table
+from carehooks.store import contacts, keys, public, table
+from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
 from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
 from carehooks.store.events import ConversationEvent, _event_from_item, _event_item
 from carehooks.store.items import (
@@ -762,6 +763,63 @@ class MemoryStore:
             if current is not None:
                 current["usage_count"] = Decimal(current.get("usage_count") or 0) + 1
                 current["last_used_at"] = iso(at)
+
+    # -- contacts and notes (issue 16: store/contacts.py) ------------------------------------------------
+    def get_contact(self, identity: Identity) -> Contact | None:
+        item = self._get((identity.pk, keys.CONTACT_SK))
+        return contacts.contact_from_item(item) if item is not None else None
+
+    def linked_identities(self, channel: str, account_id: str, contact_id: str) -> list[Identity]:
+        item = self._get((keys.contact_pk(channel, account_id, contact_id), keys.CONTACT_SK))
+        return contacts.identities_of(item) if item is not None else []
+
+    def save_contacts(self, items: Sequence[Contact], events: Sequence[ContactEvent] = ()) -> list[Contact]:
+        with self._lock:
+            for contact in items:
+                held = self._items.get((contact.identity.pk, keys.CONTACT_SK))
+                held_version = int(held.get("version") or 0) if held is not None else 0
+                if (held is None) != (contact.version == 0) or held_version != contact.version:
+                    raise ConflictError("the contact changed concurrently")
+            stored = [contacts.stored_version(c) for c in items]
+            for contact in stored:
+                self._put(stored_form(contacts.contact_item(contact)))
+            for event in events:
+                self._put(stored_form(contacts.contact_event_item(event)))
+        return stored
+
+    def _add_note(self, note: Note, event_item: Item) -> None:
+        with self._lock:
+            for item in (contacts.note_item(note), event_item):
+                if (item["pk"], item["sk"]) in self._items:
+                    raise ConflictError("the note already exists")
+            self._put(stored_form(contacts.note_item(note)))
+            self._put(stored_form(event_item))
+
+    def add_contact_note(self, note: Note, event: ContactEvent) -> None:
+        self._add_note(note, contacts.contact_event_item(event))
+
+    def add_conversation_note(self, conv: Conversation, note: Note, event: ConversationEvent) -> None:
+        self._add_note(note, _event_item(conv, event))
+
+    def delete_contact_note(self, note: Note, event: ContactEvent) -> bool:
+        with self._lock:
+            if self._items.pop((note.pk, note.sk), None) is None:
+                return False
+            self._put(stored_form(contacts.contact_event_item(event)))
+        return True
+
+    def contact_notes(self, identity: Identity, limit: int = 200) -> list[Note]:
+        found = self._partition(identity.pk, keys.CONTACT_NOTE_PREFIX, reverse=True)
+        return [contacts.note_from_item(i) for i in found[:limit]]
+
+    def conversation_notes(self, conv: Conversation, limit: int = 200) -> list[Note]:
+        pk = keys.conversation_pk(conv.channel, conv.account_id, conv.contact_id, conv.thread_id)
+        found = self._partition(pk, keys.conversation_note_prefix(conv.id), reverse=True)
+        return [contacts.note_from_item(i) for i in found[:limit]]
+
+    def contact_events(self, identity: Identity, limit: int = 200) -> list[ContactEvent]:
+        found = self._partition(identity.pk, keys.CONTACT_EVENT_PREFIX, reverse=True)
+        return [contacts.contact_event_from_item(i) for i in found[:limit]]
 
 
 def _comment_change(item: Item, change: str, text: str, at: str) -> Item | None:

@@ -221,3 +221,8 @@ def error_json(error: HttpError) -> str:
 def error_response(error: HttpError) -> dict[str, Any]:
     """The error as an API Gateway (payload v2) JSON answer."""
     return json_response(error.status, error.body())
+
+
+# ---------------------------------------------------------------- the agent API: contacts and notes (issue 16)
+class NotAllowedError(ApiError, status=403, code="forbidden", message="you are not allowed to do this"):
+    """The agent is authenticated but may not do this (e.g. delete another agent's note)."""

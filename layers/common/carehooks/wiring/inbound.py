@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from carehooks.config.settings import settings
 from carehooks.domain.conversations import Placement, Step, StoredMessage
+from carehooks.inbound.contacts import contact_step
 from carehooks.inbound.processor import Inbound, ProcessResult, process_queued, process_runs
 from carehooks.rules.step import decider, rules_step
 from carehooks.store import Store
@@ -34,7 +35,7 @@ def steps(
     def survey_answers(stored: StoredMessage) -> None:
         capture_survey_answer(stored, store=store, config=config().surveys_in_force)
 
-    return [rules, survey_answers]
+    return [rules, survey_answers, contact_step(store)]  # then who the customer is (inbound.contacts)
 
 
 def inbound(

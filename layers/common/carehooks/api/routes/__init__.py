@@ -21,6 +21,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "reports",
     "comments",
     "saved_replies",
+    "notes",
 )
 
 # What a request body can be refused with, on every route that is sent one.
@@ -40,6 +41,7 @@ _DESCRIPTIONS = {
     422: "invalid input: each field and why; a body that is not one JSON object (`null`, an array), or "
     "an integer longer than 1,000 digits",
     503: "a dependency is busy or unreachable; retry later",
+    403: "authenticated, but not allowed (`forbidden`): e.g. deleting another agent's note",
 }
 # Refusals API Gateway can also give itself, with its own body.
 _GATEWAY_TOO = {401, 413}
