@@ -91,9 +91,12 @@ class Stack(StackParts):
 
         template = load_template(settings.template)
         overrides = {
-            key.removeprefix("LOCAL_PARAM_"): value
-            for key, value in os.environ.items()
-            if key.startswith("LOCAL_PARAM_")
+            **LOCAL_PARAMETER_DEFAULTS,
+            **{
+                key.removeprefix("LOCAL_PARAM_"): value
+                for key, value in os.environ.items()
+                if key.startswith("LOCAL_PARAM_")
+            },
         }
         attributes: dict[str, dict[str, str]] = {}
         resolver = Resolver(
@@ -303,6 +306,11 @@ class Stack(StackParts):
             self.embedded.stop()
             (self.settings.data_dir / "dynamodb.pid").unlink(missing_ok=True)
         self.say("stopped")
+
+
+# Template parameters whose local value differs from the deployed default (LOCAL_PARAM_<Name> wins):
+# the sandbox answers the profile API for free, so the local stack shows customers' names.
+LOCAL_PARAMETER_DEFAULTS = {"FetchContactProfiles": "true"}
 
 
 def _check_port(settings: LocalSettings) -> None:

@@ -32,6 +32,8 @@ class Settings(BaseModel):
     config_file: str = Field("", alias="CAREHOOKS_CONFIG")
     mail_from: str = Field("carehooks@example.com", alias="MAIL_FROM")
     reopen_window_hours: float = Field(24.0, alias="REOPEN_WINDOW_HOURS")
+    # Messenger's and Instagram's profile API for names (README "Contacts"): 2 write units a new customer.
+    fetch_contact_profiles: bool = Field(False, alias="FETCH_CONTACT_PROFILES")
     dedupe_days: int = Field(8, alias="DEDUPE_DAYS", ge=8)
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES")
 

@@ -33,12 +33,17 @@ class Profiles(Protocol):
     def fetch(self, channel: str, account_id: str, contact_id: str) -> Profile: ...
 
 
-def contact_step(store: Store, profiles: Profiles | None = None) -> Step:
-    """The step, bound to its store and profile client (the Graph API's unless one is given)."""
+def contact_step(store: Store, profiles: Profiles | None = None, *, fetch_profiles: bool = True) -> Step:
+    """The step, bound to its store and profile client (the Graph API's unless one is given).
+
+    ``fetch_profiles`` (setting ``FETCH_CONTACT_PROFILES``, template parameter ``FetchContactProfiles``):
+    ask Messenger's and Instagram's profile API for names. A first fetch costs a new customer's
+    conversation two write units (the contact item, the name on the conversation): 18 instead of 16.
+    """
 
     def step(stored: StoredMessage) -> None:
         try:
-            note_contact(stored, store, profiles or ProfileClient())
+            note_contact(stored, store, profiles or ProfileClient(), fetch_profiles=fetch_profiles)
         except Exception:
             # The message is stored and its other steps ran: nothing here may make the record retry.
             metrics.add_metric(name="ContactStepFailed", unit="Count", value=1)
@@ -55,7 +60,9 @@ def profile_scope(identity: Identity) -> str:
     return f"{identity.channel}#{identity.account_id}#{identity.contact_id}"
 
 
-def note_contact(stored: StoredMessage, store: Store, profiles: Profiles) -> None:
+def note_contact(
+    stored: StoredMessage, store: Store, profiles: Profiles, *, fetch_profiles: bool = True
+) -> None:
     """Fetch the profile when it is due and write it on the contact; show the contact's name on the
     conversation. A conversation's start writes no contact item of its own: what the item would hold
     (first and last seen, the webhook's name) its conversations hold already (``api.contacts.known``)."""
@@ -65,7 +72,7 @@ def note_contact(stored: StoredMessage, store: Store, profiles: Profiles) -> Non
         return
     if conv.public or conv.thread_id or event.per_thread:
         return  # a public comment thread: many authors, no one customer
-    fetches = has_profile_api(conv.channel)
+    fetches = fetch_profiles and has_profile_api(conv.channel)
     if not outcome.new_conversation and (conv.contact_name or not fetches):
         return  # a follow-up: nothing to learn, and no write on the per-message path
     identity = Identity(conv.channel, conv.account_id, conv.contact_id)

@@ -35,7 +35,11 @@ def steps(
     def survey_answers(stored: StoredMessage) -> None:
         capture_survey_answer(stored, store=store, config=config().surveys_in_force)
 
-    return [rules, survey_answers, contact_step(store)]  # then who the customer is (inbound.contacts)
+    return [
+        rules,
+        survey_answers,
+        contact_step(store, fetch_profiles=settings().fetch_contact_profiles),
+    ]  # then who the customer is (inbound.contacts)
 
 
 def inbound(
