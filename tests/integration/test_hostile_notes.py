@@ -17,6 +17,7 @@ import responses
 
 from carehooks import clock
 from carehooks.config import loader
+from carehooks.config.settings import settings
 from carehooks.surveys.alerts import render_alert
 from carehooks.wiring.store import get_store
 from tests.channel_support import GRAPH_URL, platform_stubs
@@ -54,7 +55,10 @@ def test_notes_reach_no_platform_no_email_and_no_log_and_the_profile_name_reache
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given an SLA policy of 1 h on Messenger with an operations address
+    # Given a deployment that asks Messenger's profile API for names (FetchContactProfiles=true)
+    monkeypatch.setenv("FETCH_CONTACT_PROFILES", "true")
+    settings.cache_clear()
+    # and an SLA policy of 1 h on Messenger with an operations address
     config = tmp_path / "config.yaml"
     config.write_text(
         "version: notes\nops: {recipients: [ops@example.com]}\n"

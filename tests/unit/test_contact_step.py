@@ -13,6 +13,7 @@ from infra.local.sandbox import profile_fields, sandbox_profile
 
 from carehooks.channels.meta.ingress import split
 from carehooks.channels.meta.profiles import Profile, profile_of
+from carehooks.config.settings import settings
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
 from carehooks.inbound import contacts as step_module
 from carehooks.inbound.contacts import contact_step
@@ -97,7 +98,10 @@ class Processor:
 def processor(monkeypatch: pytest.MonkeyPatch) -> Processor:
     profiles = FakeProfiles()
     metrics: list[str] = []
-    # The wiring's step, with the fake profile API instead of the Graph API's client.
+    # A deployment that asks the profile API (FetchContactProfiles=true): the wiring's step, with the fake
+    # profile API instead of the Graph API's client.
+    monkeypatch.setenv("FETCH_CONTACT_PROFILES", "true")
+    settings.cache_clear()
     monkeypatch.setattr(step_module, "ProfileClient", lambda: profiles)
     monkeypatch.setattr(step_module.metrics, "add_metric", lambda name, **_: metrics.append(name))
     return Processor(MemoryStore(derive=derivation(lambda: CONFIG)), profiles, FakeDeliver(), metrics)
@@ -351,3 +355,15 @@ def test_a_failed_refresh_gives_its_claim_back(processor: Processor) -> None:
     assert len(processor.profiles.calls) == 2
     assert processor.store.get_claim(keys.PROFILE_CLAIM_KIND, f"messenger#{PAGE}#{CUSTOMER}") is not None
     assert processor.conversation().contact_name == "Sheena Nelson"
+
+
+def test_without_the_setting_no_profile_is_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FetchContactProfiles=false (the deployed default): a new Messenger customer costs no profile call."""
+    profiles = FakeProfiles()
+    monkeypatch.setattr(step_module, "ProfileClient", lambda: profiles)
+    monkeypatch.setenv("FETCH_CONTACT_PROFILES", "false")
+    settings.cache_clear()
+    processor = Processor(MemoryStore(derive=derivation(lambda: CONFIG)), profiles, FakeDeliver(), [])
+    processor.process(queued())
+    assert profiles.calls == []
+    assert processor.conversation().contact_name is None
