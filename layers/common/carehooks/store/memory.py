@@ -273,6 +273,20 @@ class MemoryStore:
         """See :func:`carehooks.store.table.record_run`."""
         return table.record_run(self, events, place, now, decide)
 
+    def messages_with_seq_after(self, message: Message, window: int) -> list[Message]:
+        """See :meth:`carehooks.store.table.TableStore.messages_with_seq_after`."""
+        pk = keys.conversation_pk(message.channel, message.account_id, message.contact_id, message.thread_id)
+        start = keys.message_order(message.conversation_id, message.sent_at, message.platform_message_id)
+        end = f"{message.conversation_id}#~"
+        following = self._query(
+            lambda i: i["pk"] == pk and start <= str(i.get("lsi1sk", "")) <= end, lambda i: i["lsi1sk"]
+        )[:window]
+        return [
+            message_from_item(i)
+            for i in following
+            if int(i.get("seq", 0)) == message.seq and i["sk"] != keys.message_sk(message.platform_message_id)
+        ]
+
     def remove_message_item(self, message: Message) -> None:
         """See :meth:`carehooks.store.table.TableStore.remove_message_item`."""
         key = self._message_key(message)

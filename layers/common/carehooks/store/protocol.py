@@ -70,6 +70,8 @@ class Store(Protocol):
 
     def remove_message_item(self, message: Message) -> None: ...
 
+    def messages_with_seq_after(self, message: Message, window: int) -> list[Message]: ...
+
     def record_run(
         self,
         events: Sequence[MessageEvent],

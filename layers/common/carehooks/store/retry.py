@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from carehooks.store.errors import StoreError
 
-READ_ATTEMPTS = 3
+READ_ATTEMPTS = 5  # a sweep reads 32 shards: a throttled one is asked again, not left to the next run
 
 
 def attempts[T](call: Callable[[], T], tries: int = READ_ATTEMPTS) -> T:

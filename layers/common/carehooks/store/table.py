@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 MAX_ATTEMPTS = 5
 RUN_WRITERS = 10  # message puts of one run at once
+COLLISION_WINDOW = 50  # messages read after a retried older one, to find another holding its seq
 STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4}
 
 
@@ -277,6 +278,34 @@ class TableStore:
     ) -> list[RecordOutcome] | None:
         """Store consecutive messages of one conversation with one conversation write (:func:`record_run`)."""
         return record_run(self, events, place, now, decide)
+
+    def messages_with_seq_after(self, message: Message, window: int) -> list[Message]:
+        """Other messages of ``message``'s conversation holding its ``seq``, among the ``window`` messages
+        that follow it in platform-time order (one bounded Query of ``ByConversation``)."""
+        response = self.client.query(
+            TableName=self.table_name,
+            IndexName=keys.BY_CONVERSATION_INDEX,
+            KeyConditionExpression="pk = :pk AND lsi1sk BETWEEN :after AND :end",
+            FilterExpression="#seq = :seq AND sk <> :self",
+            ExpressionAttributeNames={"#seq": "seq"},
+            ExpressionAttributeValues={
+                ":pk": {
+                    "S": keys.conversation_pk(
+                        message.channel, message.account_id, message.contact_id, message.thread_id
+                    )
+                },
+                ":after": {
+                    "S": keys.message_order(
+                        message.conversation_id, message.sent_at, message.platform_message_id
+                    )
+                },
+                ":end": {"S": f"{message.conversation_id}#~"},
+                ":seq": {"N": str(message.seq)},
+                ":self": {"S": keys.message_sk(message.platform_message_id)},
+            },
+            Limit=window,
+        )
+        return [message_from_item(self.unmarshal(i)) for i in response.get("Items", [])]
 
     def remove_message_item(self, message: Message) -> None:
         """Take back a message item this caller wrote (its conversation never accounted for it): only while
@@ -541,30 +570,34 @@ class ConversationWrites(Protocol):
 
     def remove_message_item(self, message: Message) -> None: ...
 
+    def messages_with_seq_after(self, message: Message, window: int) -> list[Message]: ...
+
 
 # (placement, with its conversation derived) -> the placement to write (the rules' decision on the message
 # and its effects on the conversation); see ``carehooks.rules.step.decider``.
 Decide = Callable[[Placement], Placement]
 
 
-def accounted(conv: Conversation | None, message: Message) -> bool:
+def accounted(store: ConversationWrites, conv: Conversation | None, message: Message) -> bool:
     """Whether ``message`` (as stored) is accounted on ``conv``, its conversation as read.
 
     A message is written before its conversation (two single-item writes, no transaction), carrying the
     ``seq`` it makes on its conversation; the conversation write records that ``seq`` and the message's
-    digest. So a message whose ``seq`` the conversation has not reached is not accounted, one whose
-    ``seq`` it has just reached is accounted if the digest is its own, and one whose ``seq`` it has gone
-    past was accounted. The one gap: an attempt that wrote its message, could not write the conversation
-    (four throttled tries), could not take the message back either (three more), and whose record then
-    went to the dead-letter queue while the customer's next message took the same ``seq``: that message
-    stays in its conversation's thread but out of its counters (README, "Data model v2"). Data model v1
-    messages (``seq`` 0) were written in one transaction with their conversation.
+    digest. So a message whose ``seq`` the conversation has not reached is not accounted, and one whose
+    ``seq`` it has just reached is accounted if the digest is its own. One whose ``seq`` it has gone past
+    was accounted, unless its attempt stopped between the two writes and a later message took the same
+    ``seq`` (say its record went to the dead-letter queue while the customer's next messages were
+    stored): the few messages after it in the conversation are read to tell (:data:`COLLISION_WINDOW`;
+    only for a retried message older than the conversation's latest). Data model v1 messages (``seq`` 0)
+    were written in one transaction with their conversation.
     """
     if message.seq == 0:
         return True
     if conv is None or conv.id != message.conversation_id or conv.seq < message.seq:
         return False
-    return conv.seq > message.seq or conv.seq_msg == message_digest(message)
+    if conv.seq == message.seq:
+        return conv.seq_msg == message_digest(message)
+    return not store.messages_with_seq_after(message, COLLISION_WINDOW)
 
 
 def _same_write(a: Message | None, b: Message) -> bool:
@@ -583,17 +616,24 @@ def _conversation_of(
 def _account(store: ConversationWrites, message: Message, write: Callable[[], Conversation]) -> Conversation:
     """The conversation write that accounts for ``message`` (already written), retried when throttled.
 
-    When DynamoDB refuses it for good (throttled four times, say), the message item is taken back (if it
-    is still as this attempt wrote it), so that no message stays unaccounted while the record waits for
-    its retry: a later message could take its ``seq`` meanwhile. When the outcome is unknown (a timeout:
-    the write may have happened), the message stays: the record's retry finds it accounted, or adopts it.
-    A lost race (:class:`ConflictError`) is left to the caller's loop.
+    When it fails for good, the message item is taken back (if it is still as this attempt wrote it), so
+    that no message stays unaccounted while its record waits for a retry (or in the dead-letter queue): a
+    later message could take its ``seq`` meanwhile. When the outcome is unknown (a timeout: the write may
+    have happened), the conversation is read to tell: accounted, the write happened; else it is taken
+    back. A lost race (:class:`ConflictError`) is left to the caller's loop.
     """
-    from botocore.exceptions import ClientError
-
     try:
         return with_retries(write, ACCOUNTING_WRITE_ATTEMPTS)
-    except ClientError:
+    except ConflictError:
+        raise
+    except Exception as failure:
+        if not _refused(failure):
+            try:
+                current = _conversation_of(store, message, None)
+            except Exception:  # cannot tell: the message stays, the record's retry settles it
+                raise failure from None
+            if current is not None and accounted(store, current, message):
+                return current  # the write happened; only its answer was lost
         try:
             with_retries(lambda: store.remove_message_item(message))
         except Exception:  # the record's retry finds the message and accounts for it (``accounted``)
@@ -602,6 +642,13 @@ def _account(store: ConversationWrites, message: Message, write: Callable[[], Co
                 extra={"conversation_id": message.conversation_id, "seq": message.seq},
             )
         raise
+
+
+def _refused(failure: Exception) -> bool:
+    """DynamoDB answered, and refused the write (throttled, invalid): it did not happen."""
+    from botocore.exceptions import ClientError
+
+    return isinstance(failure, ClientError)
 
 
 def record_message(
@@ -629,7 +676,7 @@ def record_message(
         latest = store.latest_conversation(
             event.channel, event.account_id, event.contact_id, thread_of(event)
         )
-        if owned is not None and accounted(_conversation_of(store, owned, latest), owned):
+        if owned is not None and accounted(store, _conversation_of(store, owned, latest), owned):
             return RecordOutcome(duplicate=True)  # a concurrent attempt accounted for it
         placed = place(latest)
         if decide is not None:
@@ -639,7 +686,7 @@ def record_message(
         if not _same_write(owned, message):
             found = store.put_message_item(message, replacing=owned)
             if found is not None:  # it exists (a redelivery), or changed since this call saw it
-                if owned is None and accounted(_conversation_of(store, found, latest), found):
+                if owned is None and accounted(store, _conversation_of(store, found, latest), found):
                     return RecordOutcome(duplicate=True)
                 owned = found
                 continue
@@ -728,14 +775,14 @@ def put_outbound_message(
     owned: Message | None = None
     for _ in range(MAX_ATTEMPTS):
         current = store.get_conversation(conv.id) or conv
-        if owned is not None and accounted(current, owned):
+        if owned is not None and accounted(store, current, owned):
             return None
         updated = apply_message(current, message)
         written = replace(message, seq=updated.seq)
         if not _same_write(owned, written):
             found = store.put_message_item(written, replacing=owned)
             if found is not None:
-                if owned is None and accounted(_conversation_of(store, found, current), found):
+                if owned is None and accounted(store, _conversation_of(store, found, current), found):
                     return None
                 owned = found
                 continue
