@@ -142,13 +142,30 @@ def decider(store: Store, config: ConfigDocument) -> Callable[[Placement], Place
     stored, and written with it (its effects with the conversation), so storing a customer message and
     deciding about it cost one message write and one conversation write."""
 
+    # One decider serves one record, or one run of a conversation's records (one processing time): the
+    # customer's history (their other conversations) is read once for the run.
+    histories: dict[tuple[str, str, str, str, datetime], tuple[Conversation, ...]] = {}
+
+    def history_of(conv: Conversation, now: datetime) -> tuple[Conversation, ...]:
+        key = (str(conv.channel), conv.account_id, conv.contact_id, conv.id, now)
+        if key not in histories:
+            histories[key] = customer_history(store, conv)
+        return histories[key]
+
     def decide(placed: Placement) -> Placement:
         message = placed.message
         if message.direction is not Direction.IN or DECISION_ATTRIBUTE in message.extra:
             return placed
         now = message.stored_at or placed.conversation.created_at
         record, decision = _decision_record(
-            store, config, message, placed.conversation, now, placed.new_conversation, placed.reopened
+            store,
+            config,
+            message,
+            placed.conversation,
+            now,
+            placed.new_conversation,
+            placed.reopened,
+            lambda conv: history_of(conv, now),
         )
         conv = apply_decision(decision)(placed.conversation) or placed.conversation
         _log_decision(message, conv, decision)
@@ -166,10 +183,12 @@ def _decision_record(
     now: datetime,
     new_conversation: bool,
     reopened: bool,
+    history_of: Callable[[Conversation], tuple[Conversation, ...]] | None = None,
 ) -> tuple[dict[str, Any], Decision]:
     """Evaluate the rules (pure, but for the customer's history read when a rule needs it) and the record
     stored on the message: the decision, with each side effect it asks for ``pending``."""
-    history = customer_history(store, conv) if program_for(config).needs_history else ()
+    read_history = history_of or (lambda c: customer_history(store, c))
+    history = read_history(conv) if program_for(config).needs_history else ()
     context = Context(
         conversation=conv, history=history, new_conversation=new_conversation, reopened=reopened
     )

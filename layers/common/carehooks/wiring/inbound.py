@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -50,8 +50,12 @@ def inbound(
 ) -> Inbound:
     """The processor's collaborators on ``store``."""
 
+    decided: list[Callable[[Placement], Placement]] = []  # one decider for this record or run
+
     def decide(placed: Placement) -> Placement:
-        return decider(store, config())(placed)
+        if not decided:
+            decided.append(decider(store, config()))
+        return decided[0](placed)
 
     return Inbound(
         store=store,
