@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,6 +109,12 @@ def install(store: Store, deliver: FakeDeliver, now: Any) -> Iterator[None]:
         yield
     finally:
         resolver().dependency_overrides.clear()
+
+
+@contextmanager
+def installed(store: Store, deliver: FakeDeliver, now: Any) -> Iterator[None]:
+    """:func:`install` as a context manager: the API's services routed to ``store`` inside it."""
+    yield from install(store, deliver, now)
 
 
 def inbound(

@@ -25,7 +25,7 @@ from tests.integration.agent_api_client import (
     FakeDeliver,
     api_event,
     call,
-    install,
+    installed,
 )
 from tests.integration.conftest import TABLE, Aws
 
@@ -46,13 +46,8 @@ def deliver() -> FakeDeliver:
 
 @pytest.fixture
 def api(store: Store, deliver: FakeDeliver) -> Iterator[None]:
-    with clock.frozen(NOW):
-        gen = install(store, deliver, clock.now)
-        next(gen)
-        try:
-            yield
-        finally:
-            gen.close()
+    with clock.frozen(NOW), installed(store, deliver, clock.now):
+        yield
 
 
 def send(method: str, path: str, body: Any = None, claims: dict[str, str] = ADA, **query: str) -> Answer:

@@ -23,7 +23,7 @@ from tests.integration.agent_api_client import (
     api_event,
     call,
     inbound,
-    install,
+    installed,
 )
 from tests.integration.conftest import TABLE, Aws
 
@@ -47,13 +47,8 @@ def deliver() -> FakeDeliver:
 
 @pytest.fixture
 def api(store: Store, deliver: FakeDeliver) -> Iterator[None]:
-    with clock.frozen(NOW):
-        gen = install(store, deliver, clock.now)
-        next(gen)
-        try:
-            yield
-        finally:
-            gen.close()
+    with clock.frozen(NOW), installed(store, deliver, clock.now):
+        yield
 
 
 def request(method: str, path: str, body: Any = None, claims: dict[str, str] = ADA) -> tuple[int, Any]:
