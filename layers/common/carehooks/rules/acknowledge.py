@@ -18,7 +18,9 @@ cut to the channel's limit. The dry run uses only that half.
    both claims back and re-raises, so the record is retried; a permanent failure (blocked, outside the
    window, bad credentials) is recorded on the claim and the decision, and not retried. An unknown
    outcome (the platform may have accepted it: a read timeout) keeps both claims and is recorded as
-   ``unknown``: never sent twice.
+   ``unknown``: never sent twice. A sent acknowledgement's outcome is recorded on its claim only (the
+   message's decision keeps ``pending``; readers settle it from the claim: ``store/rules.py``), which
+   saves the message a second write.
 
 Every skip has a readable reason, stored with the message's decision.
 """
@@ -425,12 +427,18 @@ def _send(
         _release(store, conv, scope, cooldown, owner)
         raise
     if result.status == "sent":
+        # The outcome's one record: the message's decision keeps ``pending`` and readers settle it
+        # from here (carehooks.store.rules.settle_ack), so the message is not written again.
         store.mark_claim(
             ACK_CLAIM,
             conv.id,
             outcome="sent",
             platform_message_id=result.platform_message_id or "",
             at=iso(now),
+            rule=plan.rule or "",
+            template=plan.template,
+            language=prepared.language,
+            in_hours="true" if prepared.in_hours else "false",
         )
         return outcome("sent", platform_message_id=result.platform_message_id)
     if result.retryable:

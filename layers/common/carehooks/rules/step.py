@@ -399,7 +399,9 @@ def _acknowledge(
         standby=standby,
         deliver=deliver,
     )
-    store.set_decision_part(message, "ack", outcome.as_record())
+    if outcome.status != "sent":
+        # A sent one's outcome is on its claim (rules.acknowledge); the message is read settled.
+        store.set_decision_part(message, "ack", outcome.as_record())
     metrics.add_metric(name=f"Acknowledgements{outcome.status.capitalize()}", unit="Count", value=1)
     logger.info(
         "acknowledgement",

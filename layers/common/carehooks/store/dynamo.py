@@ -190,3 +190,21 @@ class DynamoStore(TableStore):
 
     def contact_events(self, identity: Identity, limit: int = 200) -> list[ContactEvent]:
         return contacts.contact_events(self, identity, limit)
+
+    # -- acknowledgements: a sent one's outcome is on its claim (issue 17, store/rules.py) ---------
+    def messages(self, conv: Conversation) -> list[Message]:
+        return rules.settle_acks(super().messages(conv), self._ack_claim)
+
+    def get_message(
+        self,
+        channel: str,
+        account_id: str,
+        contact_id: str,
+        platform_message_id: str,
+        thread_id: str | None = None,
+    ) -> Message | None:
+        found = super().get_message(channel, account_id, contact_id, platform_message_id, thread_id)
+        return None if found is None else rules.settle_acks([found], self._ack_claim)[0]
+
+    def _ack_claim(self, conversation_id: str) -> dict[str, Any] | None:
+        return surveys.get_claim(self, rules.ACK_CLAIM_KIND, conversation_id)

@@ -61,7 +61,7 @@ from carehooks.store.queries import (
     decode_cursor,
     encode_cursor,
 )
-from carehooks.store.rules import STATUSES
+from carehooks.store.rules import ACK_CLAIM_KIND, STATUSES, settle_acks
 from carehooks.store.saved_replies import (
     HEAD_FIELDS,
     SavedReply,
@@ -234,7 +234,7 @@ class MemoryStore:
         found = self._query(
             lambda i: i["pk"] == pk and str(i.get("lsi1sk", "")).startswith(prefix), lambda i: i["lsi1sk"]
         )
-        return [message_from_item(i) for i in found]
+        return settle_acks([message_from_item(i) for i in found], self._ack_claim)
 
     def get_message(
         self,
@@ -250,7 +250,7 @@ class MemoryStore:
                 keys.message_sk(platform_message_id),
             )
         )
-        return message_from_item(item) if item is not None else None
+        return settle_acks([message_from_item(item)], self._ack_claim)[0] if item is not None else None
 
     def record_message(
         self,
@@ -834,6 +834,10 @@ class MemoryStore:
     def contact_events(self, identity: Identity, limit: int = 200) -> list[ContactEvent]:
         found = self._partition(identity.pk, keys.CONTACT_EVENT_PREFIX, reverse=True)
         return [contacts.contact_event_from_item(i) for i in found[:limit]]
+
+    # -- acknowledgements: a sent one's outcome is on its claim (issue 17, store/rules.py) ---------
+    def _ack_claim(self, conversation_id: str) -> dict[str, Any] | None:
+        return self.get_claim(ACK_CLAIM_KIND, conversation_id)
 
 
 def _comment_change(item: Item, change: str, text: str, at: str) -> Item | None:

@@ -191,3 +191,58 @@ def claim_exists(store: Store, kind: str, scope: str) -> bool:
         ConsistentRead=True,
     )
     return "Item" in got
+
+
+# -- the sent acknowledgement's outcome, kept on its claim (issue 17: paying for the volume counters) ------
+# A sent acknowledgement's outcome is recorded once, on its claim ``CLAIM#ack#<conversation id>`` (owner:
+# the message's platform id; ``outcome``, ``platform_message_id``, ``at``, ``rule``, ``template``,
+# ``language``, ``in_hours``), and not again on the message, whose ``rules_ack`` stays ``pending``: the
+# message item is written once less (2 write units: the table and its ByConversation index). A reader
+# of a message whose acknowledgement is pending settles it from the claim (one GetItem, only then).
+ACK_CLAIM_KIND = "ack"
+ACK_PART = "ack"
+_ACK_FIELDS = ("rule", "template", "language")
+
+
+def ack_pending(message: Message) -> bool:
+    """Whether the message's decision shows its acknowledgement pending (sent ones are settled on read)."""
+    decision = message.extra.get(DECISION_ATTRIBUTE)
+    return isinstance(decision, dict) and (decision.get(ACK_PART) or {}).get("status") == "pending"
+
+
+def settle_ack(message: Message, claim: dict[str, Any] | None) -> Message:
+    """The message with its pending acknowledgement settled from the conversation's ack claim. Pure.
+
+    Only a claim this message owns and that records ``sent`` settles it; any other claim (another
+    message's, one still being sent) leaves the message as it is.
+    """
+    if (
+        not ack_pending(message)
+        or claim is None
+        or claim.get("owner") != message.platform_message_id
+        or claim.get("outcome") != "sent"
+    ):
+        return message
+    outcome: dict[str, Any] = {"status": "sent"}
+    outcome.update({name: str(claim[name]) for name in _ACK_FIELDS if claim.get(name)})
+    if claim.get("in_hours") in ("true", "false"):
+        outcome["in_hours"] = claim["in_hours"] == "true"
+    if claim.get("platform_message_id"):
+        outcome["platform_message_id"] = str(claim["platform_message_id"])
+    decision = {**message.extra[DECISION_ATTRIBUTE], ACK_PART: outcome}
+    return replace(message, extra={**message.extra, DECISION_ATTRIBUTE: decision})
+
+
+def settle_acks(messages: list[Message], read_claim: Callable[[str], dict[str, Any] | None]) -> list[Message]:
+    """``messages`` with every pending acknowledgement settled: one claim read per conversation, only
+    for conversations with a pending one (at most one message per conversation is ever acknowledged)."""
+    claims: dict[str, dict[str, Any] | None] = {}
+    out: list[Message] = []
+    for message in messages:
+        if not ack_pending(message):
+            out.append(message)
+            continue
+        if message.conversation_id not in claims:
+            claims[message.conversation_id] = read_claim(message.conversation_id)
+        out.append(settle_ack(message, claims[message.conversation_id]))
+    return out
