@@ -18,6 +18,7 @@ Top-level keys::
     ops: {recipients: [ops@example.com]}
     sla: {...}                                  # carehooks.config.sla.SlaConfig
     surveys: {...}                              # carehooks.config.surveys.SurveyConfig
+    automation: {spikes: {...}}                 # carehooks.config.spikes.SpikesConfig
 
 Each further section is one field here pointing at a model in its own module of :mod:`carehooks.config`.
 """
@@ -45,6 +46,7 @@ from carehooks.config.rules import (
     Rule,
 )
 from carehooks.config.sla import SlaConfig, reference_problems
+from carehooks.config.spikes import AutomationSection
 from carehooks.config.surveys import SurveyConfig
 
 
@@ -112,6 +114,7 @@ class ConfigDocument(BaseModel):
     ops: OpsConfig = OpsConfig()
     sla: SlaConfig = SlaConfig()
     surveys: SurveyConfig = SurveyConfig()
+    automation: AutomationSection = AutomationSection()  # issue 17 (17a's model at merge)
 
     @cached_property
     def digest(self) -> str:

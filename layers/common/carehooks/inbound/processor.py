@@ -49,6 +49,8 @@ class Inbound:
     reopen_window: timedelta = timedelta(hours=24)
     answers_survey: AnswersSurvey | None = None
     now: Callable[[], datetime] = clock.now
+    # Counts messages stored for the first time (issue 17's volume counters); never raises.
+    count: Callable[[Sequence[StoredMessage]], None] | None = None
 
 
 @dataclass
@@ -157,7 +159,10 @@ def _store_message(event: MessageEvent, inbound: Inbound, result: ProcessResult)
             "new_conversation": outcome.new_conversation,
         },
     )
-    _run_steps(inbound, StoredMessage(event=event, outcome=outcome, now=now))
+    stored = StoredMessage(event=event, outcome=outcome, now=now)
+    if inbound.count is not None:
+        inbound.count([stored])
+    _run_steps(inbound, stored)
 
 
 def _run_steps(inbound: Inbound, stored: StoredMessage) -> None:
@@ -248,6 +253,10 @@ def _store_run(run: list[tuple[str, MessageEvent]], inbound: Inbound) -> set[str
     outcomes = inbound.store.record_run([event for _, event in run], place, now, inbound.decide)
     if outcomes is None:
         return set()
+    if inbound.count is not None:
+        inbound.count(
+            [StoredMessage(event=e, outcome=o, now=now) for (_, e), o in zip(run, outcomes, strict=True)]
+        )
     handled: set[str] = set()
     for (record_id, event), outcome in zip(run, outcomes, strict=True):
         metrics.add_metric(name="MessagesStored", unit="Count", value=1)

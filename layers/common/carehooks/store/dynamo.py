@@ -24,6 +24,7 @@ from carehooks.store import (
     saved_replies,
     sends,
     sla,
+    spikes,
     surveys,
 )
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
@@ -32,6 +33,7 @@ from carehooks.store.queries import READ_BUDGET, ConversationFilter, Order, Page
 from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
 from carehooks.store.sends import SendAttempt
 from carehooks.store.sla import PolicyMarker, ReadStats
+from carehooks.store.spikes import VolumeCount, VolumeIncrement
 from carehooks.store.table import TableStore
 
 
@@ -208,3 +210,30 @@ class DynamoStore(TableStore):
 
     def _ack_claim(self, conversation_id: str) -> dict[str, Any] | None:
         return surveys.get_claim(self, rules.ACK_CLAIM_KIND, conversation_id)
+
+    # -- spike alerts (issue 17: store/spikes.py) -------------------------------------------------
+    def count_volume(self, increment: VolumeIncrement) -> None:
+        spikes.add_volume(self, increment)
+
+    def bucket_volumes(self, bucket: str) -> dict[str, VolumeCount]:
+        return spikes.bucket_volumes(self, bucket)
+
+    def group_volumes(self, group: str, buckets: Sequence[str]) -> dict[str, VolumeCount]:
+        return spikes.group_volumes(self, group, buckets)
+
+    def active_spikes(self) -> list[dict[str, Any]]:
+        return spikes.active_spikes(self)
+
+    def claim_spike(self, group: str, attributes: dict[str, str], now: datetime) -> bool:
+        return spikes.claim_spike(self, group, attributes, now)
+
+    def mark_spike(self, group: str, **attributes: str) -> None:
+        spikes.mark_spike(self, group, **attributes)
+
+    def drop_spike(self, group: str) -> None:
+        spikes.drop_spike(self, group)
+
+    def recent_conversation_keys(
+        self, channel: str, account_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        return spikes.recent_conversation_keys(self, channel, account_id, start, end, limit)

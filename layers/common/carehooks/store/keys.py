@@ -19,6 +19,8 @@
 | contact note (private note on the person) | the contact's partition | ``NOTE#<ULID>`` | none: one Query ``begins_with(sk, "NOTE#")`` per linked identity |
 | contact event (note added or deleted, link, unlink, edit) | the contact's partition | ``CEVT#<at ISO>#<ULID>`` | none |
 | conversation note (internal; recorded as a conversation event) | its conversation's partition | ``CNOTE#<conversation id>#<ULID>`` | none: one Query ``begins_with(sk, "CNOTE#<conversation id>#")`` |
+| volume counter (issue 17, spike alerts: inbound messages of one channel and account in one 5-minute bucket, one shard) | ``VOL#<bucket start, yyyymmddThhmm UTC>#<shard 0..7>`` | ``<channel>#<account>`` | none: ``n`` (messages), ``t#<tag>`` (messages per conversation tag), ``ttl`` 30 days; a bucket's groups are one Query per shard, a group's past buckets one BatchGetItem |
+| spike state (issue 17: one per channel and account while its spike lasts) | ``SPIKES`` | ``<channel>#<account>`` | none: the active spikes are one Query of the partition |
 
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
@@ -289,3 +291,35 @@ def conversation_note_prefix(conversation_id: str) -> str:
 
 def conversation_note_sk(conversation_id: str, note_id: str) -> str:
     return f"{conversation_note_prefix(conversation_id)}{note_id}"
+
+
+# -- spike alerts (issue 17: store/spikes.py, automation/spikes.py) ------------------------------------------
+VOLUME_PREFIX = "VOL#"
+VOLUME_SHARDS = 8  # a bucket's writes spread over 8 partitions (8 x 1,000 write units a second)
+VOLUME_BUCKET_SECONDS = 300
+SPIKES_PK = "SPIKES"
+VOLUME_TAG_PREFIX = "t#"
+
+
+def volume_bucket(at: datetime) -> str:
+    """The 5-minute bucket holding ``at``: its start, ``yyyymmddThhmm`` UTC."""
+    utc = at.astimezone(UTC)
+    return utc.replace(minute=utc.minute - utc.minute % 5, second=0, microsecond=0).strftime("%Y%m%dT%H%M")
+
+
+def volume_bucket_start(bucket: str) -> datetime:
+    return datetime.strptime(bucket, "%Y%m%dT%H%M").replace(tzinfo=UTC)
+
+
+def volume_pk(bucket: str, shard: int) -> str:
+    return f"{VOLUME_PREFIX}{bucket}#{shard}"
+
+
+def volume_shard(unique: str) -> int:
+    """The shard a message's count goes to (crc32 of its platform id: spread, and stable on retries)."""
+    return zlib.crc32(unique.encode()) % VOLUME_SHARDS
+
+
+def volume_group(channel: str, account_id: str) -> str:
+    """The counter's sort key and the spike state's: one channel account."""
+    return f"{channel}#{account_id}"

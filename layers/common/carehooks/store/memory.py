@@ -76,6 +76,7 @@ from carehooks.store.saved_replies import (
 )
 from carehooks.store.sends import SendAttempt, attempt_from_item, attempt_item
 from carehooks.store.sla import BATCH_GET_LIMIT, PolicyMarker, ReadStats, policy_marker_item
+from carehooks.store.spikes import SPIKE_STATE_TTL, VolumeCount, VolumeIncrement, counter_from_item
 from carehooks.store.table import CLAIMED, DONE, MAX_ATTEMPTS, SENDING, STATUS_RANK
 
 Item = dict[str, Any]
@@ -838,6 +839,77 @@ class MemoryStore:
     # -- acknowledgements: a sent one's outcome is on its claim (issue 17, store/rules.py) ---------
     def _ack_claim(self, conversation_id: str) -> dict[str, Any] | None:
         return self.get_claim(ACK_CLAIM_KIND, conversation_id)
+
+    # -- spike alerts (issue 17: store/spikes.py) -------------------------------------------------
+    def count_volume(self, increment: VolumeIncrement) -> None:
+        key = (keys.volume_pk(increment.bucket, increment.shard), increment.group)
+        with self._lock:
+            item = self._items.setdefault(key, {"pk": key[0], "sk": key[1], "type": "volume", "n": 0})
+            item["n"] = int(item["n"]) + increment.count
+            for tag, n in increment.tags.items():
+                name = f"{keys.VOLUME_TAG_PREFIX}{tag}"
+                item[name] = int(item.get(name, 0)) + n
+
+    def bucket_volumes(self, bucket: str) -> dict[str, VolumeCount]:
+        out: dict[str, VolumeCount] = {}
+        for shard in range(keys.VOLUME_SHARDS):
+            for item in self._partition(keys.volume_pk(bucket, shard), ""):
+                out.setdefault(str(item["sk"]), VolumeCount()).add(*counter_from_item(item))
+        return out
+
+    def group_volumes(self, group: str, buckets: Sequence[str]) -> dict[str, VolumeCount]:
+        out = {bucket: VolumeCount() for bucket in buckets}
+        for bucket in buckets:
+            for shard in range(keys.VOLUME_SHARDS):
+                item = self._get((keys.volume_pk(bucket, shard), group))
+                if item is not None:
+                    out[bucket].add(*counter_from_item(item))
+        return out
+
+    def active_spikes(self) -> list[dict[str, Any]]:
+        return self._partition(keys.SPIKES_PK, "")
+
+    def claim_spike(self, group: str, attributes: dict[str, str], now: datetime) -> bool:
+        key = (keys.SPIKES_PK, group)
+        with self._lock:
+            held = self._items.get(key)
+            if held is not None and held["ttl"] >= _epoch(now):
+                return False
+            self._put(
+                {
+                    **attributes,
+                    "pk": key[0],
+                    "sk": key[1],
+                    "type": "spike",
+                    "state": "sending",
+                    "started_at": iso(now),
+                    "ttl": _epoch(now + SPIKE_STATE_TTL),
+                }
+            )
+        return True
+
+    def mark_spike(self, group: str, **attributes: str) -> None:
+        self._update((keys.SPIKES_PK, group), dict(attributes))
+
+    def drop_spike(self, group: str) -> None:
+        with self._lock:
+            self._items.pop((keys.SPIKES_PK, group), None)
+
+    def recent_conversation_keys(
+        self, channel: str, account_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[dict[str, Any]]:
+        prefix = keys.contact_pk(channel, account_id, "")
+        low, high = iso(start), iso(end)
+        found = self._query(
+            lambda i: (
+                str(i.get("gsi1pk", "")).startswith("STATUS#open")
+                and low <= str(i.get("gsi1sk", "")) <= high
+                and str(i["pk"]).startswith(prefix)
+            ),
+            lambda i: str(i["gsi1sk"]),
+            reverse=True,
+        )
+        return [_table_key(i) for i in found[:limit]]
 
 
 def _comment_change(item: Item, change: str, text: str, at: str) -> Item | None:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from carehooks.automation.spikes import volume_counter
 from carehooks.config.settings import settings
 from carehooks.domain.conversations import Placement, Step, StoredMessage
 from carehooks.inbound.contacts import contact_step
@@ -63,6 +64,7 @@ def inbound(
         decide=decide,
         reopen_window=timedelta(hours=settings().reopen_window_hours),
         answers_survey=answers_survey,
+        count=volume_counter(store, config),  # issue 17: spike alerts
     )
 
 
