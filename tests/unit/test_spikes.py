@@ -329,3 +329,15 @@ def test_a_valid_section_round_trips_and_decides_by_its_rule(
 def test_non_positive_settings_are_always_refused(section: dict[str, int]) -> None:
     with pytest.raises(ValidationError):
         SpikesConfig.model_validate(section)
+
+
+def test_unreadable_counters_fail_the_run_softly(monkeypatch: pytest.MonkeyPatch) -> None:
+    store, mailer = MemoryStore(), Mailer()
+    count(store, BUCKET, 40)
+
+    def throttled(bucket: str) -> dict[str, VolumeCount]:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(store, "bucket_volumes", throttled)
+    result = check_spikes(store, config(), mailer, NOW)
+    assert (result.failures, result.groups, mailer.sent) == (1, 0, [])

@@ -181,8 +181,14 @@ def check_spikes(store: Store, config: ConfigDocument, mailer: Mailer, now: date
     if not spikes.enabled:
         return result
     buckets = [keys.volume_bucket(now), keys.volume_bucket(now - BUCKET)]
-    volumes = {bucket: store.bucket_volumes(bucket) for bucket in buckets}
-    active = {str(item["sk"]) for item in store.active_spikes()}
+    try:
+        volumes = {bucket: store.bucket_volumes(bucket) for bucket in buckets}
+        active = {str(item["sk"]) for item in store.active_spikes()}
+    except Exception:
+        # Nothing to assess this minute; the next run reads again (never stops the caller's other work).
+        result.failures += 1
+        logger.exception("spike check could not read the volume counters")
+        return result
     candidates = {
         group for counted in volumes.values() for group, v in counted.items() if v.count >= spikes.min_count
     }
