@@ -341,3 +341,20 @@ def test_unreadable_counters_fail_the_run_softly(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(store, "bucket_volumes", throttled)
     result = check_spikes(store, config(), mailer, NOW)
     assert (result.failures, result.groups, mailer.sent) == (1, 0, [])
+
+
+def test_a_failing_counter_never_fails_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from carehooks.automation.spikes import volume_counter
+
+    store = MemoryStore()
+
+    def refused(increment: VolumeIncrement) -> None:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(store, "count_volume", refused)
+    volume_counter(store, config)([stored("m1", ["order"])])  # logged and dropped, not raised
+    monkeypatch.undo()
+    volume_counter(store, config)([stored("m2", ["order"])])
+    assert store.bucket_volumes(BUCKET)[GROUP].tags == {"order": 1}
+    volume_counter(store, lambda: config(enabled=False))([stored("m3", ["order"])])
+    assert store.bucket_volumes(BUCKET)[GROUP].count == 1
