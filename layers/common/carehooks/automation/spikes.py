@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from carehooks import clock
 from carehooks.clock import iso
 from carehooks.domain.models import Direction
 from carehooks.notify.render import notify_environment, render_email
@@ -155,6 +156,12 @@ def history_buckets(bucket: str, days: int) -> list[str]:
     return [keys.volume_bucket(start - timedelta(days=k)) for k in range(1, days + 1)]
 
 
+def _send_email(to: list[str], subject: str, html: str, text: str) -> str:
+    from carehooks.notify.email import send_email
+
+    return send_email(to, subject, html, text)
+
+
 # -- the run ---------------------------------------------------------------------------------------------
 @dataclass
 class SpikeCheck:
@@ -170,8 +177,13 @@ class SpikeCheck:
     findings: list[Finding] = field(default_factory=list)
 
 
-def check_spikes(store: Store, config: ConfigDocument, mailer: Mailer, now: datetime) -> SpikeCheck:
+def check_spikes(
+    store: Store, config: ConfigDocument, mailer: Mailer | None = None, now: datetime | None = None
+) -> SpikeCheck:
     """Find spikes, email ops once per spike, end the spikes whose volume fell back.
+
+    ``mailer`` defaults to SES (:func:`carehooks.notify.email.send_email`: the local stack's mail folder),
+    ``now`` to the one clock's now. AutomationFunction: ``check_spikes(get_store(), load_config())``.
 
     A fault in one channel account is counted and logged; the others go on. Overlapping runs email
     once: a spike's state is claimed (conditional put) before its email.
@@ -180,6 +192,8 @@ def check_spikes(store: Store, config: ConfigDocument, mailer: Mailer, now: date
     result = SpikeCheck(enabled=spikes.enabled)
     if not spikes.enabled:
         return result
+    mailer = mailer or _send_email
+    now = now or clock.now()
     buckets = [keys.volume_bucket(now), keys.volume_bucket(now - BUCKET)]
     try:
         volumes = {bucket: store.bucket_volumes(bucket) for bucket in buckets}
