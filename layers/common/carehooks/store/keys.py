@@ -19,6 +19,7 @@
 | contact note (private note on the person) | the contact's partition | ``NOTE#<ULID>`` | none: one Query ``begins_with(sk, "NOTE#")`` per linked identity |
 | contact event (note added or deleted, link, unlink, edit) | the contact's partition | ``CEVT#<at ISO>#<ULID>`` | none |
 | conversation note (internal; recorded as a conversation event) | its conversation's partition | ``CNOTE#<conversation id>#<ULID>`` | none: one Query ``begins_with(sk, "CNOTE#<conversation id>#")`` |
+| automation cursor (issue 17: per timer, status and ``after``, the ``ByStatus`` sort key each shard was dealt with up to; ``marks`` map) | ``AUTOCURSOR`` | ``<timer>#<status>#<after seconds>``, e.g. ``resolve#pending#172800`` | none: one Query of the partition per run |
 
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
@@ -289,3 +290,38 @@ def conversation_note_prefix(conversation_id: str) -> str:
 
 def conversation_note_sk(conversation_id: str, note_id: str) -> str:
     return f"{conversation_note_prefix(conversation_id)}{note_id}"
+
+
+# -- automation over time (issue 17: store/automation.py) -------------------------------------------------
+# Claims (kinds of ``CLAIM#``): ``auto-resolve#<conversation id>#<turn epoch ms>`` (one automatic
+# resolution, and its closing message, per wait of the customer), ``assignee-timer#<conversation id>#<turn
+# epoch ms>`` (one reassignment per wait: the new assignee is not timed again until the customer waits again), ``sla-action#<SLA alert scope>`` (a
+# rung's actions run once per conversation, metric, clock cycle and rung).
+AUTOMATION_CURSOR_PK = "AUTOCURSOR"
+AUTO_RESOLVE_CLAIM_KIND = "auto-resolve"
+ASSIGNEE_TIMER_CLAIM_KIND = "assignee-timer"
+SLA_ACTION_CLAIM_KIND = "sla-action"
+
+
+def automation_cursor_sk(timer: str, status: str, after_seconds: int) -> str:
+    """The cursor item of one timer (``resolve``, ``assignee``), status and ``after`` (in seconds)."""
+    return f"{timer}#{status}#{after_seconds}"
+
+
+def after_list_key(list_key: str) -> str:
+    """The smallest ``gsi1sk`` greater than ``list_key`` (keys never extend one another: ids have a fixed
+    length, and bounds end in ``~``), for a Query's ``BETWEEN`` lower bound."""
+    return f"{list_key} "
+
+
+def list_key_upper_bound(at: datetime) -> str:
+    """The greatest ``gsi1sk`` of a conversation that turned at or before ``at``."""
+    return f"{iso(at)}#~"
+
+
+def auto_resolve_scope(conversation_id: str, turn_at: datetime) -> str:
+    return f"{conversation_id}#{to_epoch_ms(turn_at)}"
+
+
+def assignee_timer_scope(conversation_id: str, turn_at: datetime) -> str:
+    return f"{conversation_id}#{to_epoch_ms(turn_at)}"
