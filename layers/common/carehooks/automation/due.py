@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from carehooks.config.automation import AutomationConfig, ResolvableStatus, ResolveEntry
@@ -84,7 +84,7 @@ def resolve_due(conv: Conversation, config: AutomationConfig) -> tuple[datetime,
     index, entry = found
     since = turn_of(conv)
     if status == "open":
-        since = max(since, conv.last_activity_at or since)
+        since = max(since, (conv.last_activity_at or since).astimezone(UTC))
     return since + entry.after, index, entry
 
 
@@ -97,8 +97,9 @@ def assignee_due(conv: Conversation, config: AutomationConfig) -> datetime | Non
 
 
 def turn_of(conv: Conversation) -> datetime:
-    """The conversation's turn as its list sort key holds it."""
-    return conv.turn_at or conv.last_activity_at or conv.created_at
+    """The conversation's turn as its list sort key holds it, in UTC (so adding a duration adds real time:
+    Python adds wall-clock time to a datetime of a zone with daylight saving)."""
+    return (conv.turn_at or conv.last_activity_at or conv.created_at).astimezone(UTC)
 
 
 def next_mark(old: str | None, seen: Sequence[tuple[str, Outcome]], upto: str, floor: str) -> str | None:
