@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from carehooks.automation.due import DONE, HOLD, SKIP, Outcome, assignee_due, turn_of
@@ -27,6 +28,7 @@ from carehooks.domain.models import AUTOMATION_AUTHOR, Conversation
 from carehooks.observability import logger
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.events import ConversationEvent
+from carehooks.store.retry import attempts
 
 CLAIM_OWNER = "automation"
 CLAIM_TTL = timedelta(minutes=15)  # a run that stopped between claim and write: taken again after this
@@ -70,10 +72,10 @@ def reassign_one(  # noqa: PLR0911 - one answer per outcome
         return HOLD, {}
     turn = turn_of(conv)
     claim = (keys.ASSIGNEE_TIMER_CLAIM_KIND, keys.assignee_timer_scope(conv.id, turn))
-    held = store.get_claim(*claim)
+    held = attempts(lambda: store.get_claim(*claim))
     if held is not None and held.get("state") == "done":
         return DONE, {}  # read again inside the cursor's margin: reassigned already
-    if not store.claim(*claim, now, CLAIM_TTL, owner=CLAIM_OWNER):
+    if not attempts(lambda: store.claim(*claim, now, CLAIM_TTL, owner=CLAIM_OWNER)):
         return HOLD, {}
     after = config.automation.assignee_timer.after
     current: Conversation | None = conv
@@ -84,7 +86,7 @@ def reassign_one(  # noqa: PLR0911 - one answer per outcome
             or current.assignee is None
             or turn_of(current) != turn
         ):
-            store.release_claim(*claim)
+            attempts(lambda: store.release_claim(*claim))
             return SKIP, {}
         assignee, team, how = target_of(current, config)
         minutes = int(after.total_seconds() // 60)
@@ -103,15 +105,22 @@ def reassign_one(  # noqa: PLR0911 - one answer per outcome
             conversation_id=conv.id, action="assign", at=now, actor=AUTOMATION_AUTHOR, details=details
         )
         try:
-            store.save_with_event_and_claim(
-                changed, event, claim, {"outcome": str(assignee or "")}, CLAIM_KEEP
+            attempts(
+                partial(
+                    store.save_with_event_and_claim,
+                    changed,
+                    event,
+                    claim,
+                    {"outcome": str(assignee or "")},
+                    CLAIM_KEEP,
+                )
             )
         except ConflictError:
-            current = store.get_conversation(conv.id)
+            current = attempts(lambda: store.get_conversation(conv.id))
             continue
         logger.info(
             "conversation reassigned by the assignee timer", extra={"conversation_id": conv.id, **details}
         )
         return DONE, details
-    store.release_claim(*claim)
+    attempts(lambda: store.release_claim(*claim))
     return HOLD, {}

@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from carehooks.automation.due import DONE, HOLD, SKIP, Outcome, resolve_due, turn_of
@@ -31,6 +32,7 @@ from carehooks.observability import logger
 from carehooks.outbound.models import OutboundMessage, OutcomeUnknownError, SendError, SendResult
 from carehooks.store import ConflictError, Store, keys
 from carehooks.store.events import ConversationEvent
+from carehooks.store.retry import attempts
 
 Sender = Callable[[Conversation, OutboundMessage, Store, datetime], SendResult]
 
@@ -58,10 +60,10 @@ def resolve_one(
     turn = turn_of(conv)
     claim = (keys.AUTO_RESOLVE_CLAIM_KIND, keys.auto_resolve_scope(conv.id, turn))
     closing: dict[str, Any] | None
-    if store.claim(*claim, now, CLAIM_KEEP, owner=CLAIM_OWNER, reentrant=True):
+    if attempts(lambda: store.claim(*claim, now, CLAIM_KEEP, owner=CLAIM_OWNER, reentrant=True)):
         closing = _closing(store, conv, entry, now, due_at, send, claim)
     else:
-        held = store.get_claim(*claim) or {}
+        held = attempts(lambda: store.get_claim(*claim)) or {}
         if held.get("state") == "done":
             return DONE, {}
         claimed_at = held.get("claimed_at")
@@ -97,7 +99,7 @@ def _closing(  # noqa: PLR0911 - one answer per outcome
         return {"status": "none"}
     if conv.public:
         return {"status": "skipped", "reason": "public conversation: no closing message in the thread"}
-    if not store.begin_send(*claim, CLAIM_OWNER):
+    if not attempts(lambda: store.begin_send(*claim, CLAIM_OWNER)):
         return None  # an overlapping run is sending it
     message = OutboundMessage(
         text=entry.message,
@@ -119,7 +121,7 @@ def _closing(  # noqa: PLR0911 - one answer per outcome
     if result.error_class == OutcomeUnknownError.error_class:
         return {"status": "unknown", "reason": result.reason or "unknown"}
     if result.retryable and now - due_at < GIVE_UP_AFTER:
-        store.cancel_send(*claim, CLAIM_OWNER)
+        attempts(lambda: store.cancel_send(*claim, CLAIM_OWNER))
         logger.warning(
             "closing message will be retried",
             extra={"conversation_id": conv.id, "error_class": result.error_class},
@@ -142,14 +144,14 @@ def _resolve(
     *,
     reread: bool,
 ) -> tuple[Outcome, dict[str, Any]]:
-    current: Conversation | None = store.get_conversation(conv.id) if reread else conv
+    current: Conversation | None = attempts(lambda: store.get_conversation(conv.id)) if reread else conv
     for _ in range(SAVE_ATTEMPTS):
         if current is None or current.status != details["from"] or turn_of(current) != turn:
             # The customer wrote, or a person acted, meanwhile: this wait is over.
-            held = store.get_claim(*claim) or {}
+            held = attempts(lambda: store.get_claim(*claim)) or {}
             if held.get("state") == "done":
                 return DONE, {}
-            store.mark_claim(*claim, outcome="cancelled")
+            attempts(lambda: store.mark_claim(*claim, outcome="cancelled"))
             return SKIP, details
         extra = {**current.extra, RESOLVED_BY: AUTOMATION_AUTHOR}
         if not entry.survey:
@@ -164,9 +166,9 @@ def _resolve(
         )
         outcome = {"outcome": json.dumps(details["closing_message"], separators=(",", ":"))}
         try:
-            store.save_with_event_and_claim(resolved, event, claim, outcome, CLAIM_KEEP)
+            attempts(partial(store.save_with_event_and_claim, resolved, event, claim, outcome, CLAIM_KEEP))
         except ConflictError:
-            current = store.get_conversation(conv.id)
+            current = attempts(lambda: store.get_conversation(conv.id))
             continue
         logger.info(
             "conversation auto-resolved",
