@@ -273,3 +273,29 @@ def test_the_closing_message_claim_and_cursor_keys_are_as_documented(store: Stor
     assert claim is not None
     assert claim["state"] == "done"
     assert '"status":"sent"' in claim["outcome"]
+
+
+def test_a_backlog_is_worked_off_oldest_first_over_several_runs(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carehooks.automation import run
+
+    monkeypatch.setattr(run, "MAX_ACTIONS_PER_RUN", 2)
+    convs = [
+        agent_replies(store, customer_writes(store, f"c{n}", T0 + n * M), T0 + (n + 1) * M) for n in range(5)
+    ]
+    send = FakeSender()
+    at = T0 + 50 * H
+    first = run_at(store, at, DOC, send)
+    assert (first.resolved, first.deferred) == (2, 3)
+    assert [current(store, c).status for c in convs] == [
+        "resolved",
+        "resolved",
+        "pending",
+        "pending",
+        "pending",
+    ]
+    assert run_at(store, at + M, DOC, send).resolved == 2
+    assert run_at(store, at + 2 * M, DOC, send).resolved == 1
+    assert [current(store, c).status for c in convs] == ["resolved"] * 5
+    assert len(send.sent) == 5

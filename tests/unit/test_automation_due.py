@@ -321,3 +321,24 @@ def test_key_formats() -> None:
         < keys.status_sk(at + timedelta(milliseconds=1), "0")
     )
     assert keys.after_list_key(bound) > bound
+
+
+def test_config_validate_on_the_command_line_names_the_automation_errors(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from infra.cli.__main__ import main
+
+    folder = Path(str(tmp_path))
+    bad = folder / "bad.yaml"
+    bad.write_text(
+        "automation: {auto_resolve: {pending: [{after: 48h, when: {channel: [fax]}}]}}\n", encoding="utf-8"
+    )
+    assert main(["config", "validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "automation.auto_resolve.pending.0.when.channel.0:" in err
+    good = folder / "good.yaml"
+    good.write_text("automation: {auto_resolve: {pending: [{after: 48h, message: Bye}]}}\n", encoding="utf-8")
+    assert main(["config", "validate", str(good)]) == 0
+    assert "good.yaml: valid" in capsys.readouterr().out

@@ -42,6 +42,9 @@ from carehooks.store.automation import StatusEntry
 from carehooks.store.retry import attempts
 from carehooks.store.sla import ReadStats
 
+# Conversations acted on per run at most (closing messages take a platform call each; the function has 60 s).
+MAX_ACTIONS_PER_RUN = 150
+
 
 @dataclass
 class AutomationResult:
@@ -56,6 +59,7 @@ class AutomationResult:
     failed: int = 0
     shards_not_read: int = 0
     cursors_moved: int = 0
+    deferred: int = 0  # due, left to the next runs (more than MAX_ACTIONS_PER_RUN)
     reads: ReadStats = field(default_factory=ReadStats)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. spike alerts' counts (issue 17b)
 
@@ -105,8 +109,18 @@ def _run_timer(
             logger.warning(
                 "automation shard not read this run", exc_info=True, extra={"partition": partition}
             )
-    chosen = [e for entries in read.values() for e in entries if selects(timer, e, config.automation)]
+    chosen = sorted(
+        (e for entries in read.values() for e in entries if selects(timer, e, config.automation)),
+        key=lambda e: e.list_sk,
+    )
     outcomes: dict[str, Outcome] = {}
+    room = max(0, MAX_ACTIONS_PER_RUN - result.due)
+    for deferred in chosen[room:]:
+        # A backlog (a first run, an outage) is worked off oldest first over the next runs: the cursor
+        # stays before what this run leaves, and a run stays well inside its timeout.
+        outcomes[deferred.list_sk] = HOLD
+        result.deferred += 1
+    chosen = chosen[:room]
     if chosen:
         found = _conversations(store, chosen, result)
         for entry in chosen:
