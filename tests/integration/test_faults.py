@@ -5,7 +5,9 @@ redeliveries, are posted through the real webhook handlers by a "platform" that 
 InboundProcessorFunction handler then drains the FIFO queue in batches, honouring batchItemFailures and
 the redrive policy (moto moves a record to the DLQ after ``maxReceiveCount`` receives), and the DLQ is
 redriven until it is empty. Then, faults still on, half the conversations are resolved and
-SurveyDispatchFunction and SlaMonitorFunction run every two minutes over four hours of moved time.
+SurveyDispatchFunction, SlaMonitorFunction and AutomationFunction run every two minutes over four hours of
+moved time (the unanswered conversations are auto-resolved after 3 h 30 min without messages, with a
+closing message each, once).
 
 About 20% of every AWS call and every platform send fails (tests/faults.py: throttles, version races,
 partial SQS batches, SES throttles, Secrets Manager outages, 429/5xx, connect and read timeouts), seeded
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -90,7 +93,12 @@ surveys:
   delay_minutes: 30
   cooldown_days: 30
   link: {enabled: false}
+automation:
+  auto_resolve:
+    open:
+      - {after: 3h30m, message: "We are closing this conversation for now.", survey: false}
 """
+CLOSING = "closing this conversation"
 
 # What an unanswered conversation must be emailed about: (metric, rung), each exactly once.
 LADDER = {
@@ -253,6 +261,7 @@ class Figures:
     surveys_expected: int = 0
     sla_alerts_expected: int = 0
     sla_warnings_superseded: int = 0
+    auto_resolved: int = 0
     scheduled_runs_failed: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     lost: int = 0
@@ -525,6 +534,7 @@ def run_under_faults(aws: Aws, injector: FaultInjector, ledger: PlatformLedger) 
     for minute in range(0, MINUTES + 1, RUN_EVERY):
         run_scheduled("survey_dispatch", T0 + timedelta(minutes=minute), figures)
         run_scheduled("sla_monitor", T0 + timedelta(minutes=minute), figures)
+        run_scheduled("automation", T0 + timedelta(minutes=minute), figures)
 
     # Then every resolved conversation got exactly one survey, and no unanswered one did
     surveys = ledger.delivered(survey=True)
@@ -540,6 +550,21 @@ def run_under_faults(aws: Aws, injector: FaultInjector, ledger: PlatformLedger) 
     # (a throttled read or claim is asked again within the run, so no warning waits until its breach)
     assert set(emailed) == expected_alerts
     assert figures.sla_warnings_superseded == 0
+    # and every unanswered conversation was auto-resolved once, its customer closed with one message
+    closing = Counter(r.recipient for r in ledger.requests if r.delivered and CLOSING in unquote_plus(r.body))
+    assert {recipient_of[c]: closing[recipient_of[c]] for c in unanswered} == {
+        recipient_of[c]: 1 for c in unanswered
+    }
+    assert sum(closing.values()) == len(unanswered)
+    final = {c["conv_id"]["S"]: c["status"]["S"] for c in items(aws, "CONV#")}
+    assert {c: final[c] for c in unanswered} == dict.fromkeys(unanswered, "resolved")
+    resolves = Counter(
+        e["conversation_id"]["S"]
+        for e in items(aws, "EVT#")
+        if e["action"]["S"] == "resolve" and e["actor"]["S"] == "carehooks"
+    )
+    assert resolves == Counter(dict.fromkeys(unanswered, 1))
+    figures.auto_resolved = len(unanswered)
 
     report = {
         **figures.as_dict(),

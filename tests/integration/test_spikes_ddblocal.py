@@ -18,8 +18,9 @@ from infra.template import table_create_kwargs
 from carehooks import clock
 from carehooks.automation.spikes import check_spikes, volume_counter
 from carehooks.channels.meta.ingress import split
+from carehooks.config.automation import AutomationConfig
 from carehooks.config.document import ConfigDocument, OpsConfig
-from carehooks.config.spikes import AutomationSection, SpikesConfig
+from carehooks.config.spikes import SpikesConfig
 from carehooks.inbound.processor import Inbound, process_queued, process_runs
 from carehooks.store import Store, keys
 from carehooks.store.spikes import VolumeIncrement
@@ -33,7 +34,7 @@ BUCKET = "20260302T0905"
 GROUP = f"messenger#{PAGE}"
 CONFIG = ConfigDocument(
     ops=OpsConfig(recipients=["ops@example.com"]),
-    automation=AutomationSection(spikes=SpikesConfig(min_count=20, multiple=3)),
+    automation=AutomationConfig(spikes=SpikesConfig(min_count=20, multiple=3)),
 )
 _names = itertools.count()
 

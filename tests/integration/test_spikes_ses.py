@@ -12,8 +12,9 @@ import pytest
 
 from carehooks import clock
 from carehooks.automation.spikes import check_spikes
+from carehooks.config.automation import AutomationConfig
 from carehooks.config.document import ConfigDocument, OpsConfig
-from carehooks.config.spikes import AutomationSection, SpikesConfig
+from carehooks.config.spikes import SpikesConfig
 from carehooks.store import keys
 from carehooks.store.memory import MemoryStore
 from carehooks.store.spikes import VolumeIncrement
@@ -23,7 +24,7 @@ SENDER = "carehooks@example.com"
 NOW = datetime(2026, 3, 2, 9, 7, tzinfo=UTC)
 CONFIG = ConfigDocument(
     ops=OpsConfig(recipients=["ops@example.com"]),
-    automation=AutomationSection(spikes=SpikesConfig(min_count=20)),
+    automation=AutomationConfig(spikes=SpikesConfig(min_count=20)),
 )
 
 

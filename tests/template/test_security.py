@@ -226,6 +226,7 @@ def test_every_function_has_a_reserved_concurrency(transformed: dict[str, Any]) 
         "SurveyDispatchFunction",
         "WeeklyDigestFunction",
         "ChannelHealthFunction",
+        "AutomationFunction",
     ):
         assert limits[name] == 1, name
     assert sum(limits.values()) <= 500, limits

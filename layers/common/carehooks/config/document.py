@@ -18,7 +18,7 @@ Top-level keys::
     ops: {recipients: [ops@example.com]}
     sla: {...}                                  # carehooks.config.sla.SlaConfig
     surveys: {...}                              # carehooks.config.surveys.SurveyConfig
-    automation: {spikes: {...}}                 # carehooks.config.spikes.SpikesConfig
+    automation: {...}                           # carehooks.config.automation.AutomationConfig
 
 Each further section is one field here pointing at a model in its own module of :mod:`carehooks.config`.
 """
@@ -32,6 +32,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from carehooks.config.automation import AutomationConfig
+from carehooks.config.automation import reference_problems as automation_problems
 from carehooks.config.calendars import Calendar
 from carehooks.config.rules import (
     ID_PATTERN,
@@ -45,8 +47,7 @@ from carehooks.config.rules import (
     PrivateReply,
     Rule,
 )
-from carehooks.config.sla import SlaConfig, reference_problems
-from carehooks.config.spikes import AutomationSection
+from carehooks.config.sla import BreachLevel, Escalation, SlaConfig, WarningLevel, reference_problems
 from carehooks.config.surveys import SurveyConfig
 
 
@@ -114,7 +115,7 @@ class ConfigDocument(BaseModel):
     ops: OpsConfig = OpsConfig()
     sla: SlaConfig = SlaConfig()
     surveys: SurveyConfig = SurveyConfig()
-    automation: AutomationSection = AutomationSection()  # issue 17 (17a's model at merge)
+    automation: AutomationConfig = AutomationConfig()
 
     @cached_property
     def digest(self) -> str:
@@ -149,6 +150,8 @@ class ConfigDocument(BaseModel):
         for index, rule in enumerate(self.rules):
             problems.extend(self._rule_problems(index, rule))
         problems.extend(reference_problems(self.sla, set(self.calendars), self.ops.recipients))
+        problems.extend(automation_problems(self.automation, set(self.agents_by_id)))
+        problems.extend(self._rung_action_problems())
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -227,6 +230,23 @@ class ConfigDocument(BaseModel):
                 problems.append(f"no agent named {target.agent!r}")
             if target.team is not None and target.team not in self.teams_by_id:
                 problems.append(f"no team named {target.team!r}")
+        return problems
+
+    def _rung_action_problems(self) -> list[str]:
+        """What the SLA rungs' actions (issue 17) name that the document does not define."""
+        problems: list[str] = []
+        for index, policy in enumerate(self.sla.policies):
+            rungs: list[tuple[str, WarningLevel | BreachLevel | Escalation | None]] = [
+                ("warning", policy.warning),
+                ("breach", policy.breach),
+            ]
+            rungs += [(f"escalations.{n}", e) for n, e in enumerate(policy.escalations)]
+            for name, rung in rungs:
+                for action in rung.actions if rung is not None else []:
+                    problems.extend(
+                        f"sla.policies.{index} ({policy.id}).{name}.actions: {problem}"
+                        for problem in self._action_problems(action)
+                    )
         return problems
 
 

@@ -31,8 +31,18 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
+from carehooks.config.rules import AddTags, Assign, RemoveTags, SetPriority
 from carehooks.domain.models import Channel, Conversation
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|d|h|m|s)", re.IGNORECASE)
@@ -104,17 +114,45 @@ class Match(_Model):
         return self.public is None or conv.public == self.public
 
 
+_RUNG_ACTIONS = ("add_tags", "remove_tags", "set_priority", "assign")
+
+
+def _rung_action_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        return next(iter(type(value).model_fields))
+    if isinstance(value, dict) and len(value) == 1:
+        key = next(iter(value))
+        return key if key in _RUNG_ACTIONS else None
+    return None
+
+
+# What a rung may do besides emailing (issue 17), written like rule actions; each runs once per rung.
+RungAction = Annotated[
+    Annotated[AddTags, Tag("add_tags")]
+    | Annotated[RemoveTags, Tag("remove_tags")]
+    | Annotated[SetPriority, Tag("set_priority")]
+    | Annotated[Assign, Tag("assign")],
+    Discriminator(
+        _rung_action_kind,
+        custom_error_type="invalid_action",
+        custom_error_message=f"a rung action is one of: {', '.join(_RUNG_ACTIONS)} (a mapping with one key)",
+    ),
+]
+
+
 class WarningLevel(_Model):
     """An early warning at a fraction of the target."""
 
     at: float = Field(0.8, gt=0, lt=1, description="fraction of the target, e.g. 0.8 for 80 %")
     recipients: Recipients = Field(default_factory=list)
+    actions: list[RungAction] = Field(default_factory=list)
 
     _check = field_validator("recipients")(_addresses)
 
 
 class BreachLevel(_Model):
     recipients: Recipients = Field(default_factory=list)
+    actions: list[RungAction] = Field(default_factory=list)
 
     _check = field_validator("recipients")(_addresses)
 
@@ -124,6 +162,7 @@ class Escalation(_Model):
 
     after: Duration = Field(gt=timedelta(0))
     recipients: Recipients = Field(min_length=1)
+    actions: list[RungAction] = Field(default_factory=list)
 
     _check = field_validator("recipients")(_addresses)
 
@@ -136,6 +175,7 @@ class Step:
     kind: LevelKind
     at: timedelta
     recipients: tuple[str, ...]
+    actions: tuple[Any, ...] = ()  # RungAction models, run once when the rung falls due
 
 
 class Policy(_Model):
@@ -198,9 +238,18 @@ class Policy(_Model):
                     LevelKind.WARNING,
                     target * self.warning.at,
                     tuple(self.warning.recipients) or default,
+                    tuple(self.warning.actions),
                 )
             )
-        steps.append(Step("breach", LevelKind.BREACH, target, tuple(self.breach.recipients) or default))
+        steps.append(
+            Step(
+                "breach",
+                LevelKind.BREACH,
+                target,
+                tuple(self.breach.recipients) or default,
+                tuple(self.breach.actions),
+            )
+        )
         for number, escalation in enumerate(self.escalations, start=1):
             steps.append(
                 Step(
@@ -208,6 +257,7 @@ class Policy(_Model):
                     LevelKind.ESCALATION,
                     target + escalation.after,
                     tuple(escalation.recipients),
+                    tuple(escalation.actions),
                 )
             )
         return steps

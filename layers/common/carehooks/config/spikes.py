@@ -46,15 +46,3 @@ class SpikesConfig(BaseModel):
     )
 
     _check = field_validator("recipients")(_addresses)
-
-
-class AutomationSection(BaseModel):
-    """The ``automation`` section as far as spike alerts go.
-
-    MERGE NOTE (issue 17): the ``automation`` section's model is 17a's (``config/automation.py``); at
-    merge its ``spikes`` field becomes ``SpikesConfig`` and this class goes.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    spikes: SpikesConfig = SpikesConfig()

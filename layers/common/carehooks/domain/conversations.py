@@ -23,6 +23,7 @@ from carehooks.domain.models import (
     AUTOMATION_AUTHOR,
     PLATFORM_INBOX_AUTHOR,
     Conversation,
+    ConversationStatus,
     Direction,
     Message,
     MessageEvent,
@@ -233,7 +234,31 @@ def apply_message(conv: Conversation, message: Message) -> Conversation:
             updated.last_responder = message.author
             if updated.last_response_at is None or message.sent_at > updated.last_response_at:
                 updated.last_response_at = message.sent_at
+    updated.status = waiting_status(updated, message)
     return updated
+
+
+def waiting_status(conv: Conversation, message: Message) -> ConversationStatus:
+    """Who the conversation waits on once ``message`` is accounted (issue 17): a person's reply to an open
+    conversation makes it ``pending`` (waiting on the customer); the customer's next message makes a
+    pending one ``open`` again. A late (reordered) message that is not the newest of its side, automatic
+    messages, and resolved conversations leave the status as it is."""
+    newest_reply = (
+        message.direction is Direction.OUT
+        and is_response(message.author)
+        and message.sent_at == conv.last_response_at
+        and (conv.last_inbound_at is None or conv.last_inbound_at <= message.sent_at)
+    )
+    if conv.status == "open" and newest_reply:
+        return "pending"
+    newest_inbound = (
+        message.direction is Direction.IN
+        and message.sent_at == conv.last_inbound_at
+        and (conv.last_response_at is None or conv.last_response_at < message.sent_at)
+    )
+    if conv.status == "pending" and newest_inbound:
+        return "open"
+    return conv.status
 
 
 def message_digest(message: Message) -> str:

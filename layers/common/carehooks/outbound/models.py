@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-SendKind = Literal["ack", "agent_reply", "survey", "rule_reply", "public_reply", "private_reply"]
+SendKind = Literal["ack", "agent_reply", "survey", "rule_reply", "public_reply", "private_reply", "closing"]
 AttachmentType = Literal["image", "file"]
 
 

@@ -23,13 +23,15 @@ from typing import Any
 
 from carehooks.config.settings import secret
 from carehooks.config.sla import LevelKind
-from carehooks.domain.models import Conversation
+from carehooks.domain.models import AUTOMATION_AUTHOR, Conversation
 from carehooks.notify.email import EmailError
 from carehooks.observability import logger, metrics
+from carehooks.sla.actions import apply_actions
 from carehooks.sla.clocks import Due, due_now, mark_done
 from carehooks.sla.current import SlaSetup
 from carehooks.sla.digest import Alert, LinkFor, build_digests
 from carehooks.store import ConflictError, Store, StoreError, keys
+from carehooks.store.events import ConversationEvent
 from carehooks.store.retry import attempts
 from carehooks.store.sla import (
     PolicyMarker,
@@ -68,6 +70,7 @@ class MonitorResult:
     already_sent: int = 0
     claimed_elsewhere: int = 0
     rederived: int = 0
+    actions_run: int = 0  # rung actions that changed a conversation (issue 17)
     sent_by_kind: dict[str, int] = field(default_factory=dict)
     reads: ReadStats = field(default_factory=ReadStats)
 
@@ -96,12 +99,16 @@ def run_monitor(
 
     alerts: list[Alert] = []
     finished: dict[str, tuple[Conversation, list[Due]]] = {}
-    for conv in conversations:
+    for read in conversations:
+        conv = read
         send, superseded = due_now(conv, now, setup.config, setup.calendar_for)
         done = list(superseded)
         result.superseded += len(superseded)
         for due in send:
             try:
+                acted, conv = run_rung_actions(store, conv, due, now, owner, result)
+                if not acted:
+                    continue  # the rung stays due: its actions (then its email) are tried next run
                 _claim_one(store, conv, due, now, owner, alerts, done, result)
             except Exception:
                 # A storage fault on one alert never costs the run the alerts it already claimed.
@@ -187,6 +194,50 @@ def _claim_one(
         result.already_sent += 1
     else:
         result.claimed_elsewhere += 1
+
+
+def run_rung_actions(
+    store: Store, conv: Conversation, due: Due, now: datetime, owner: str, result: MonitorResult
+) -> tuple[bool, Conversation]:
+    """Run a due rung's ``actions`` once (issue 17): claimed, then the change, its event and the claim's
+    final state in one transaction. (True, the conversation as stored) when done now or by an earlier
+    run; (False, ``conv``) when another run holds the claim or the write failed (given back, next run)."""
+    if not due.step.actions:
+        return True, conv
+    kind = keys.SLA_ACTION_CLAIM_KIND
+    scope = keys.sla_alert_scope(conv.id, due.metric, due.cycle, due.step.name)
+    if not attempts(lambda: store.claim(kind, scope, now, CLAIM_TTL, owner=owner)):
+        held = store.get_claim(kind, scope) or {}
+        return held.get("state") == "done", conv
+    rung = f"{due.policy.id}/{due.metric}/{due.step.name}"
+    current: Conversation | None = conv
+    try:
+        for _ in range(SAVE_ATTEMPTS):
+            if current is None:
+                break
+            changed, trace = apply_actions(current, due.step.actions, rung)
+            event = ConversationEvent(
+                conversation_id=conv.id,
+                action="sla_actions",
+                at=now,
+                actor=AUTOMATION_AUTHOR,
+                details={"rung": rung, "actions": trace},
+            )
+            try:
+                stored = store.save_with_event_and_claim(
+                    changed, event, (kind, scope), {"outcome": "ran"}, SENT_KEEP
+                )
+            except ConflictError:
+                current = store.get_conversation(conv.id)
+                continue
+            ran = sum(1 for t in trace if t["status"] == "ran")
+            result.actions_run += ran
+            logger.info("SLA rung actions run", extra={"conversation_id": conv.id, "rung": rung, "ran": ran})
+            return True, stored
+    except Exception:
+        logger.warning("SLA rung actions not run this run", exc_info=True, extra={"conversation_id": conv.id})
+    store.release_claim(kind, scope)
+    return False, conv
 
 
 def _mark_sent(store: Store, alert: Alert, message_id: str, now: datetime) -> None:
@@ -295,6 +346,7 @@ def _emit_metrics(result: MonitorResult, sent: list[Alert]) -> None:
     metrics.add_metric(name="SlaEmailsFailed", unit=MetricUnit.Count, value=result.emails_failed)
     metrics.add_metric(name="SlaDueConversations", unit=MetricUnit.Count, value=result.due_conversations)
     metrics.add_metric(name="SlaItemsRead", unit=MetricUnit.Count, value=result.reads.total_items)
+    metrics.add_metric(name="SlaActionsRun", unit=MetricUnit.Count, value=result.actions_run)
     per_policy: dict[tuple[str, LevelKind], int] = {}
     for alert in sent:
         key = (alert.due.policy.id, alert.due.step.kind)

@@ -14,6 +14,7 @@ from typing import Any
 
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
 from carehooks.store import (
+    automation,
     contacts,
     events,
     keys,
@@ -27,6 +28,7 @@ from carehooks.store import (
     spikes,
     surveys,
 )
+from carehooks.store.automation import StatusEntry
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
 from carehooks.store.events import ConversationEvent, _event_item
 from carehooks.store.queries import READ_BUDGET, ConversationFilter, Order, Page
@@ -237,3 +239,25 @@ class DynamoStore(TableStore):
         self, channel: str, account_id: str, start: datetime, end: datetime, limit: int
     ) -> list[dict[str, Any]]:
         return spikes.recent_conversation_keys(self, channel, account_id, start, end, limit)
+
+    # -- automation over time (issue 17) ---------------------------------------------------------
+    def status_entries(
+        self, partition: str, after: str | None, upto: str, stats: ReadStats
+    ) -> list[StatusEntry]:
+        return automation.status_entries(self, partition, after, upto, stats)
+
+    def automation_cursors(self, stats: ReadStats) -> dict[str, dict[str, str]]:
+        return automation.automation_cursors(self, stats)
+
+    def put_automation_cursor(self, name: str, marks: dict[str, str], now: datetime) -> None:
+        automation.put_automation_cursor(self, name, marks, now)
+
+    def save_with_event_and_claim(
+        self,
+        conv: Conversation,
+        event: ConversationEvent,
+        claim: tuple[str, str],
+        outcome: dict[str, str],
+        keep: timedelta,
+    ) -> Conversation:
+        return automation.save_with_event_and_claim(self, conv, event, claim, outcome, keep)

@@ -22,6 +22,8 @@
 | volume counter (issue 17, spike alerts: inbound messages of one channel and account in one 5-minute bucket, one shard) | ``VOL#<bucket start, yyyymmddThhmm UTC>#<shard 0..7>`` | ``<channel>#<account>`` | none: ``n`` (messages), ``t#<tag>`` (messages per conversation tag), ``ttl`` 30 days; a bucket's groups are one Query per shard, a group's past buckets one BatchGetItem |
 | spike state (issue 17: one per channel and account while its spike lasts) | ``SPIKES`` | ``<channel>#<account>`` | none: the active spikes are one Query of the partition |
 
+| automation cursor (issue 17: per timer, status and ``after``, the ``ByStatus`` sort key each shard was dealt with up to; ``marks`` map) | ``AUTOCURSOR`` | ``<timer>#<status>#<after seconds>``, e.g. ``resolve#pending#172800`` | none: one Query of the partition per run |
+
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
 ``ack-contact#<channel>#<account>#<contact>`` (per-customer cooldown across conversations: its ``ttl`` is
@@ -323,3 +325,38 @@ def volume_shard(unique: str) -> int:
 def volume_group(channel: str, account_id: str) -> str:
     """The counter's sort key and the spike state's: one channel account."""
     return f"{channel}#{account_id}"
+
+
+# -- automation over time (issue 17: store/automation.py) -------------------------------------------------
+# Claims (kinds of ``CLAIM#``): ``auto-resolve#<conversation id>#<turn epoch ms>`` (one automatic
+# resolution, and its closing message, per wait of the customer), ``assignee-timer#<conversation id>#<turn
+# epoch ms>`` (one reassignment per wait: the new assignee is not timed again until the customer waits again), ``sla-action#<SLA alert scope>`` (a
+# rung's actions run once per conversation, metric, clock cycle and rung).
+AUTOMATION_CURSOR_PK = "AUTOCURSOR"
+AUTO_RESOLVE_CLAIM_KIND = "auto-resolve"
+ASSIGNEE_TIMER_CLAIM_KIND = "assignee-timer"
+SLA_ACTION_CLAIM_KIND = "sla-action"
+
+
+def automation_cursor_sk(timer: str, status: str, after_seconds: int) -> str:
+    """The cursor item of one timer (``resolve``, ``assignee``), status and ``after`` (in seconds)."""
+    return f"{timer}#{status}#{after_seconds}"
+
+
+def after_list_key(list_key: str) -> str:
+    """The smallest ``gsi1sk`` greater than ``list_key`` (keys never extend one another: ids have a fixed
+    length, and bounds end in ``~``), for a Query's ``BETWEEN`` lower bound."""
+    return f"{list_key} "
+
+
+def list_key_upper_bound(at: datetime) -> str:
+    """The greatest ``gsi1sk`` of a conversation that turned at or before ``at``."""
+    return f"{iso(at)}#~"
+
+
+def auto_resolve_scope(conversation_id: str, turn_at: datetime) -> str:
+    return f"{conversation_id}#{to_epoch_ms(turn_at)}"
+
+
+def assignee_timer_scope(conversation_id: str, turn_at: datetime) -> str:
+    return f"{conversation_id}#{to_epoch_ms(turn_at)}"

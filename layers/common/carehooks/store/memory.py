@@ -37,7 +37,8 @@ from carehooks.domain.models import (
     MessageEvent,
     StatusEvent,
 )
-from carehooks.store import contacts, keys, public, table
+from carehooks.store import automation, contacts, keys, public, table
+from carehooks.store.automation import StatusEntry
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
 from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
 from carehooks.store.events import ConversationEvent, _event_from_item, _event_item
@@ -910,6 +911,55 @@ class MemoryStore:
             reverse=True,
         )
         return [_table_key(i) for i in found[:limit]]
+
+    # -- automation over time (issue 17: store/automation.py) --------------------------------------------
+    def status_entries(
+        self, partition: str, after: str | None, upto: str, stats: ReadStats
+    ) -> list[StatusEntry]:
+        if after is not None and after >= upto:
+            return []
+        low = keys.after_list_key(after) if after is not None else ""
+
+        def in_range(item: Item) -> bool:
+            return item.get("gsi1pk") == partition and low <= str(item.get("gsi1sk", "")) <= upto
+
+        found = self._query(in_range, _list_key)
+        stats.queries += 1
+        stats.index_items += len(found)
+        return [automation.entry_from_index(i) for i in found]
+
+    def automation_cursors(self, stats: ReadStats) -> dict[str, dict[str, str]]:
+        found = self._partition(keys.AUTOMATION_CURSOR_PK, "")
+        stats.queries += 1
+        stats.other_reads += len(found)
+        return {str(i["sk"]): {str(k): str(v) for k, v in (i.get("marks") or {}).items()} for i in found}
+
+    def put_automation_cursor(self, name: str, marks: dict[str, str], now: datetime) -> None:
+        item: Item = stored_form(automation.cursor_item(name, marks, now))
+        with self._lock:
+            self._put(item)
+
+    def save_with_event_and_claim(
+        self,
+        conv: Conversation,
+        event: ConversationEvent,
+        claim: tuple[str, str],
+        outcome: dict[str, str],
+        keep: timedelta,
+    ) -> Conversation:
+        done: Item = stored_form(automation.done_claim_item(claim[0], claim[1], outcome, keep, event.at))
+        try:
+            return self.write_conversation(
+                conv,
+                expected_version=conv.version,
+                now=event.at,
+                items=[
+                    _put_new(_event_item(conv, event)),
+                    _Write((done["pk"], done["sk"]), lambda _current: copy.deepcopy(done)),
+                ],
+            )
+        except ItemConditionError as exc:
+            raise ConflictError(f"conversation {conv.id} changed concurrently") from exc
 
 
 def _comment_change(item: Item, change: str, text: str, at: str) -> Item | None:

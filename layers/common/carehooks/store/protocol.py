@@ -20,6 +20,7 @@ from carehooks.domain.models import (
     MessageEvent,
     StatusEvent,
 )
+from carehooks.store.automation import StatusEntry
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
 from carehooks.store.events import ConversationEvent
 from carehooks.store.queries import ConversationFilter, Order, Page
@@ -237,3 +238,21 @@ class Store(Protocol):
     def recent_conversation_keys(
         self, channel: str, account_id: str, start: datetime, end: datetime, limit: int
     ) -> list[dict[str, Any]]: ...
+
+    # -- automation over time (issue 17: store/automation.py) ---------------------------------------
+    def status_entries(
+        self, partition: str, after: str | None, upto: str, stats: ReadStats
+    ) -> list[StatusEntry]: ...
+
+    def automation_cursors(self, stats: ReadStats) -> dict[str, dict[str, str]]: ...
+
+    def put_automation_cursor(self, name: str, marks: dict[str, str], now: datetime) -> None: ...
+
+    def save_with_event_and_claim(
+        self,
+        conv: Conversation,
+        event: ConversationEvent,
+        claim: tuple[str, str],
+        outcome: dict[str, str],
+        keep: timedelta,
+    ) -> Conversation: ...
