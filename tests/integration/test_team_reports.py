@@ -478,3 +478,30 @@ def test_an_unknown_time_zone_is_a_422(world: tuple[Store, Clock]) -> None:
 def test_reports_need_an_agent_token(world: tuple[Store, Clock]) -> None:
     for path in ("/api/reports/agents", "/api/reports/teams", "/api/reports/hours"):
         assert call(api_event("GET", path, claims=None)).status == 401
+
+
+def test_the_summary_answers_csv_too(world: tuple[Store, Clock]) -> None:
+    from tests.helpers import http_event
+
+    store, now = world
+    log = Log()
+    t = MONTH + timedelta(days=3, hours=9)
+    customer(store, now, log, "s1", t)
+    act(now, log, "reply", "s1", "ada", t + timedelta(minutes=5))
+    now.now = NOW
+    event = http_event(
+        "GET",
+        "/api/reports/summary",
+        None,
+        {"Accept": "text/csv"},
+        {"from": "2026-03-01", "to": "2026-03-31"},
+    )
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": as_agent("ada"), "scopes": None}}
+    result = load_handler("agent_api").handler(event, FakeContext())
+    assert result["statusCode"] == 200
+    assert result["headers"]["Content-Type"].startswith("text/csv")
+    rows = {r["figure"]: r["value"] for r in csv.DictReader(io.StringIO(result["body"]))}
+    assert rows["conversations_total"] == "1"
+    assert rows["first_response_calendar_median_seconds"] == "300.0"
+    assert rows["daily_2026-03-04_conversations"] == "1"
+    assert rows["period_from"] == "2026-03-01T00:00:00.000Z"

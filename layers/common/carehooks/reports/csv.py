@@ -57,3 +57,28 @@ def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str] | None = No
     for row in flat:
         writer.writerow([safe_cell(row.get(column)) for column in header])
     return buffer.getvalue()
+
+
+def figure_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A nested report (the summary) as ``figure,value`` rows: one row per figure, named by its path; a
+    list's entries are named by their ``date`` or ``tag`` (else their position)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                walk(inner, f"{path}_{key}" if path else str(key))
+        elif isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+            for i, entry in enumerate(value):
+                name = entry.get("date") or entry.get("tag") or i if isinstance(entry, Mapping) else i
+                rest = (
+                    {k: v for k, v in entry.items() if k not in {"date", "tag"}}
+                    if isinstance(entry, Mapping)
+                    else entry
+                )
+                walk(rest, f"{path}_{name}")
+        else:
+            rows.append({"figure": path, "value": value})
+
+    walk(report, "")
+    return rows

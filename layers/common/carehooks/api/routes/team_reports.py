@@ -52,7 +52,7 @@ _RANGE = (
 )
 
 
-def _responses(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
+def csv_responses(model: type[BaseModel]) -> dict[int, OpenAPIResponse]:
     out = responses()
     out[200] = {
         "description": "the report (JSON), or CSV with `format=csv` / `Accept: text/csv`",
@@ -127,7 +127,7 @@ def _run(
     summary="Per-agent figures: handled, replies, response and resolution times, SLA, CSAT, FCR, handle time",
     description=_RANGE,
     tags=TAGS,
-    responses=_responses(AgentsReport),
+    responses=csv_responses(AgentsReport),
 )
 def get_agents_report(
     request: Request,
@@ -165,7 +165,7 @@ def get_agents_report(
     description=_RANGE + " A team is its members as the configuration lists them; agents in no team "
     "form `(none)`.",
     tags=TAGS,
-    responses=_responses(TeamsReport),
+    responses=csv_responses(TeamsReport),
 )
 def get_teams_report(
     request: Request,
@@ -203,7 +203,7 @@ def get_teams_report(
     description=_RANGE + " `tz`: an IANA time zone (default: the default business-hours calendar's, "
     "else UTC); each message counts in the local weekday and hour of its platform time.",
     tags=TAGS,
-    responses=_responses(HoursReport),
+    responses=csv_responses(HoursReport),
 )
 def get_hours_report(
     request: Request,
