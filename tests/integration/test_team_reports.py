@@ -19,14 +19,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from carehooks import clock
+from carehooks.config.calendars import working_time_between
 from carehooks.config.document import Agent, Team
+from carehooks.config.loader import load_config
 from carehooks.config.sla import SlaConfig
 from carehooks.config.surveys import SurveyConfig
 from carehooks.domain.models import Channel, Conversation, Direction, MessageEvent
 from carehooks.inbound.processor import store_message
 from carehooks.outbound.models import OutboundMessage, SendResult
+from carehooks.reports.service import business_calendar
 from carehooks.store import Store
 from carehooks.wiring.store import get_store
 from tests.config_support import use_document
@@ -229,6 +234,7 @@ def expected(log: Log) -> dict[str, dict[str, Any]]:
             "handled": set(),
             "replies": 0,
             "first": [],
+            "first_pairs": [],
             "next": [],
             "resolution": [],
             "sla": {m: [0, 0] for m in TARGETS},
@@ -279,6 +285,7 @@ def expected(log: Log) -> dict[str, dict[str, Any]]:
                         mine["next"].append(seconds)
                     else:
                         mine["first"].append(seconds)
+                        mine["first_pairs"].append((wait_start, at))
                     mine["sla"][metric][0 if seconds <= TARGETS[metric] else 1] += 1
                     res_used += at - wait_start
                     wait_start, res_running = None, False
@@ -309,6 +316,8 @@ def test_every_agent_figure_matches_an_independent_computation(world: tuple[Stor
     store, now = world
     log = generate(store, now)
     want = expected(log)
+    calendar = business_calendar(load_config())
+    assert calendar is not None
     now.now = NOW
     answer = call(api_event("GET", "/api/reports/agents", query={"from": "2026-03-01", "to": "2026-03-31"}))
     assert answer.status == 200, answer.body
@@ -323,7 +332,9 @@ def test_every_agent_figure_matches_an_independent_computation(world: tuple[Stor
         assert row["replies"] == w["replies"], agent
         assert row["first_response"]["count"] == len(w["first"])
         assert row["first_response"]["calendar"] == median_p90(w["first"]), agent
-        assert row["first_response"]["business"] is not None  # the packaged default calendar
+        # Business time: the same pairs measured in the packaged default calendar's open hours.
+        business = [working_time_between(calendar, s, e).total_seconds() for s, e in w["first_pairs"]]
+        assert row["first_response"]["business"] == median_p90(business), agent
         assert row["next_response"]["count"] == len(w["next"])
         assert row["next_response"]["calendar"] == median_p90(w["next"]), agent
         assert row["resolution"]["calendar"] == median_p90(w["resolution"]), agent
@@ -505,3 +516,22 @@ def test_the_summary_answers_csv_too(world: tuple[Store, Clock]) -> None:
     assert rows["first_response_calendar_median_seconds"] == "300.0"
     assert rows["daily_2026-03-04_conversations"] == "1"
     assert rows["period_from"] == "2026-03-01T00:00:00.000Z"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    route=st.sampled_from(["agents", "teams", "hours"]),
+    params=st.dictionaries(
+        st.sampled_from(["from", "to", "tz", "format", "channel", "visibility", "agent", "tag"]),
+        st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30),
+        max_size=4,
+    ),
+)
+def test_any_query_is_answered_or_refused_never_a_crash(
+    world: tuple[Store, Clock], route: str, params: dict[str, str]
+) -> None:
+    event = api_event("GET", f"/api/reports/{route}", query=params or None)
+    result = load_handler("agent_api").handler(event, FakeContext())
+    assert result["statusCode"] in {200, 422}, result
+    if result["statusCode"] == 422:
+        assert '"invalid_input"' in result["body"]
