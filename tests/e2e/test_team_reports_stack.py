@@ -8,7 +8,10 @@ import csv
 import io
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -93,3 +96,31 @@ def test_two_agents_show_in_the_agents_csv_and_hours_reports(project_stack: Loca
         expected[at.weekday(), at.hour] = expected.get((at.weekday(), at.hour), 0) + 1
     assert {cell: n for cell, n in cells.items() if n} == expected  # this module's stack: only these
     assert hours["total_messages"] == len(written)
+
+    # And the next Monday's digest has both agents in its table and the heatmap inline
+    monday = datetime.combine(start.date() - timedelta(days=start.weekday()), time(8), tzinfo=UTC)
+    stack.post_json("/_local/clock", {"set": (monday + timedelta(days=7)).isoformat()})
+    assert stack.request("POST", "/_local/run/WeeklyDigestFunction").status == 200
+    digests = wait_for(lambda: _digests(stack) or None, what="the weekly digest")
+    assert len(digests) == 1  # the schedule may fire too: the weekly claim sends it once
+    parsed = digests[0]
+    text = parsed.get_body(preferencelist=("plain",))
+    assert text is not None
+    for sub in agents:
+        assert f"  {sub}: 1 / 1 / " in text.get_content()  # type: ignore[attr-defined]
+    images = [p["Content-ID"] for p in parsed.walk() if p.get_content_type() == "image/png"]
+    assert images == ["<daily-chart@carehooks>", "<heatmap@carehooks>"]
+
+
+def _digests(stack: LocalStack) -> list[EmailMessage]:
+    out = []
+    for item in stack.get("/_local/mail").json()["items"]:
+        if not item["subject"].startswith("Weekly care report"):
+            continue
+        path = Path(item["file"])
+        if not path.is_absolute():
+            path = stack.data_dir / "mail" / path.name
+        parsed = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        out.append(parsed)
+    return out
