@@ -94,11 +94,14 @@ class Function:
 
 
 def _merged(global_props: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """SAM's Globals merge: maps merge (function wins), everything else the function overrides."""
+    """SAM's Globals merge: maps merge (function wins), lists are additive (the global entries first, as
+    a function's ``Layers`` adds to the global layers), everything else the function overrides."""
     merged = dict(global_props)
     for key, value in props.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _merged(merged[key], value)
+        elif isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = [*merged[key], *value]
         else:
             merged[key] = value
     return merged

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from email.message import EmailMessage
 
 import boto3
 import pytest
+from PIL import Image
 
 from carehooks import clock
 from carehooks.config.document import OpsConfig
@@ -57,14 +57,11 @@ def store(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Store:
 
 
 def png_pixels_vary(data: bytes) -> bool:
-    """Decode enough of our own PNG (8-bit RGB, filter 0) to see it is not one flat colour."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    idat = data.index(b"IDAT")
-    length = struct.unpack(">I", data[idat - 4 : idat])[0]
-    raw = zlib.decompress(data[idat + 4 : idat + 4 + length])
-    assert len(raw) == height * (1 + width * 3)
-    return len(set(raw[1 : 1 + width * 3 * height : 3])) > 3
+    """A PNG that is not one flat colour (matplotlib's, read with Pillow)."""
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    colours = image.convert("RGB").getcolors(maxcolors=1 << 16)
+    return colours is None or len(colours) > 3
 
 
 def test_last_week_is_the_seven_days_before_this_monday() -> None:
@@ -93,10 +90,16 @@ def test_the_digest_has_the_figures_and_an_inline_chart(store: Store) -> None:
     assert "Conversations: 13 (previous week 0)" in text.get_content()
     assert "delivery: 13 / 0 / +13" in text.get_content()
     assert 'src="cid:daily-chart@carehooks"' in html.get_content()
+    assert 'src="cid:heatmap@carehooks"' in html.get_content()
     images = [part for part in parsed.walk() if part.get_content_type() == "image/png"]
-    assert len(images) == 1
-    assert images[0]["Content-ID"] == "<daily-chart@carehooks>"
-    assert png_pixels_vary(images[0].get_payload(decode=True))
+    assert [image["Content-ID"] for image in images] == ["<daily-chart@carehooks>", "<heatmap@carehooks>"]
+    for image in images:
+        assert png_pixels_vary(image.get_payload(decode=True))
+    # The per-agent table. The fixture's replies are echoes typed in the platform's inbox (credited to
+    # `platform-inbox`: first responses of 10 to 30 minutes), then assigned to agent-ann, who is rated.
+    assert "agent-ann: 13 / 0 / - / - / - / 4.38 / -" in text.get_content()
+    assert "platform-inbox: 13 / 13 / 10m / - / 100% / - / -" in text.get_content()
+    assert "<td>agent-ann</td>" in html.get_content()
 
 
 def test_the_digest_is_sent_once_per_week(store: Store) -> None:

@@ -77,12 +77,26 @@ def test_tracing_is_a_parameter_that_defaults_to_no_traces() -> None:
     assert source_template()["Globals"]["Function"]["Tracing"] == {"Ref": "TracingMode"}
 
 
-def test_the_layer_is_arm64_python313(transformed: dict[str, Any]) -> None:
-    (layer,) = resources_of(transformed, "AWS::Lambda::LayerVersion").values()
-    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
-    metadata = source_template()["Resources"]["CommonLayer"]["Metadata"]
-    assert metadata == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+def test_the_layers_are_arm64_python313(transformed: dict[str, Any]) -> None:
+    layers = resources_of(transformed, "AWS::Lambda::LayerVersion")
+    assert len(layers) == 2  # the package, and the charts (matplotlib) for the functions that draw
+    for layer in layers.values():
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    for name in ("CommonLayer", "ChartsLayer"):
+        metadata = source_template()["Resources"][name]["Metadata"]
+        assert metadata == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+def test_only_the_functions_that_draw_get_the_charts_layer(transformed: dict[str, Any]) -> None:
+    functions = resources_of(transformed, "AWS::Lambda::Function")
+    drawing = {name for name, f in functions.items() if "ChartsLayer" in str(f["Properties"]["Layers"])}
+    assert drawing == {"WeeklyDigestFunction"}
+    layers = functions["WeeklyDigestFunction"]["Properties"]["Layers"]
+    assert len(layers) == 2  # the global CommonLayer, then the charts'
+    pinned = (ROOT / "layers" / "charts" / "requirements.txt").read_text()
+    assert "matplotlib>=3.10,<4" in pinned
+    assert '"matplotlib>=3.10,<4"' in (ROOT / "pyproject.toml").read_text()
 
 
 def test_the_meta_webhook_routes_go_to_the_meta_webhook_function(transformed: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 from ulid import ULID
 
 from carehooks.clock import iso
+from carehooks.domain import ledger
 from carehooks.domain.models import (
     AUTOMATION_AUTHOR,
     PLATFORM_INBOX_AUTHOR,
@@ -210,6 +211,7 @@ def apply_message(conv: Conversation, message: Message) -> Conversation:
     updated.seq = conv.seq + 1
     updated.seq_msg = message_digest(message)
     updated.turn_at = turn(conv, message)
+    ledger.after_message(conv, updated.extra, message)  # who did what, for team reports
     if updated.last_activity_at is None or message.sent_at > updated.last_activity_at:
         updated.last_activity_at = message.sent_at
     if message.direction is Direction.IN:

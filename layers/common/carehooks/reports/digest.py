@@ -1,4 +1,5 @@
-"""The weekly digest to operations: last week's summary figures and a chart, in one email, once a week.
+"""The weekly digest to operations: last week's summary figures and a chart, the per-agent table and the
+staffing heatmap, in one email, once a week.
 
 Run by ``WeeklyDigestFunction`` (Mondays). The week is the seven UTC days before the Monday of the run;
 the email is claimed per week (``CLAIM#digest#<monday>``) so a retried run never sends it twice, and the
@@ -17,14 +18,17 @@ from carehooks.config.calendars import Calendar
 from carehooks.notify.email import build_message
 from carehooks.notify.render import environment, render_email
 from carehooks.observability import logger, metrics
-from carehooks.reports.chart import Day, daily_chart, duration_label
-from carehooks.reports.service import summary_report
-from carehooks.reports.summary import Filters, Period
+from carehooks.reports.agents import agents_report
+from carehooks.reports.chart import Day, daily_chart, duration_label, heatmap_chart
+from carehooks.reports.hours import hours_report
+from carehooks.reports.performance import cohort, default_zone
+from carehooks.reports.summary import Filters, Period, summarize
 from carehooks.store import Store
 
 DIGEST_CLAIM = "digest"
 DIGEST_CLAIM_TTL = timedelta(days=30)
 CHART_CID = "daily-chart@carehooks"
+HEATMAP_CID = "heatmap@carehooks"
 
 Mailer = Callable[[EmailMessage, Sequence[str]], str]
 
@@ -87,6 +91,27 @@ def _figures(summary: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+def _agent_rows(agents: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The per-agent table: one row per person who acted in the week's conversations."""
+    rows = []
+    for row in (agents or {}).get("items", []):
+        first = row["first_response"]["calendar"]
+        sla = row["sla"]["first_response"]
+        rows.append(
+            {
+                "agent": row["name"] or row["agent"],
+                "handled": str(row["conversations_handled"]),
+                "replies": str(row["replies"]),
+                "first_response": _seconds(first["median_seconds"]),
+                "resolution": _seconds(row["resolution"]["calendar"]["median_seconds"]),
+                "sla": _percent(sla["attainment"]),
+                "csat": "-" if row["csat"]["average"] is None else f"{row['csat']['average']:.2f}",
+                "fcr": _percent(row["first_contact_resolution"]["rate"]),
+            }
+        )
+    return rows
+
+
 def _business_note(durations: dict[str, Any]) -> str:
     business = durations.get("business")
     if not business:
@@ -94,8 +119,23 @@ def _business_note(durations: dict[str, Any]) -> str:
     return f"business hours {_seconds(business['median_seconds'])} / {_seconds(business['p90_seconds'])}"
 
 
-def render_digest(summary: dict[str, Any], period: Period) -> tuple[str, str, str, bytes]:
-    """(subject, html, text, chart PNG) of the digest for ``summary``."""
+@dataclass(frozen=True)
+class Rendered:
+    """A digest as sent: subject, HTML and text bodies, and its inline pictures (content id → PNG)."""
+
+    subject: str
+    html: str
+    text: str
+    images: dict[str, bytes]
+
+
+def render_digest(
+    summary: dict[str, Any],
+    period: Period,
+    agents: dict[str, Any] | None = None,
+    hours: dict[str, Any] | None = None,
+) -> Rendered:
+    """The digest for ``summary``, with the per-agent table (``agents``) and heatmap (``hours``)."""
     last_day = (period.end - timedelta(days=1)).date()
     period_label = f"{period.start.date().isoformat()} to {last_day.isoformat()} (UTC)"
     csat = summary["csat"]
@@ -117,6 +157,9 @@ def render_digest(summary: dict[str, Any], period: Period) -> tuple[str, str, st
         "tags": tags,
         "distribution": [(score, csat["distribution"][score]) for score in ("5", "4", "3", "2", "1")],
         "chart_cid": CHART_CID,
+        "agents": _agent_rows(agents),
+        "heatmap_cid": HEATMAP_CID if hours is not None else None,
+        "timezone": (hours or {}).get("timezone", "UTC"),
     }
     html, text = render_email(environment("carehooks.reports"), "weekly_digest", context)
     days = [
@@ -127,17 +170,24 @@ def render_digest(summary: dict[str, Any], period: Period) -> tuple[str, str, st
         )
         for d in summary["daily"]
     ]
-    return subject, html, text, daily_chart(days)
+    images = {CHART_CID: daily_chart(days)}
+    if hours is not None:
+        images[HEATMAP_CID] = heatmap_chart(hours["cells"], hours["timezone"])
+    return Rendered(subject, html, text, images)
 
 
-def build_digest_email(
-    sender: str, to: Sequence[str], subject: str, html: str, text: str, png: bytes
-) -> EmailMessage:
-    """The notify module's text + HTML message, with the chart inline (``cid:``) in the HTML part."""
-    message = build_message(sender, to, subject, html, text)
+_FILENAMES = {CHART_CID: "daily.png", HEATMAP_CID: "heatmap.png"}
+
+
+def build_digest_email(sender: str, to: Sequence[str], digest: Rendered) -> EmailMessage:
+    """The notify module's text + HTML message, with the pictures inline (``cid:``) in the HTML part."""
+    message = build_message(sender, to, digest.subject, digest.html, digest.text)
     html_part = message.get_body(preferencelist=("html",))
     assert isinstance(html_part, EmailMessage)
-    html_part.add_related(png, maintype="image", subtype="png", cid=f"<{CHART_CID}>", filename="daily.png")
+    for cid, png in digest.images.items():
+        html_part.add_related(
+            png, maintype="image", subtype="png", cid=f"<{cid}>", filename=_FILENAMES.get(cid, "chart.png")
+        )
     return message
 
 
@@ -148,8 +198,10 @@ def send_weekly_digest(
     mail: Mailer,
     sender: str,
     calendar: Calendar | None = None,
+    names: dict[str, str] | None = None,
 ) -> DigestOutcome:
-    """Compute last week's summary and email it to ``recipients``, once per week."""
+    """Compute last week's summary, per-agent table and heatmap and email them to ``recipients``, once per
+    week."""
     period = last_week(now)
     if not recipients:
         logger.warning("weekly digest not sent: no ops recipients configured")
@@ -158,9 +210,14 @@ def send_weekly_digest(
     if not store.claim(DIGEST_CLAIM, week, now, DIGEST_CLAIM_TTL, owner="weekly-digest"):
         return DigestOutcome("already_sent", period)
     try:
-        summary = summary_report(store, period, Filters(), calendar)
-        subject, html, text, png = render_digest(summary, period)
-        message_id = mail(build_digest_email(sender, recipients, subject, html, text, png), recipients)
+        # The week's conversations are read once for the summary, the agents and the heatmap.
+        current = list(cohort(store, period))
+        earlier = store.conversations_created(period.previous().start, period.previous().end)
+        summary = summarize(current, earlier, period, Filters(), calendar)
+        agents = agents_report(current, period, Filters(), calendar, names=names)
+        hours = hours_report(current, period, default_zone(calendar))
+        digest = render_digest(summary, period, agents, hours)
+        message_id = mail(build_digest_email(sender, recipients, digest), recipients)
     except Exception:
         store.release_claim(DIGEST_CLAIM, week)
         raise

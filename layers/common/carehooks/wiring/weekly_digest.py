@@ -21,4 +21,5 @@ def run_weekly_digest() -> DigestOutcome:
         send_message,
         settings().mail_from,
         business_calendar(config),
+        names={agent.id: agent.name for agent in config.agents if agent.name},
     )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Depends
+from aws_lambda_powertools.event_handler import Depends, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from carehooks.api.auth import Agent, current_agent
 from carehooks.api.deps import Services, services
-from carehooks.api.routes import responses
+from carehooks.api.routes.team_reports import csv_responses, wants_csv
+from carehooks.reports.csv import CONTENT_TYPE as CSV
+from carehooks.reports.csv import figure_rows, to_csv
 from carehooks.reports.models import SummaryReport
 from carehooks.reports.query import ReportQueryError, parse_summary_query
 from carehooks.reports.service import business_calendar, summary_report
@@ -29,12 +32,14 @@ Text = Annotated[str | None, Query(max_length=100)]
         "sampled. `from`/`to`: a date (a whole UTC day; `to` is included) or an ISO 8601 time with a "
         "zone (`to` excluded); default: the 7 days up to now; at most 93 days. Median and p90 "
         "interpolate linearly. Tags are compared with the previous period of the same length. "
-        "`visibility` splits public (comment threads) and private conversations; the filter keeps one."
+        "`visibility` splits public (comment threads) and private conversations; the filter keeps one. "
+        "`?format=csv` or `Accept: text/csv`: CSV, one `figure,value` row per figure."
     ),
     tags=["reports"],
-    responses=responses(),
+    responses=csv_responses(SummaryReport),
 )
 def get_summary(
+    request: Request,
     agent: Annotated[Agent, Depends(current_agent)],
     deps: Annotated[Services, Depends(services)],
     from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
@@ -45,7 +50,11 @@ def get_summary(
     visibility: Annotated[
         str | None, Query(max_length=20, description="public (comment threads) or private")
     ] = None,
-) -> SummaryReport:
+    fmt: Annotated[
+        str | None,
+        Query(alias="format", max_length=10, description="`csv`: one `figure,value` row per figure"),
+    ] = None,
+) -> Response[SummaryReport | str]:
     params = {
         "from": from_,
         "to": to,
@@ -58,5 +67,11 @@ def get_summary(
         period, filters = parse_summary_query({k: v for k, v in params.items() if v}, deps.now())
     except ReportQueryError as exc:
         raise InvalidInputError(str(exc)) from exc
+    csv = wants_csv(fmt, request.headers.get("accept"))
     report = summary_report(deps.store, period, filters, business_calendar(deps.config()))
-    return SummaryReport.model_validate(report)
+    if csv:  # CSV (issue 19): `?format=csv` or `Accept: text/csv`
+        return Response(
+            status_code=200, content_type=CSV, body=to_csv(figure_rows(report), ["figure", "value"])
+        )
+    model = SummaryReport.model_validate(report)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=model)
