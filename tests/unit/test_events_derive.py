@@ -342,3 +342,10 @@ def test_any_conversation_change_derives_valid_events_with_stable_ids(
     assert (DetailType.CONVERSATION_REOPENED in kinds) == (was == "resolved" and now != "resolved")
     for event in events:
         assert_valid(event)
+
+
+def test_an_empty_map_read_through_botocore_is_an_empty_map() -> None:
+    from carehooks.events.images import plain_image
+
+    image = {"pk": {"S": "CT#x"}, "attributes": {}, "also": {"M": {}}, "n": {"N": "1.5"}, "l": {"L": []}}
+    assert plain_image(image) == {"pk": "CT#x", "attributes": {}, "also": {}, "n": 1.5, "l": []}

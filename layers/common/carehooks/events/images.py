@@ -15,7 +15,13 @@ def plain_image(image: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def plain_value(value: dict[str, Any]) -> Any:  # noqa: PLR0911 - one answer per DynamoDB type
-    """One attribute value: numbers become int (or float), sets become sorted lists."""
+    """One attribute value: numbers become int (or float), sets become sorted lists.
+
+    An empty value is an empty map: botocore parses ``{"M": {}}`` to ``{}`` (a reader of the Streams
+    API, such as the local stack's poller, passes it on so).
+    """
+    if not value:
+        return {}
     ((kind, raw),) = value.items()
     if kind == "S":
         return str(raw)

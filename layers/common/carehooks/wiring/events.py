@@ -36,7 +36,13 @@ def publish_record(record: Mapping[str, Any]) -> int:
 
     Raises :class:`PublishError` (after its own retries) so the record is retried by Lambda.
     """
-    events = events_of(record)
+    try:
+        events = events_of(record)
+    except Exception:
+        # Never skipped: the record is retried, then named in the on-failure queue (docs/events.md).
+        sequence = (record.get("dynamodb") or {}).get("SequenceNumber")
+        logger.exception("stream record not understood", extra={"sequence_number": sequence})
+        raise
     if not events:
         return 0
     bus = settings().event_bus_name
