@@ -5,7 +5,8 @@ Local serves the Streams API), invoke the function with ``aws:dynamodb`` records
 move on only past what succeeded. With ``ReportBatchItemFailures`` the batch is read again from the first
 failed record (as Lambda checkpoints at the lowest failed sequence number); a function error reads the
 whole batch again. After ``MaximumRetryAttempts`` retries of one batch it is named on the on-failure
-queue (``DestinationConfig.OnFailure``), as Lambda does, and the poller goes past it. Positions are kept
+queue (``DestinationConfig.OnFailure``), as Lambda does after bisecting the batch down to the failing
+record, and the poller goes past that record only. Positions are kept
 in ``.local/streams.json``, so a restart neither loses nor repeats what was handled; the stream itself
 keeps records for 24 hours, like DynamoDB's.
 """
@@ -226,8 +227,12 @@ class StreamPoller:
             return True
         retries = self._retries.get(shard_id, 0) + 1
         if 0 <= self.source.max_retries < retries:
-            self._give_up(arn, shard_id, records[first_failed:], outcome.error_text or "records failed")
-            self._done(shard_id, records[-1], following)
+            # Bisecting narrows a failing batch down to the record that fails: only it is given up.
+            poison = records[first_failed]
+            self._give_up(arn, shard_id, [poison], outcome.error_text or "the record failed")
+            self.checkpoints.put(self.key, shard_id, str(poison["dynamodb"]["SequenceNumber"]))
+            self._retries.pop(shard_id, None)
+            self._iterators.pop(shard_id, None)
             return True
         self._retries[shard_id] = retries
         if first_failed > 0:

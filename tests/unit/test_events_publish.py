@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from carehooks.events import DetailType, DomainEvent, PublishError, publish
-from carehooks.events.publish import entry
+from carehooks.events.publishing import entry
 
 
 def events(n: int) -> list[DomainEvent]:
