@@ -50,11 +50,11 @@ def table(ddblocal: str) -> Iterator[tuple[Any, str]]:
 def bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[BusSink]:
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
     settings.cache_clear()
-    wiring_events._events_client.cache_clear()
+    wiring_events.events_client.cache_clear()
     with mock_aws():
         yield BusSink.create(BUS)
     settings.cache_clear()
-    wiring_events._events_client.cache_clear()
+    wiring_events.events_client.cache_clear()
 
 
 class FlakyBus:
@@ -77,7 +77,7 @@ class FlakyBus:
             }
         refused = [i for i, _ in enumerate(entries) if next(self.entries) % self.nth == 0]
         sent = [e for i, e in enumerate(entries) if i not in refused]
-        answers = iter(wiring_events._events_client().put_events(Entries=sent)["Entries"] if sent else [])
+        answers = iter(wiring_events.events_client().put_events(Entries=sent)["Entries"] if sent else [])
         self.refused += len(refused)
         return {
             "FailedEntryCount": len(refused),

@@ -349,3 +349,23 @@ def test_an_empty_map_read_through_botocore_is_an_empty_map() -> None:
 
     image = {"pk": {"S": "CT#x"}, "attributes": {}, "also": {"M": {}}, "n": {"N": "1.5"}, "l": {"L": []}}
     assert plain_image(image) == {"pk": "CT#x", "attributes": {}, "also": {}, "n": 1.5, "l": []}
+
+
+def test_a_rung_recorded_on_the_conversation_is_the_same_sla_event_as_its_marked_claim() -> None:
+    since = iso(T0)
+    state = {"policy": "p", "wait_metric": "first_response", "wait_since": since}
+    before = conversation(version=3, extra={"sla": state})
+    after = conversation(version=4, extra={"sla": {**state, "wait_done": ["warning"]}})
+    event = only(change(before, after))
+    assert event.detail_type is DetailType.SLA_WARNING
+    claimed = sla_claim("warning")
+    marked = only(events_of(stream_record("MODIFY", sla_claim("warning", sent_at=iso(T0)), claimed)))
+    assert event.id == marked.id
+    assert {k: v for k, v in event.detail.items() if k != "occurred_at"} == {
+        k: v for k, v in marked.detail.items() if k != "occurred_at"
+    }
+    # a rung already recorded is not published again; a new clock cycle's rung is
+    again = conversation(version=5, extra={"sla": {**state, "wait_done": ["warning"]}, "preview": "x"})
+    assert change(after, again) == []
+    later = {**state, "wait_since": iso(T0 + timedelta(hours=5)), "wait_done": ["warning"]}
+    assert only(change(again, conversation(version=6, extra={"sla": later}))).id != event.id

@@ -10,12 +10,18 @@
 | message (``MSG#``), direction ``in`` | inserted | ``message.received`` |
 | message, direction ``out`` | inserted | ``message.sent`` (an agent's, a platform inbox's or automation's: ``author``, ``automated``) |
 | SLA alert claim (``CLAIM#sla#…``) | ``sent_at`` appears (its email went out) | ``sla.warning`` / ``sla.breach`` / ``sla.escalation`` |
+| conversation | a rung joins its SLA state's done list (``sla.wait_done`` / ``res_done``) | the same SLA event, same id |
 | erasure tombstone (``ERASED#…``, sk ``ERASED``) | inserted, or rewritten with a new ``event_id`` | ``contact.erased`` |
 
 REMOVE records (erasure, TTL expiry) and every other change (message status, rules decisions, due
 markers, claims of other kinds) publish nothing. Ids: ``detail.id`` is a UUID named by the detail-type,
 the item's key and what identifies the change (the conversation's ``version``, else the record's
 sequence number), so a redelivered record, or a table rebuilt from the archive, gives the same ids.
+
+An SLA alert is published from either record that says it happened: its claim marked sent, or the rung
+recorded on the conversation (each can be written without the other when a write fails after the
+email). Both name the alert ``(conversation, metric, clock cycle, rung)`` and so give one id; only their
+``occurred_at`` differs (each record's own time).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from carehooks.clock import iso
+from carehooks.clock import iso, parse_iso
+from carehooks.config.sla import Metric
 from carehooks.events.images import plain_image
 from carehooks.events.model import DetailType, DomainEvent, event_id
 from carehooks.store import keys
@@ -35,6 +42,7 @@ TOMBSTONE_PREFIX = "ERASED#"
 TOMBSTONE_SK = "ERASED"
 TOMBSTONE_TYPE = "tombstone"
 RESOLVED = "resolved"
+SLA_STATE_ATTRIBUTE = "sla"  # the SLA clocks' state on a conversation (sla/clocks.py)
 SLA_KINDS = {
     "warning": DetailType.SLA_WARNING,
     "breach": DetailType.SLA_BREACH,
@@ -153,6 +161,7 @@ def _conversation_events(change: _Change) -> list[DomainEvent]:
             (change.revision,),
             status=str(status),
         )
+    out.extend(_rungs_recorded(change))
     csat, had = new.get("csat") or {}, old.get("csat") or {}
     if isinstance(csat, dict) and csat.get("score") is not None and had.get("score") is None:
         add(
@@ -199,27 +208,63 @@ def _sla_events(change: _Change) -> list[DomainEvent]:
     if not new.get("sent_at") or old.get("sent_at"):
         return []
     pk, _ = change.key
+    event = _sla_event(pk, change.when(new.get("sent_at")))
+    return [] if event is None else [event]
+
+
+def _sla_event(pk: str, occurred_at: str) -> DomainEvent | None:
+    """The SLA event of the alert whose claim key is ``pk`` (None: not an alert this version knows)."""
     scope = pk.removeprefix(SLA_CLAIM_PREFIX)
     parts = scope.split("#")
     if len(parts) != 4:
-        return []
+        return None
     conversation_id, metric, cycle_ms, rung = parts
     detail_type = SLA_KINDS.get(rung.split("-", 1)[0])
     if detail_type is None:
-        return []
+        return None
     try:
         clock_started_at = iso(datetime.fromtimestamp(int(cycle_ms) / 1000, UTC))
     except ValueError:
-        return []
+        return None
     detail = {
         "id": event_id(detail_type, pk),
-        "occurred_at": change.when(new.get("sent_at")),
+        "occurred_at": occurred_at,
         "conversation_id": conversation_id,
         "metric": metric,
         "rung": rung,
         "clock_started_at": clock_started_at,
     }
-    return [DomainEvent(detail_type, detail)]
+    return DomainEvent(detail_type, detail)
+
+
+def _rungs_recorded(change: _Change) -> list[DomainEvent]:
+    """SLA rungs the monitor recorded as done on the conversation in this write (see the module doc)."""
+    new = change.new.get(SLA_STATE_ATTRIBUTE)
+    old = (change.old or {}).get(SLA_STATE_ATTRIBUTE)
+    new, old = (new if isinstance(new, dict) else {}), (old if isinstance(old, dict) else {})
+    conversation_id = str(change.new["sk"]).removeprefix(keys.CONVERSATION_PREFIX)
+    out: list[DomainEvent] = []
+    clocks = (
+        (new.get("wait_metric"), "wait_since", "wait_done"),
+        (str(Metric.RESOLUTION), "res_since", "res_done"),
+    )
+    for metric, since, done in clocks:
+        cycle = new.get(since)
+        if not metric or not isinstance(cycle, str) or not cycle:
+            continue
+        earlier = (
+            old.get(done)
+            if old.get(since) == cycle and old.get("wait_metric") == new.get("wait_metric")
+            else []
+        )
+        for rung in new.get(done) or []:
+            if rung in (earlier or []):
+                continue
+            scope = keys.sla_alert_scope(conversation_id, str(metric), parse_iso(cycle), str(rung))
+            event = _sla_event(keys.claim_pk(keys.SLA_CLAIM_KIND, scope), change.when())
+            if event is not None:
+                out.append(event)
+    return out
 
 
 def _erasure_events(change: _Change) -> list[DomainEvent]:

@@ -15,7 +15,7 @@ from carehooks.observability import logger, metrics
 
 
 @cache
-def _events_client() -> Any:
+def events_client() -> Any:
     import boto3
     from botocore.config import Config
 
@@ -27,7 +27,7 @@ def _events_client() -> Any:
 
 def put_events(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """PutEvents with the process's client."""
-    response: dict[str, Any] = _events_client().put_events(Entries=entries)
+    response: dict[str, Any] = events_client().put_events(Entries=entries)
     return response
 
 
