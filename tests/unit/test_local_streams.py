@@ -65,3 +65,31 @@ def test_only_buses_whose_condition_holds_are_created() -> None:
     }
     attributes = {"EventBus": {"Name": "s-events"}, "Other": {"Name": "s-other"}, "Table": {"Ref": "t"}}
     assert bus_names(template, attributes, lambda name: name != "Off") == ["s-events"]
+
+
+def test_the_projects_events_function_reads_the_table_stream_like_its_template_says() -> None:
+    from infra.local.model import TemplateModel, parameters
+    from infra.local.resolver import Resolver
+    from infra.template import load
+
+    template = load()
+    attributes: dict[str, dict[str, str]] = {
+        name: {
+            "Ref": name,
+            "Arn": f"arn:{name}",
+            "StreamArn": f"arn:{name}/stream",
+            "QueueName": name,
+            "Name": name,
+        }
+        for name in template["Resources"]
+    }
+    resolver = Resolver(template, attributes, parameters(template, {}), "eu-west-1", "stack")
+    model = TemplateModel(template, resolver, "stack")
+    (source,) = model.stream_sources()
+    assert source.function == "EventsFunction"
+    assert source.table == "Table"
+    assert source.report_failures is True
+    assert source.on_failure == "EventsDeadLetterQueue"
+    assert source.max_retries == 10
+    assert source.starting_position == "TRIM_HORIZON"
+    assert not [w for w in model.warnings if "DynamoDB" in w]
