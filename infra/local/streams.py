@@ -17,6 +17,7 @@ import base64
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from infra.local.runtime import Runtime
 
 IDLE_WAIT = 0.25
 RETRY_WAIT = 0.5
+# How long the stream's ARN and its shard list are reused (each check costs DynamoDB Local a request).
+DESCRIBE_EVERY = 2.0
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -131,6 +134,7 @@ class StreamPoller:
         self._iterators: dict[str, str | None] = {}
         self._retries: dict[str, int] = {}
         self._finished: set[str] = set()
+        self._described: tuple[float, str | None, list[dict[str, Any]]] = (0.0, None, [])
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name=f"stream-{self.key}", daemon=True)
@@ -149,6 +153,7 @@ class StreamPoller:
                 self.say(f"STREAM {self.key}: {type(exc).__name__}: {exc}")
                 busy = False
                 self._iterators.clear()
+                self._described = (0.0, None, [])
             if not busy:
                 self._stop.wait(IDLE_WAIT)
 
@@ -158,12 +163,20 @@ class StreamPoller:
         arn = table.get("LatestStreamArn")
         return str(arn) if arn else None
 
+    def _description(self) -> tuple[str | None, list[dict[str, Any]]]:
+        """The stream's ARN and shards, described again every :data:`DESCRIBE_EVERY` seconds."""
+        at, arn, shards = self._described
+        if arn is None or time.monotonic() - at >= DESCRIBE_EVERY:
+            arn = self.stream_arn()
+            shards = self._shards(arn) if arn else []
+            self._described = (time.monotonic(), arn, shards)
+        return arn, shards
+
     def poll_once(self) -> bool:
         """Read and hand over one batch per shard that has records; True when any shard had some."""
-        arn = self.stream_arn()
+        arn, shards = self._description()
         if arn is None:
             return False
-        shards = self._shards(arn)
         busy = False
         for shard in shards:
             shard_id = str(shard["ShardId"])
