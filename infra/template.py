@@ -51,8 +51,12 @@ def resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in found.items() if kind is None or v["Type"] == kind}
 
 
-def table_create_kwargs(logical_id: str, table_name: str) -> dict[str, Any]:
-    """``CreateTable`` arguments equivalent to the template's table (keys, indexes, on-demand)."""
+def table_create_kwargs(logical_id: str, table_name: str, stream: bool = False) -> dict[str, Any]:
+    """``CreateTable`` arguments equivalent to the template's table (keys, indexes, on-demand).
+
+    ``stream``: with the template's stream too (domain events read it); off by default, so tests that
+    do not publish events do not pay for the stream records.
+    """
     props = resources()[logical_id]["Properties"]
     kwargs: dict[str, Any] = {
         "TableName": table_name,
@@ -64,6 +68,9 @@ def table_create_kwargs(logical_id: str, table_name: str) -> dict[str, Any]:
         kwargs["LocalSecondaryIndexes"] = props["LocalSecondaryIndexes"]
     if props.get("GlobalSecondaryIndexes"):
         kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    view = (props.get("StreamSpecification") or {}).get("StreamViewType")
+    if stream and view:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
     return kwargs
 
 

@@ -24,12 +24,13 @@ def _fresh_caches() -> Iterator[None]:
     from carehooks.ingress.queue import sqs_client
     from carehooks.notify.email import sesv2_client
     from carehooks.store.table import dynamodb_client
+    from carehooks.wiring.events import events_client
     from carehooks.wiring.store import get_store
 
-    for cached in (settings, sqs_client, dynamodb_client, get_store, sesv2_client):
+    for cached in (settings, sqs_client, dynamodb_client, get_store, sesv2_client, events_client):
         cached.cache_clear()
     yield
-    for cached in (settings, sqs_client, dynamodb_client, get_store, sesv2_client):
+    for cached in (settings, sqs_client, dynamodb_client, get_store, sesv2_client, events_client):
         cached.cache_clear()
 
 

@@ -15,6 +15,8 @@ AWS faults (raised as the ``ClientError`` / botocore exception the real service 
   only some entries sent, the others returned in ``Failed`` (``SenderFault: false``).
 - SES v2 ``SendEmail``: ``TooManyRequestsException`` or ``Throttling`` (nothing sent).
 - Secrets Manager ``GetSecretValue``: ``InternalServiceError`` or an endpoint that cannot be reached.
+- EventBridge ``PutEvents``: ``ThrottlingException`` / ``InternalException`` (nothing put), or ``partial``:
+  some entries put, the others refused (``FailedEntryCount``, an ``ErrorCode`` each).
 
 Platform faults (the send APIs): ``429`` with ``Retry-After`` (refused), a connect timeout (never reached
 the platform), and two where the platform **accepted** the message: ``500``/``502``/``503`` (it then
@@ -149,6 +151,13 @@ class FaultInjector:
             if kind == "unreachable":
                 raise EndpointConnectionError(endpoint_url="https://secretsmanager.eu-west-1.amazonaws.com")
             raise client_error(kind, operation)
+        if service == "events" and operation == "PutEvents":
+            kind = self.choose(("ThrottlingException", "InternalException", "partial"))
+            if kind == "partial":
+                self.injected("events.partial")
+                return self._partial_put_events(client, real, operation, params)
+            self.injected(f"events.{kind}")
+            raise client_error(kind, operation)
         # Anything else (the queue's own receive/delete run by the harness are exempt): not injected.
         return real(client, operation, params)
 
@@ -163,6 +172,24 @@ class FaultInjector:
             for e in entries[cut:]
         ]
         return {**response, "Failed": [*response.get("Failed", []), *failed]}
+
+    def _partial_put_events(
+        self, client: BaseClient, real: Callable[..., Any], operation: str, params: dict[str, Any]
+    ) -> Any:
+        """PutEvents that accepts some entries and refuses the others (``FailedEntryCount``)."""
+        entries = params["Entries"]
+        refused = {i for i in range(len(entries)) if self._random.random() < 0.5} or {0}
+        sent = [e for i, e in enumerate(entries) if i not in refused]
+        answers = iter(real(client, operation, {**params, "Entries": sent})["Entries"] if sent else [])
+        return {
+            "FailedEntryCount": len(refused),
+            "Entries": [
+                {"ErrorCode": "InternalFailure", "ErrorMessage": "injected"}
+                if i in refused
+                else next(answers)
+                for i in range(len(entries))
+            ],
+        }
 
 
 def _bump_versions(

@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "infra.cli.rules",
     "infra.cli.dlq",
     "infra.cli.migrate",
+    "infra.cli.events",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,6 +32,7 @@ SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not
 PARAMETER_TYPE = "AWS::SSM::Parameter"
 TOPIC_TYPE = "AWS::SNS::Topic"
 SCHEDULE_GROUP_TYPE = "AWS::Scheduler::ScheduleGroup"
+EVENT_BUS_TYPE = "AWS::Events::EventBus"
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -180,6 +181,13 @@ def plan_attributes(  # noqa: PLR0912 - one branch per resource type reads best
                 "Ref": key_id,
                 "KeyId": key_id,
                 "Arn": f"{arn_prefix.format('kms')}:key/{key_id}",
+            }
+        elif kind == EVENT_BUS_TYPE:
+            name = _name(settings, logical_id, props, "Name", resolver)
+            attributes[logical_id] = {
+                "Ref": name,
+                "Name": name,
+                "Arn": f"{arn_prefix.format('events')}:event-bus/{name}",
             }
         elif kind == "AWS::Logs::LogGroup":
             name = _name(settings, logical_id, props, "LogGroupName", resolver)
@@ -358,7 +366,7 @@ def _queue_attributes(props: dict[str, Any], settings: LocalSettings, resolver: 
 def table_kwargs(resource: dict[str, Any], name: str) -> dict[str, Any]:
     """``CreateTable`` arguments of a table resource.
 
-    Same result as :func:`infra.template.table_create_kwargs`, which reads the project's own
+    Same result as :func:`infra.template.table_create_kwargs` (with ``stream=True``), which reads the project's own
     template; the stack may run another one (``CAREHOOKS_TEMPLATE``), so it works on the resource.
     """
     props = resource.get("Properties") or {}
@@ -371,7 +379,17 @@ def table_kwargs(resource: dict[str, Any], name: str) -> dict[str, Any]:
     for key in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes"):
         if props.get(key):
             kwargs[key] = props[key]
+    stream = stream_specification(resource)
+    if stream:
+        kwargs["StreamSpecification"] = stream
     return kwargs
+
+
+def stream_specification(resource: dict[str, Any]) -> dict[str, Any] | None:
+    """``StreamSpecification`` of a table resource for the DynamoDB API, or None when it has no stream."""
+    spec = (resource.get("Properties") or {}).get("StreamSpecification") or {}
+    view = spec.get("StreamViewType")
+    return {"StreamEnabled": True, "StreamViewType": str(view)} if view else None
 
 
 def _ensure_table(
@@ -392,6 +410,7 @@ def _ensure_table(
             )
         say(f"created table {name}")
         return
+    _ensure_stream(ddb, resource, name, existing, say)
     have = {i["IndexName"] for i in existing.get("GlobalSecondaryIndexes", [])}
     for index in wanted.get("GlobalSecondaryIndexes", []):
         if index["IndexName"] in have:
@@ -413,6 +432,19 @@ def _ensure_table(
             f"WARNING: table {name} lacks local index(es) {', '.join(missing_lsi)}, which DynamoDB cannot add "
             "to an existing table: stop the stack and delete the data folder to recreate it"
         )
+
+
+def _ensure_stream(
+    ddb: Any, resource: dict[str, Any], name: str, existing: dict[str, Any], say: Callable[[str], None]
+) -> None:
+    """Turn on the stream the template gained since the local table was created (domain events)."""
+    wanted = stream_specification(resource)
+    have = existing.get("StreamSpecification") or {}
+    if wanted is None or have.get("StreamEnabled"):
+        return
+    say(f"turning on the {wanted['StreamViewType']} stream of the existing table {name}")
+    ddb.update_table(TableName=name, StreamSpecification=wanted)
+    _wait_active(ddb, name)
 
 
 def _wait_active(ddb: Any, name: str, timeout: float = 60.0) -> None:

@@ -1,7 +1,7 @@
 """What the local stack runs, read from template.yaml: functions, their routes, queues and schedules.
 
 Nothing here is specific to carehooks' current functions: a function added to the template with
-``HttpApi``, ``SQS``, ``Schedule`` or ``ScheduleV2`` events is served with no change to the stack.
+``HttpApi``, ``SQS``, ``DynamoDB``, ``Schedule`` or ``ScheduleV2`` events is served with no change to the stack.
 """
 
 from __future__ import annotations
@@ -59,6 +59,21 @@ class QueueSource:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A ``DynamoDB`` event source: the function reads the stream of ``table`` (a logical id)."""
+
+    function: str
+    event: str
+    table: str
+    batch_size: int = 100
+    report_failures: bool = False
+    starting_position: str = "TRIM_HORIZON"
+    max_retries: int = -1  # -1: until the record leaves the stream
+    on_failure: str | None = None  # logical id of the on-failure destination queue
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class Schedule:
     """A ``Schedule`` (EventBridge rule) or ``ScheduleV2`` (EventBridge Scheduler) event."""
 
@@ -91,6 +106,7 @@ class Function:
     routes: list[Route] = field(default_factory=list)
     queues: list[QueueSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
+    streams: list[StreamSource] = field(default_factory=list)
 
 
 def _merged(global_props: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +262,8 @@ class TemplateModel:
                     enabled=_truthy(self.resolver.resolve(props.get("Enabled"))),
                 )
             )
+        elif kind == "DynamoDB":
+            self._load_stream(function, name, props)
         elif kind in ("Schedule", "ScheduleV2"):
             expression = props.get("Schedule") if kind == "Schedule" else props.get("ScheduleExpression")
             state = self.resolver.resolve(props.get("State"))
@@ -264,6 +282,28 @@ class TemplateModel:
             )
         else:
             self.warnings.append(f"{function.logical_id}.{name}: event type {kind} is not emulated locally")
+
+    def _load_stream(self, function: Function, name: str, props: dict[str, Any]) -> None:
+        table = _logical_of(props.get("Stream"))
+        if table is None or table not in self.resources:
+            self.warnings.append(f"{function.logical_id}.{name}: the stream is not a template table's")
+            return
+        destination = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        retries = self.resolver.resolve(props.get("MaximumRetryAttempts"))
+        function.streams.append(
+            StreamSource(
+                function=function.logical_id,
+                event=name,
+                table=table,
+                batch_size=int(self.resolver.resolve(props.get("BatchSize")) or 100),
+                report_failures="ReportBatchItemFailures"
+                in (self.resolver.resolve(props.get("FunctionResponseTypes")) or []),
+                starting_position=str(self.resolver.resolve(props.get("StartingPosition")) or "TRIM_HORIZON"),
+                max_retries=-1 if retries is None else int(retries),
+                on_failure=_logical_of(destination),
+                enabled=_truthy(self.resolver.resolve(props.get("Enabled"))),
+            )
+        )
 
     def _route(self, function: Function, name: str, props: dict[str, Any]) -> Route:
         api_id = _logical_of(props.get("ApiId"))
@@ -311,6 +351,9 @@ class TemplateModel:
 
     def schedules(self) -> list[Schedule]:
         return [schedule for function in self.functions.values() for schedule in function.schedules]
+
+    def stream_sources(self) -> list[StreamSource]:
+        return [source for function in self.functions.values() for source in function.streams]
 
 
 def parameters(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:

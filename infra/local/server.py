@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from infra.local import apigw
 from infra.local.apigw import Response, Router
 from infra.local.auth import AuthError, LocalJwt
+from infra.local.bus import LocalBus
 from infra.local.clock import Clock
 from infra.local.conversations import ConversationReader
 from infra.local.mail import MailFolder
@@ -54,6 +55,7 @@ LOCAL_ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/_local/run/{LogicalId}", "run a scheduled function now"),
     ("POST", "/_local/token", '{"sub", "email"?, "name"?} -> {"token"} for the JWT routes'),
     ("GET", "/_local/health", "liveness"),
+    ("GET", "/_local/events", "domain events the bus received, oldest first (DELETE clears)"),
 ]
 
 
@@ -72,6 +74,7 @@ class StackParts(Protocol):
     dlq: DeadLetterWatch
     conversations: ConversationReader
     scheduler: Scheduler
+    bus: LocalBus
 
     def say(self, text: str) -> None: ...
 
@@ -424,6 +427,8 @@ _LOCAL: dict[tuple[str, str], _LocalHandler] = {
     ("POST", "/_local/clock"): _clock_post,
     ("POST", "/_local/token"): _token,
     ("GET", "/_local/conversations"): _conversations,
+    ("GET", "/_local/events"): lambda s, _r, _q: _json(200, {"items": s.bus.items()}),
+    ("DELETE", "/_local/events"): lambda s, _r, _q: _cleared(s.bus.clear),
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from infra.local import aws
 from infra.local.apigw import Router
 from infra.local.auth import LocalJwt
+from infra.local.bus import LocalBus, bus_names
 from infra.local.clock import Clock
 from infra.local.conversations import ConversationReader
 from infra.local.mail import MailFolder
@@ -37,6 +38,7 @@ from infra.local.settings import (
     secret_values,
     survey_signing_key,
 )
+from infra.local.streams import Checkpoints, StreamPoller, stream_pollers
 
 LAYER = ROOT / "layers" / "common"
 
@@ -56,6 +58,7 @@ class Stack(StackParts):
         self.server: StackServer | None = None
         self.threads: list[threading.Thread] = []
         self.consumers: list[QueueConsumer] = []
+        self.pollers: list[StreamPoller] = []
 
     def say(self, text: str) -> None:
         """One line of stack output (whole lines even when threads print at once)."""
@@ -125,6 +128,15 @@ class Stack(StackParts):
             generated={SURVEY_KEY_NAME: signing_key},
         )
         self.model = TemplateModel(template, resolver, settings.stack_name, settings.template.parent)
+        # Domain events: the template's buses in moto, and what they receive in .local/events.jsonl.
+        self.bus = LocalBus(
+            aws.client("events", endpoints.aws, settings.region),
+            aws.client("sqs", endpoints.aws, settings.region),
+            settings.data_dir / "events.jsonl",
+            settings.stack_name,
+            self.say,
+        )
+        self.bus.provision(bus_names(template, attributes, resolver.condition))
         for warning in self.model.warnings:
             self.say(f"warning: {warning}")
         senders = {
@@ -176,6 +188,18 @@ class Stack(StackParts):
                     self.say,
                 )
             )
+        self.pollers = stream_pollers(
+            self.model.stream_sources(),
+            self.provisioned.tables,
+            self.provisioned.queues,
+            aws.client("dynamodb", endpoints.dynamodb, settings.region),
+            aws.client("dynamodbstreams", endpoints.dynamodb, settings.region),
+            sqs,
+            self.runtime,
+            Checkpoints(settings.data_dir / "streams.json"),
+            settings.region,
+            self.say,
+        )
         self.scheduler = Scheduler(
             self.model.schedules(),
             self.runtime,
@@ -193,6 +217,9 @@ class Stack(StackParts):
         self.threads.append(http_thread)
         for consumer in self.consumers:
             consumer.start()
+        for poller in self.pollers:
+            poller.start()
+        self.bus.start()
         for target, name in (
             (lambda: self.mail.watch(self.say), "mail"),
             (self.dlq.watch, "dlq"),
@@ -255,6 +282,11 @@ class Stack(StackParts):
         for schedule in schedules:
             state = "" if schedule.enabled else "  (disabled: runs only via /_local/run)"
             lines.append(f"  {schedule.function + '.' + schedule.event:<36} {schedule.expression}{state}")
+        for poller in self.pollers:
+            lines.append(
+                f"Stream    {poller.table_name} -> {poller.source.function} (batch {poller.source.batch_size}); "
+                "events GET /_local/events"
+            )
         lines.append("Local routes")
         lines.extend(f"  {method:<6} {path:<36} {what}" for method, path, what in LOCAL_ROUTES)
         return lines
@@ -292,7 +324,9 @@ class Stack(StackParts):
             self.server.server_close()
         for consumer in self.consumers:
             consumer.stop()
-        for part in ("scheduler", "mail", "dlq"):
+        for poller in self.pollers:
+            poller.stop()
+        for part in ("scheduler", "mail", "dlq", "bus"):
             thing: Any = getattr(self, part, None)
             if thing is not None:
                 with contextlib.suppress(Exception):

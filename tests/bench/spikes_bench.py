@@ -23,7 +23,8 @@ GROUPS = 200
 def measure(client: Any, table: str) -> dict[str, dict[str, Any]]:
     from carehooks.automation.spikes import check_spikes
     from carehooks.config.document import ConfigDocument, OpsConfig
-    from carehooks.config.spikes import AutomationSection, SpikesConfig
+    from carehooks.config.automation import AutomationConfig
+    from carehooks.config.spikes import SpikesConfig
     from carehooks.store import keys
     from carehooks.store.spikes import VolumeIncrement
     from carehooks.wiring.store import make_store
@@ -55,7 +56,7 @@ def measure(client: Any, table: str) -> dict[str, dict[str, Any]]:
         store.count_volume(VolumeIncrement(bucket, n % keys.VOLUME_SHARDS, f"messenger#p{n}", 5))
     config = ConfigDocument(
         ops=OpsConfig(recipients=["ops@example.com"]),
-        automation=AutomationSection(spikes=SpikesConfig(min_count=20)),
+        automation=AutomationConfig(spikes=SpikesConfig(min_count=20)),
     )
     sent: list[str] = []
 

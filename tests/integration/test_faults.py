@@ -7,7 +7,8 @@ the redrive policy (moto moves a record to the DLQ after ``maxReceiveCount`` rec
 redriven until it is empty. Then, faults still on, half the conversations are resolved and
 SurveyDispatchFunction, SlaMonitorFunction and AutomationFunction run every two minutes over four hours of
 moved time (the unanswered conversations are auto-resolved after 3 h 30 min without messages, with a
-closing message each, once).
+closing message each, once). Last, EventsFunction publishes the table's stream (read as Lambda reads it)
+while PutEvents throttles and refuses entries: every change is on the bus at least once, each with one id.
 
 About 20% of every AWS call and every platform send fails (tests/faults.py: throttles, version races,
 partial SQS batches, SES throttles, Secrets Manager outages, 429/5xx, connect and read timeouts), seeded
@@ -61,6 +62,7 @@ PHONE_NUMBER_ID = "106540352242922"
 TWILIO_NUMBER = "+15005550006"
 CUSTOMERS_PER_CHANNEL = 10
 MESSAGES_PER_CUSTOMER = 6
+EVENT_BUS = "carehooks-faults-events"
 REDELIVERED_EVERY = 4  # every 4th webhook is delivered twice (the platform did not see our 200)
 PLATFORM_RETRIES = 30
 MINUTES = 240
@@ -263,6 +265,7 @@ class Figures:
     sla_warnings_superseded: int = 0
     auto_resolved: int = 0
     scheduled_runs_failed: Counter[str] = field(default_factory=Counter)
+    events_record_failures: int = 0
     duplicates: int = 0
     lost: int = 0
 
@@ -288,8 +291,9 @@ def faulty(
 
     table = f"faults-{uuid.uuid4().hex[:8]}"
     dynamodb = boto3.client("dynamodb", endpoint_url=ddblocal)
-    dynamodb.create_table(**table_create_kwargs("Table", table))
+    dynamodb.create_table(**table_create_kwargs("Table", table, stream=True))
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddblocal)
+    monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
     monkeypatch.setenv("TABLE_NAME", table)
     aws = replace(aws, dynamodb=dynamodb)
 
@@ -321,6 +325,8 @@ def faulty(
 
     waits: list[float] = []
     monkeypatch.setattr(http, "_sleep", waits.append)  # the platform client's back-off, without the wait
+    monkeypatch.setattr("carehooks.events.publishing.BACKOFF_SECONDS", 0.0)
+    monkeypatch.setattr("infra.local.streams.RETRY_WAIT", 0.0)
     injector = FaultInjector(seed=10, rate=0.2).install(monkeypatch)
     injector.exempt(aws.sqs, aws.dynamodb, secretsmanager, ses)  # the harness's own clients
     ledger = PlatformLedger()
@@ -465,6 +471,62 @@ def sla_alerts_emailed() -> Counter[tuple[str, str, str]]:
     return alerts
 
 
+def publish_the_stream(aws: Aws, injector: FaultInjector, figures: Figures) -> list[dict[str, Any]]:
+    """EventsFunction on the table's stream (the local stack's poller, as Lambda reads a shard) with
+    faults on PutEvents; what the bus received."""
+    import tempfile
+
+    from tests.events_support import BusSink, InProcessRuntime, drain, stream_poller
+
+    sink = BusSink.create(EVENT_BUS)
+    injector.exempt(sink.events, sink.sqs)
+    runtime = InProcessRuntime()
+    with tempfile.TemporaryDirectory() as folder:
+        poller = stream_poller(aws.dynamodb, get_store().table_name, runtime, Path(folder) / "streams.json")
+        injector.exempt(poller.streams)
+        drain(poller, rounds=5000)
+    assert poller.given_up == []  # no record needed the on-failure queue: retries were enough
+    assert sum(n for kind, n in injector.faults.items() if kind.startswith("events.")) > 0
+    figures.events_record_failures = runtime.failed_records
+    return sink.collect()
+
+
+def check_published(aws: Aws, events: list[dict[str, Any]], resolved: set[str], sla_alerts: int) -> None:
+    """Nothing lost, nothing duplicated beyond at-least-once (the same id, the same detail)."""
+    from tests.events_support import assert_valid
+
+    details: dict[str, tuple[str, dict[str, Any]]] = {}
+    for event in events:
+        first = details.setdefault(event["detail"]["id"], (event["detail-type"], event["detail"]))
+        if event["detail-type"].startswith("sla."):  # from its claim or its conversation (docs/events.md)
+            assert _timeless(first[1]) == _timeless(event["detail"])
+        else:
+            assert first == (event["detail-type"], event["detail"])
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for kind, detail in details.values():
+        by_type.setdefault(kind, []).append(detail)
+    received = Counter((d["channel"], d["message_id"]) for d in by_type.get("message.received", []))
+    stored = {(m["channel"]["S"], m["sk"]["S"].removeprefix("MSG#")) for m in inbound_messages(aws)}
+    assert set(received) == stored
+    assert max(received.values()) == 1  # one id per message
+    sent = {d["message_id"] for d in by_type.get("message.sent", [])}
+    assert sent == {
+        m["sk"]["S"].removeprefix("MSG#") for m in items(aws, "MSG#") if m["direction"]["S"] == "out"
+    }
+    created = Counter(d["conversation_id"] for d in by_type.get("conversation.created", []))
+    assert set(created) == {c["conv_id"]["S"] for c in items(aws, "CONV#")}
+    assert max(created.values()) == 1
+    assert {d["conversation_id"] for d in by_type.get("conversation.resolved", [])} == resolved
+    sla = [d for kind, found in by_type.items() if kind.startswith("sla.") for d in found]
+    assert len(sla) == sla_alerts
+    for event in events[:: max(1, len(events) // 200)]:
+        assert_valid(event)
+
+
+def _timeless(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in detail.items() if k != "occurred_at"}
+
+
 # -- the test ----------------------------------------------------------------------------------------
 def test_under_faults_every_message_is_stored_once_and_every_effect_happens_once(
     faulty: tuple[Aws, FaultInjector, PlatformLedger],
@@ -565,6 +627,11 @@ def run_under_faults(aws: Aws, injector: FaultInjector, ledger: PlatformLedger) 
     )
     assert resolves == Counter(dict.fromkeys(unanswered, 1))
     figures.auto_resolved = len(unanswered)
+
+    # When EventsFunction reads the whole stream, PutEvents failing as often as everything else
+    published = publish_the_stream(aws, injector, figures)
+    # Then every change is on the bus (nothing lost), each with one id and one detail (at least once)
+    check_published(aws, published, resolved, len(expected_alerts))
 
     report = {
         **figures.as_dict(),

@@ -21,7 +21,20 @@ pytestmark = pytest.mark.template
 KEY = {"Ref": "DataKey"}
 KEY_ARN = {"Fn::GetAtt": ["DataKey", "Arn"]}
 TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
-QUEUE_ARNS = ({"Fn::GetAtt": ["InboundQueue", "Arn"]}, {"Fn::GetAtt": ["InboundDeadLetterQueue", "Arn"]})
+QUEUE_ARNS = (
+    {"Fn::GetAtt": ["InboundQueue", "Arn"]},
+    {"Fn::GetAtt": ["InboundDeadLetterQueue", "Arn"]},
+    {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
+)
+# Domain events: EventsFunction reads the table's stream and puts events on the stack's bus only.
+STREAM_ARN = {"Fn::GetAtt": ["Table", "StreamArn"]}
+STREAM_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
+BUS_ARN = {"Fn::GetAtt": ["EventBus", "Arn"]}
 SECRETS = ({"Ref": "PlatformSecret"}, {"Ref": "SurveySigningSecret"})
 
 
@@ -82,7 +95,9 @@ def test_every_function_role_names_each_data_resource(transformed: dict[str, Any
                 for resource in resources(statement):
                     arn = text_of(resource)
                     granted += 1
-                    if service == "dynamodb":
+                    if service == "dynamodb" and resource == STREAM_ARN:
+                        assert action in STREAM_ACTIONS, (function, action)
+                    elif service == "dynamodb":
                         # The table, or one of its indexes by name.
                         assert resource == TABLE_ARN or arn.startswith("${Table.Arn}/index/"), (function, arn)
                         assert not arn.endswith("*"), (function, action, arn)
@@ -97,6 +112,8 @@ def test_every_function_role_names_each_data_resource(transformed: dict[str, Any
                     elif service == "ses":
                         # The sender's address or its domain, never every identity of the account.
                         assert arn.endswith(("identity/${MailFrom}", "identity/${Domain}")), (function, arn)
+                    elif service == "events":
+                        assert (action, resource) == ("events:PutEvents", BUS_ARN), (function, action, arn)
                     elif service not in ("logs", "xray"):
                         pytest.fail(f"{function} is granted {action} on {arn}: not a known data service")
     assert granted > 0

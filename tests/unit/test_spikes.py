@@ -18,8 +18,9 @@ from carehooks.automation.spikes import (
     history_buckets,
     volume_increments,
 )
+from carehooks.config.automation import AutomationConfig
 from carehooks.config.document import ConfigDocument, OpsConfig
-from carehooks.config.spikes import AutomationSection, SpikesConfig
+from carehooks.config.spikes import SpikesConfig
 from carehooks.domain.conversations import RecordOutcome, StoredMessage
 from carehooks.domain.models import Channel, Conversation, Direction, Message, MessageEvent
 from carehooks.store import keys
@@ -36,7 +37,7 @@ SPIKES = SpikesConfig(multiple=3, min_count=20, baseline_days=7)
 def config(**spikes: Any) -> ConfigDocument:
     return ConfigDocument(
         ops=OpsConfig(recipients=["ops@example.com"]),
-        automation=AutomationSection(spikes=SpikesConfig(**{"min_count": 20, **spikes})),
+        automation=AutomationConfig(spikes=SpikesConfig(**{"min_count": 20, **spikes})),
     )
 
 
@@ -264,7 +265,7 @@ def test_disabled_reads_and_sends_nothing() -> None:
 def test_without_recipients_the_spike_is_held_but_nobody_is_emailed() -> None:
     store, mailer = MemoryStore(), Mailer()
     count(store, BUCKET, 40)
-    document = ConfigDocument(automation=AutomationSection(spikes=SpikesConfig()))
+    document = ConfigDocument(automation=AutomationConfig(spikes=SpikesConfig()))
     result = check_spikes(store, document, mailer, NOW)
     assert (result.started, result.emailed, mailer.sent) == (1, 0, [])
     assert store.active_spikes()[0]["state"] == "no_recipients"

@@ -36,6 +36,8 @@ class Settings(BaseModel):
     fetch_contact_profiles: bool = Field(False, alias="FETCH_CONTACT_PROFILES")
     dedupe_days: int = Field(8, alias="DEDUPE_DAYS", ge=8)
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES")
+    # Domain events (EventsFunction): the custom EventBridge bus they are put on.
+    event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
 
 
 @cache
