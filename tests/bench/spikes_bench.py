@@ -22,8 +22,8 @@ GROUPS = 200
 
 def measure(client: Any, table: str) -> dict[str, dict[str, Any]]:
     from carehooks.automation.spikes import check_spikes
-    from carehooks.config.document import ConfigDocument, OpsConfig
     from carehooks.config.automation import AutomationConfig
+    from carehooks.config.document import ConfigDocument, OpsConfig
     from carehooks.config.spikes import SpikesConfig
     from carehooks.store import keys
     from carehooks.store.spikes import VolumeIncrement
