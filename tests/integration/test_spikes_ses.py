@@ -15,6 +15,7 @@ from carehooks.automation.spikes import check_spikes
 from carehooks.config.automation import AutomationConfig
 from carehooks.config.document import ConfigDocument, OpsConfig
 from carehooks.config.spikes import SpikesConfig
+from carehooks.notify.email import send_email
 from carehooks.store import keys
 from carehooks.store.memory import MemoryStore
 from carehooks.store.spikes import VolumeIncrement
@@ -48,13 +49,13 @@ def test_the_default_mailer_sends_one_email_per_spike_and_retries_a_refused_one(
     store.count_volume(VolumeIncrement(keys.volume_bucket(NOW), 0, "telegram#bot-1", 30, {"outage": 30}))
     # Given SES refuses the unverified sender: nothing sent, the spike is given back
     with clock.frozen(NOW):
-        refused = check_spikes(store, CONFIG)
+        refused = check_spikes(store, CONFIG, send_email)
     assert (refused.failures, refused.emailed, subjects(), store.active_spikes()) == (1, 0, [], [])
     # When the sender is verified, the next runs send it once
     boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
     with clock.frozen(NOW + timedelta(minutes=1)):
-        sent = check_spikes(store, CONFIG)
-        again = check_spikes(store, CONFIG)
+        sent = check_spikes(store, CONFIG, send_email)
+        again = check_spikes(store, CONFIG, send_email)
     assert (sent.emailed, again.emailed) == (1, 0)
     assert subjects() == [
         "[carehooks] Spike on telegram (bot-1): 30 messages (all messages) in 5 minutes, baseline 0"

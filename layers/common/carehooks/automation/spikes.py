@@ -156,12 +156,6 @@ def history_buckets(bucket: str, days: int) -> list[str]:
     return [keys.volume_bucket(start - timedelta(days=k)) for k in range(1, days + 1)]
 
 
-def _send_email(to: list[str], subject: str, html: str, text: str) -> str:
-    from carehooks.notify.email import send_email
-
-    return send_email(to, subject, html, text)
-
-
 # -- the run ---------------------------------------------------------------------------------------------
 @dataclass
 class SpikeCheck:
@@ -178,12 +172,12 @@ class SpikeCheck:
 
 
 def check_spikes(
-    store: Store, config: ConfigDocument, mailer: Mailer | None = None, now: datetime | None = None
+    store: Store, config: ConfigDocument, mailer: Mailer, now: datetime | None = None
 ) -> SpikeCheck:
     """Find spikes, email ops once per spike, end the spikes whose volume fell back.
 
-    ``mailer`` defaults to SES (:func:`carehooks.notify.email.send_email`: the local stack's mail folder),
-    ``now`` to the one clock's now. AutomationFunction: ``check_spikes(get_store(), load_config())``.
+    ``mailer`` sends one email (AutomationFunction passes SES's :func:`carehooks.notify.email.send_email`:
+    the local stack's mail folder), ``now`` defaults to the one clock's now (``wiring/automation.py``).
 
     A fault in one channel account is counted and logged; the others go on. Overlapping runs email
     once: a spike's state is claimed (conditional put) before its email.
@@ -192,7 +186,6 @@ def check_spikes(
     result = SpikeCheck(enabled=spikes.enabled)
     if not spikes.enabled:
         return result
-    mailer = mailer or _send_email
     now = now or clock.now()
     buckets = [keys.volume_bucket(now), keys.volume_bucket(now - BUCKET)]
     try:

@@ -9,6 +9,7 @@ from carehooks import clock
 from carehooks.automation.run import AutomationResult, run_automation
 from carehooks.automation.spikes import check_spikes
 from carehooks.delivery.send import deliver
+from carehooks.notify.email import send_email
 from carehooks.observability import metrics
 from carehooks.wiring.config import load_config
 from carehooks.wiring.store import get_store
@@ -19,7 +20,7 @@ def run_automation_once() -> AutomationResult:
     then one spike check (it never raises: a fault is counted in ``SpikeCheckFailures``)."""
     store, now, config = get_store(), clock.now(), load_config()
     result = run_automation(store, now, config, deliver)
-    spikes = check_spikes(store, config, now=now)
+    spikes = check_spikes(store, config, send_email, now)
     result.extra["spikes"] = {k: v for k, v in asdict(spikes).items() if k != "findings"}
     metrics.add_metric(name="SpikesActive", unit="Count", value=spikes.active)
     metrics.add_metric(name="SpikeCheckFailures", unit="Count", value=spikes.failures)
