@@ -15,6 +15,7 @@ from typing import Any
 from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, Message
 from carehooks.store import (
     contacts,
+    erasure,
     events,
     keys,
     public,
@@ -27,6 +28,7 @@ from carehooks.store import (
     surveys,
 )
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
+from carehooks.store.erasure import ErasureResult, Tombstone
 from carehooks.store.events import ConversationEvent, _event_item
 from carehooks.store.queries import READ_BUDGET, ConversationFilter, Order, Page
 from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
@@ -190,3 +192,13 @@ class DynamoStore(TableStore):
 
     def contact_events(self, identity: Identity, limit: int = 200) -> list[ContactEvent]:
         return contacts.contact_events(self, identity, limit)
+
+    # -- erasure and export (issue 18) -----------------------------------------------------------
+    def erase_contact(self, identity: Identity, tombstone: Tombstone) -> ErasureResult:
+        return erasure.erase(erasure.DynamoItems(self), self, identity, tombstone)
+
+    def export_contact(self, identity: Identity) -> dict[str, Any] | None:
+        return erasure.export(erasure.DynamoItems(self), identity)
+
+    def get_tombstone(self, channel: str, account_id: str, digest: str) -> Tombstone | None:
+        return erasure.get_tombstone(erasure.DynamoItems(self), channel, account_id, digest)

@@ -19,6 +19,7 @@
 | contact note (private note on the person) | the contact's partition | ``NOTE#<ULID>`` | none: one Query ``begins_with(sk, "NOTE#")`` per linked identity |
 | contact event (note added or deleted, link, unlink, edit) | the contact's partition | ``CEVT#<at ISO>#<ULID>`` | none |
 | conversation note (internal; recorded as a conversation event) | its conversation's partition | ``CNOTE#<conversation id>#<ULID>`` | none: one Query ``begins_with(sk, "CNOTE#<conversation id>#")`` |
+| erasure tombstone (issue 18: ``store/erasure.py``; all that is kept of an erased identity) | ``ERASED#<channel>#<account>#<digest>`` (``digest``: HMAC-SHA256 of the contact id, hex) | ``ERASED`` | none: one GetItem, only when a message would open a conversation |
 
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
@@ -289,3 +290,13 @@ def conversation_note_prefix(conversation_id: str) -> str:
 
 def conversation_note_sk(conversation_id: str, note_id: str) -> str:
     return f"{conversation_note_prefix(conversation_id)}{note_id}"
+
+
+# -- erasure tombstones (issue 18: store/erasure.py) ------------------------------------------------------
+TOMBSTONE_PREFIX = "ERASED#"
+TOMBSTONE_SK = "ERASED"
+
+
+def tombstone_pk(channel: str, account_id: str, digest: str) -> str:
+    """The tombstone of an erased identity: its channel, account and the keyed digest of its contact id."""
+    return f"{TOMBSTONE_PREFIX}{channel}#{account_id}#{digest}"

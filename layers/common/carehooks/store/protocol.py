@@ -21,6 +21,7 @@ from carehooks.domain.models import (
     StatusEvent,
 )
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
+from carehooks.store.erasure import ErasureResult, Tombstone
 from carehooks.store.events import ConversationEvent
 from carehooks.store.queries import ConversationFilter, Order, Page
 from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
@@ -217,3 +218,10 @@ class Store(Protocol):
     def conversation_notes(self, conv: Conversation, limit: int = 200) -> list[Note]: ...
 
     def contact_events(self, identity: Identity, limit: int = 200) -> list[ContactEvent]: ...
+
+    # -- erasure and export (issue 18: store/erasure.py) -----------------------------------------
+    def erase_contact(self, identity: Identity, tombstone: Tombstone) -> ErasureResult: ...
+
+    def export_contact(self, identity: Identity) -> dict[str, Any] | None: ...
+
+    def get_tombstone(self, channel: str, account_id: str, digest: str) -> Tombstone | None: ...

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from carehooks.config.settings import settings
+from carehooks.archive.privacy import ERASURE_KEY_NAME, tombstone_lookup
+from carehooks.config.settings import secret, settings
 from carehooks.domain.conversations import Placement, Step, StoredMessage
+from carehooks.domain.models import Conversation
 from carehooks.inbound.contacts import contact_step
 from carehooks.inbound.processor import Inbound, ProcessResult, process_queued, process_runs
+from carehooks.outbound.models import OutboundMessage, SendResult
 from carehooks.rules.step import decider, rules_step
 from carehooks.store import Store
 from carehooks.surveys.capture import answers_survey, capture_survey_answer
@@ -63,12 +66,23 @@ def inbound(
         decide=decide,
         reopen_window=timedelta(hours=settings().reopen_window_hours),
         answers_survey=answers_survey,
+        erased_at=tombstone_lookup(store, lambda: secret(ERASURE_KEY_NAME)),
     )
 
 
-def process(body: str, store: Store) -> ProcessResult:
-    """Process one queued record body on ``store`` with the configuration in force."""
-    return process_queued(body, inbound(store))
+def process(body: str, store: Store, *, replayed: bool = False) -> ProcessResult:
+    """Process one queued record body on ``store`` with the configuration in force. ``replayed``: an
+    archived event sent again (``carehooks archive replay``): stored, but nothing is sent to anyone."""
+    return process_queued(body, inbound(store, deliver=send_nothing if replayed else None))
+
+
+def send_nothing(conv: Conversation, message: OutboundMessage, store: Store, now: datetime) -> SendResult:
+    """The delivery of a replayed record: a rebuild restores what was received, it never acts again
+    (an acknowledgement whose claim was lost with the table would otherwise go out a second time)."""
+    return SendResult(status="skipped", reason=REPLAYED)
+
+
+REPLAYED = "replayed from the archive: nothing is sent again"
 
 
 def process_batch(records: Sequence[tuple[str, str]], store: Store) -> set[str]:
