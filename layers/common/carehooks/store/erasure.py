@@ -251,7 +251,10 @@ def export(raw: RawItems, identity: Identity) -> dict[str, Any] | None:
             continue
         for prefix, kind in prefixes:
             if sk.startswith(prefix):
-                by_kind[kind].append(plain(item))
+                entry = plain(item)
+                if prefix == keys.CONVERSATION_PREFIX:
+                    entry = {"id": sk[len(prefix) :], **entry}
+                by_kind[kind].append(entry)
                 break
     conversation_ids = [
         str(i["sk"])[len(keys.CONVERSATION_PREFIX) :]

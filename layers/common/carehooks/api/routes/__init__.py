@@ -22,6 +22,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "comments",
     "saved_replies",
     "notes",
+    "privacy",
 )
 
 # What a request body can be refused with, on every route that is sent one.
