@@ -95,7 +95,9 @@ def test_without_a_token_it_is_401(store: Store, archive: LocalArchive, api: Non
     assert call(api_event("DELETE", CONTACT, claims=None)).status == 401
 
 
-def test_an_unknown_identity_is_404_and_nothing_is_written(store: Store, archive: LocalArchive, api: None) -> None:
+def test_an_unknown_identity_is_404_and_nothing_is_written(
+    store: Store, archive: LocalArchive, api: None
+) -> None:
     assert request("DELETE", CONTACT)[0] == 404
     assert request("GET", f"{CONTACT}/export")[0] == 404
     assert store.get_tombstone("messenger", PAGE, contact_digest(PSID, KEY)) is None
