@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,7 @@ from carehooks.config.settings import secret, settings
 from carehooks.domain.conversations import Placement, Step, StoredMessage
 from carehooks.domain.models import Conversation
 from carehooks.inbound.contacts import contact_step
+from carehooks.inbound.parking import read_queued
 from carehooks.inbound.processor import Inbound, ProcessResult, process_queued, process_runs
 from carehooks.outbound.models import OutboundMessage, SendResult
 from carehooks.rules.step import decider, rules_step
@@ -73,7 +75,11 @@ def inbound(
 def process(body: str, store: Store, *, replayed: bool = False) -> ProcessResult:
     """Process one queued record body on ``store`` with the configuration in force. ``replayed``: an
     archived event sent again (``carehooks archive replay``): stored, but nothing is sent to anyone."""
-    return process_queued(body, inbound(store, deliver=send_nothing if replayed else None))
+    if not replayed:
+        return process_queued(body, inbound(store))
+    # A rebuild stores each event as it was first stored: at its receipt time, not the replay's.
+    received_at = read_queued(body).received_at
+    return process_queued(body, replace(inbound(store, deliver=send_nothing), now=lambda: received_at))
 
 
 def send_nothing(conv: Conversation, message: OutboundMessage, store: Store, now: datetime) -> SendResult:
