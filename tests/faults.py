@@ -15,6 +15,7 @@ AWS faults (raised as the ``ClientError`` / botocore exception the real service 
   only some entries sent, the others returned in ``Failed`` (``SenderFault: false``).
 - SES v2 ``SendEmail``: ``TooManyRequestsException`` or ``Throttling`` (nothing sent).
 - Secrets Manager ``GetSecretValue``: ``InternalServiceError`` or an endpoint that cannot be reached.
+- S3 ``PutObject`` (the raw inbound archive): ``SlowDown`` / ``InternalError`` (nothing written).
 
 Platform faults (the send APIs): ``429`` with ``Retry-After`` (refused), a connect timeout (never reached
 the platform), and two where the platform **accepted** the message: ``500``/``502``/``503`` (it then
@@ -149,6 +150,10 @@ class FaultInjector:
             if kind == "unreachable":
                 raise EndpointConnectionError(endpoint_url="https://secretsmanager.eu-west-1.amazonaws.com")
             raise client_error(kind, operation)
+        if service == "s3" and operation == "PutObject":  # the raw archive's write (issue 18)
+            code = self.choose(("SlowDown", "InternalError"))
+            self.injected(f"s3.{code}")
+            raise client_error(code, operation)
         # Anything else (the queue's own receive/delete run by the harness are exempt): not injected.
         return real(client, operation, params)
 

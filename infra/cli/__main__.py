@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "infra.cli.rules",
     "infra.cli.dlq",
     "infra.cli.migrate",
+    "infra.cli.archive",
+    "infra.cli.contact",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,6 @@ erased person's redelivered webhook leaving neither an item nor an object."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import boto3
@@ -29,13 +28,13 @@ def _no_after_store_steps(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Archive]:
+def bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> S3Archive:
     s3 = boto3.client("s3", region_name="eu-west-1")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     monkeypatch.setenv("ARCHIVE_BUCKET", BUCKET)
     monkeypatch.delenv("CAREHOOKS_ARCHIVE_DIR", raising=False)
     monkeypatch.setenv("ERASURE_KEY", KEY)
-    yield S3Archive(BUCKET, client=s3)
+    return S3Archive(BUCKET, client=s3)
 
 
 def test_every_record_of_a_batch_is_archived_as_received(aws: Aws, bucket: S3Archive) -> None:

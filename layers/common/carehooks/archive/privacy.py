@@ -29,6 +29,7 @@ from carehooks.store.contacts import Identity
 from carehooks.store.erasure import ErasureResult, Tombstone, contact_digest
 
 ERASURE_KEY_NAME = "ERASURE_KEY"
+KEY_SECRET_VARIABLE = "ERASURE_KEY_SECRET_ID"  # noqa: S105 (the name of a variable)
 RETENTION_VARIABLE = "ARCHIVE_RETENTION_DAYS"
 DEFAULT_ARCHIVE_RETENTION_DAYS = 400
 # The archived events an API export carries at most (bytes of JSON): Lambda answers at most 6 MB.
@@ -39,9 +40,25 @@ class ErasureNotConfiguredError(Exception):
     """No ``ERASURE_KEY``: a tombstone cannot be written safely, so nothing is erased."""
 
 
+def configured_erasure_key() -> str:
+    """The key of the tombstones' digests: ``ERASURE_KEY`` (environment or the platform secret), else
+    the generated secret named by ``ERASURE_KEY_SECRET_ID`` (the template creates one). Empty when
+    neither is configured."""
+    key = secret(ERASURE_KEY_NAME)
+    if key:
+        return key
+    secret_id = os.environ.get(KEY_SECRET_VARIABLE, "")
+    if not secret_id:
+        return ""
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(secret_id, transform="json", max_age=300)
+    return str(value.get(ERASURE_KEY_NAME, "")) if isinstance(value, dict) else ""
+
+
 def erasure_key() -> str:
     """The key of the tombstones' digests; :class:`ErasureNotConfiguredError` when there is none."""
-    key = secret(ERASURE_KEY_NAME)
+    key = configured_erasure_key()
     if not key:
         raise ErasureNotConfiguredError(f"{ERASURE_KEY_NAME} is not configured")
     return key

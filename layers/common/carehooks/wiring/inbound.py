@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from carehooks.archive.privacy import ERASURE_KEY_NAME, tombstone_lookup
-from carehooks.config.settings import secret, settings
+from carehooks.archive.privacy import configured_erasure_key, tombstone_lookup
+from carehooks.config.settings import settings
 from carehooks.domain.conversations import Placement, Step, StoredMessage
 from carehooks.domain.models import Conversation
 from carehooks.inbound.contacts import contact_step
@@ -68,7 +68,7 @@ def inbound(
         decide=decide,
         reopen_window=timedelta(hours=settings().reopen_window_hours),
         answers_survey=answers_survey,
-        erased_at=tombstone_lookup(store, lambda: secret(ERASURE_KEY_NAME)),
+        erased_at=tombstone_lookup(store, configured_erasure_key),
     )
 
 
