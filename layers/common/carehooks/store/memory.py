@@ -855,7 +855,7 @@ class _MemoryItems:
     def partition(self, pk: str, prefix: str = "") -> list[Item]:
         return self.store._partition(pk, prefix)
 
-    def get(self, pk: str, sk: str) -> Item | None:
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
         return self.store._get((pk, sk))
 
     def delete(self, item_keys: Sequence[tuple[str, str]]) -> None:

@@ -72,9 +72,16 @@ def handle_runs(records: Sequence[Record]) -> set[str]:
 
     try:
         archived = archive_batch(records)
-        # Replayed records are processed one by one (their sends are refused: see ``inbound.process``).
-        runnable = [r for r in records if r.message_id in archived and not is_replay(r.body)]
-        return inbound.process_batch([(r.message_id, r.body) for r in runnable], store.get_store())
+        # A record not archived yet, or replayed (its sends are refused: see ``inbound.process``), is
+        # processed one by one: an empty body stands in its place, so a run never spans it and its
+        # group's order holds.
+        return inbound.process_batch(
+            [
+                (r.message_id, r.body if r.message_id in archived and not is_replay(r.body) else "")
+                for r in records
+            ],
+            store.get_store(),
+        )
     except Exception:
         logger.warning("runs not stored as one; every record is processed one by one", exc_info=True)
         return set()
