@@ -194,6 +194,8 @@ def plan_attributes(  # noqa: PLR0912 - one branch per resource type reads best
         else:
             name = f"{settings.stack_name}-{logical_id}"
             attributes[logical_id] = {"Ref": name, "Arn": f"arn:aws:local:{region}:{ACCOUNT_ID}:{name}"}
+        # Later resources' names may refer to this one (the resolver is the stack's, filled after).
+        resolver.attributes.setdefault(logical_id, attributes[logical_id])
     return attributes
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -75,7 +76,9 @@ def archived(stack: LocalStack, contact: str) -> list[Path]:
 
 
 def cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = clean_env(CAREHOOKS_LOCAL_DIR=str(stack.data_dir), PORT=str(stack.port))
+    # This checkout's package first (a shared virtual environment may hold another checkout's).
+    path = f"{ROOT / 'layers' / 'common'}{os.pathsep}{ROOT}"
+    env = clean_env(CAREHOOKS_LOCAL_DIR=str(stack.data_dir), PORT=str(stack.port), PYTHONPATH=path)
     return subprocess.run(
         [sys.executable, "-m", "infra.cli", *args],
         check=False,
