@@ -91,3 +91,26 @@ def test_a_redelivered_webhook_of_an_erased_person_leaves_no_item_and_no_object(
     assert stored_mids(aws) == []
     assert list(bucket.keys("events/")) == []
     assert [i["sk"]["S"] for i in aws.items()] == ["ERASED"]
+
+
+def test_no_later_message_of_a_customer_is_stored_before_one_that_waits_for_its_archiving(
+    aws: Aws, bucket: S3Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = S3Archive.put
+
+    def failing_for_m_a2(self: S3Archive, key: str, body: bytes) -> None:
+        if b"m_a2" in body:
+            raise RuntimeError("S3 unavailable")
+        real(self, key, body)
+
+    monkeypatch.setattr(S3Archive, "put", failing_for_m_a2)
+    # Given alice's four messages in one batch, the second of which cannot be archived yet
+    events = [text_event("alice", f"m_a{n}", 1763798400000 + n * 1000) for n in range(1, 5)]
+    batch = [record(e, str(n)) for n, e in enumerate(events)]
+    # Then the first is stored, and the later ones wait with the one that failed (no run jumps it)
+    assert process(batch) == ["1", "2", "3"]
+    assert stored_mids(aws) == ["m_a1"]
+    # And once S3 answers, they are all stored
+    monkeypatch.setattr(S3Archive, "put", real)
+    assert process(batch[1:]) == []
+    assert stored_mids(aws) == ["m_a1", "m_a2", "m_a3", "m_a4"]

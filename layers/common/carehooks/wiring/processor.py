@@ -71,17 +71,21 @@ def handle_runs(records: Sequence[Record]) -> set[str]:
     from carehooks.wiring import inbound, store
 
     try:
-        archived = archive_batch(records)
-        # A record not archived yet, or replayed (its sends are refused: see ``inbound.process``), is
-        # processed one by one: an empty body stands in its place, so a run never spans it and its
-        # group's order holds.
-        return inbound.process_batch(
-            [
-                (r.message_id, r.body if r.message_id in archived and not is_replay(r.body) else "")
-                for r in records
-            ],
-            store.get_store(),
-        )
+        return inbound.process_batch(_runnable(records, archive_batch(records)), store.get_store())
     except Exception:
         logger.warning("runs not stored as one; every record is processed one by one", exc_info=True)
         return set()
+
+
+def _runnable(records: Sequence[Record], archived: set[str]) -> list[tuple[str, str]]:
+    """(id, body) of the batch for the runs: a record not archived yet, or replayed (its sends are
+    refused: see ``inbound.process``), and every later record of its FIFO group are left to the
+    one-by-one processing (an empty body stands in their place, so no run spans or passes them): a group's
+    messages are stored in order, and none after one that waits for its archiving."""
+    held: set[str | None] = set()
+    out: list[tuple[str, str]] = []
+    for record in records:
+        if record.message_id not in archived or is_replay(record.body):
+            held.add(record.group_id)
+        out.append((record.message_id, "" if record.group_id in held else record.body))
+    return out
