@@ -15,7 +15,6 @@ from carehooks.archive.records import archive_bodies, archive_body, is_replay
 from carehooks.config.settings import settings
 from carehooks.domain.models import QueuedEvent
 from carehooks.inbound.parking import DeadLetterQueue, Record, process_or_park
-from carehooks.inbound.processor import ERASED
 from carehooks.ingress.queue import sqs_client
 from carehooks.observability import logger
 
@@ -23,6 +22,7 @@ from carehooks.observability import logger
 def _process(body: str) -> object:
     # Cold start: the store, its derivers, the configuration loader and the rules engine load on the
     # first record, not in the function's init.
+    from carehooks.inbound.processor import ERASED
     from carehooks.wiring import inbound, store
 
     replayed = is_replay(body)
