@@ -4,6 +4,7 @@ with the local archive in a temporary directory."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -169,3 +170,48 @@ def test_without_an_erasure_key_erasure_is_503_and_nothing_is_removed(
     assert status == 503
     assert "ERASURE_KEY" in body["error"]["message"]
     assert store.latest_conversation("messenger", PAGE, PSID) is not None
+
+
+def test_the_erasure_is_logged_as_one_event_with_ids_only(
+    store: Store, archive: LocalArchive, api: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    conversation_id, _ = person_with_everything(store, archive)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        assert request("DELETE", CONTACT)[0] == 200
+    [event] = [r for r in caplog.records if r.getMessage() == "contact erased"]
+    assert event.__dict__["conversation_ids"] == [conversation_id]
+    assert event.__dict__["digest"] == contact_digest(PSID, KEY)
+    ours = [r for r in caplog.records if r.name.startswith("carehooks")]  # not botocore's wire logs
+    assert event in ours
+    everything = " ".join(f"{r.getMessage()} {r.__dict__}" for r in ours)
+    for secret in (PSID, "1 Main St", "Sheena", "prefers email"):
+        assert secret not in everything
+
+
+def test_an_id_with_a_key_separator_is_422_and_nothing_is_erased(
+    store: Store, archive: LocalArchive, api: None
+) -> None:
+    person_with_everything(store, archive)
+    status, body = request("DELETE", f"/api/contacts/messenger/{PAGE}/{PSID}%23x")
+    assert status == 422
+    assert any(f["field"].endswith("contact_id") for f in body["error"]["fields"])
+    assert store.latest_conversation("messenger", PAGE, PSID) is not None
+
+
+def test_an_export_over_the_budget_says_it_is_incomplete(store: Store, archive: LocalArchive) -> None:
+    from carehooks.archive.privacy import export_person
+
+    person_with_everything(store, archive)
+    for n in range(3):
+        archived(archive, PSID, T0 + timedelta(minutes=n), f"m_more_{n}")
+    who = Identity("messenger", PAGE, PSID)
+    whole = export_person(store, archive, who, NOW, archive_budget=None)
+    assert whole is not None
+    assert len(whole["archive"]) == 4
+    assert whole["archive_complete"] is True
+    one = len(archive.get(whole["archive"][0]["key"]))
+    capped = export_person(store, archive, who, NOW, archive_budget=one * 2 + 1)
+    assert capped is not None
+    assert len(capped["archive"]) == 2
+    assert capped["archive_complete"] is False
