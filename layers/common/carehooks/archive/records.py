@@ -26,6 +26,9 @@ from carehooks.domain.models import Channel, QueuedEvent
 from carehooks.observability import logger, metrics
 
 REPLAY_FIELD = "replayed_from_archive"
+# The kind the processor reports ignoring for a message of an erased identity from before its erasure:
+# its archived copy is then deleted again.
+ERASED = "erased"
 WRITERS = 10  # an SQS FIFO batch holds at most 10 records
 
 

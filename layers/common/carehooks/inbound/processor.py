@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from carehooks import clock
+from carehooks.archive.records import ERASED
 from carehooks.domain.conversations import (
     KeepsResolved,
     Placement,
@@ -174,9 +175,6 @@ def _store_message(event: MessageEvent, inbound: Inbound, result: ProcessResult)
         },
     )
     _run_steps(inbound, StoredMessage(event=event, outcome=outcome, now=now))
-
-
-ERASED = "erased"
 
 
 class ErasedIdentityError(Exception):

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Sequence
 
 from carehooks.archive.objects import archive_from_env, object_key
-from carehooks.archive.records import archive_bodies, archive_body, is_replay
+from carehooks.archive.records import ERASED, archive_bodies, archive_body, is_replay
 from carehooks.config.settings import settings
 from carehooks.domain.models import QueuedEvent
 from carehooks.inbound.parking import DeadLetterQueue, Record, process_or_park
@@ -22,7 +22,6 @@ from carehooks.observability import logger
 def _process(body: str) -> object:
     # Cold start: the store, its derivers, the configuration loader and the rules engine load on the
     # first record, not in the function's init.
-    from carehooks.inbound.processor import ERASED
     from carehooks.wiring import inbound, store
 
     replayed = is_replay(body)
