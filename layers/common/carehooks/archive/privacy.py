@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +35,7 @@ RETENTION_VARIABLE = "ARCHIVE_RETENTION_DAYS"
 DEFAULT_ARCHIVE_RETENTION_DAYS = 400
 # The archived events an API export carries at most (bytes of JSON): Lambda answers at most 6 MB.
 EXPORT_ARCHIVE_BUDGET = 4_000_000
+LISTERS = 16  # archive prefixes listed at once
 
 
 class ErasureNotConfiguredError(Exception):
@@ -94,12 +96,15 @@ def person_archive_keys(archive: Archive | None, who: Identity, now: datetime) -
     """Every archived object of ``who`` the archive may still hold (one listing per day of retention)."""
     if archive is None:
         return []
-    found: list[str] = []
-    for prefix in person_prefixes(
-        who.channel, who.account_id, who.contact_id, now - archive_retention(), now
-    ):
-        found += archive.keys(prefix)
-    return found
+    prefixes = person_prefixes(who.channel, who.account_id, who.contact_id, now - archive_retention(), now)
+
+    def listed(prefix: str) -> list[str]:
+        assert archive is not None
+        return list(archive.keys(prefix))
+
+    # 400 listings one after the other take seconds; the API answers within 29.
+    with ThreadPoolExecutor(max_workers=LISTERS) as pool:
+        return [key for keys in pool.map(listed, prefixes) for key in keys]
 
 
 def erase_person(
