@@ -26,6 +26,7 @@ must not send again, see ``docs/platform-retries.md``) and ``read_timeout`` (the
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import random
@@ -72,13 +73,12 @@ class FaultInjector:
     calls: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     _random: random.Random = field(init=False)
-    _archive_random: random.Random = field(init=False)
+    _archive_attempts: Counter[str] = field(default_factory=Counter)
     _exempt: set[int] = field(default_factory=set)
     _original: Callable[..., Any] | None = None
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
-        self._archive_random = random.Random(self.seed + 1)
 
     # -- wiring --------------------------------------------------------------------------------
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FaultInjector:
@@ -160,16 +160,17 @@ class FaultInjector:
     def _archive_call(
         self, client: BaseClient, real: Callable[..., Any], operation: str, params: dict[str, Any]
     ) -> Any:
-        """The raw archive's writes (issue 18) fail at the same rate, drawn from their own seeded
-        sequence, so adding the archive leaves every other call's faults as they were."""
-        if (
-            operation == "PutObject"
-            and self.enabled
-            and self._archive_random.random() < self.rates.get("s3", self.rate)
-        ):
-            code = self._archive_random.choice(("SlowDown", "InternalError"))
-            self.injected(f"s3.{code}")
-            raise client_error(code, operation)
+        """The raw archive's writes (issue 18) fail at the same rate, each decided by its object key and
+        attempt (a seeded hash): the archive's threads may write in any order, and the run stays the
+        same; the other calls' faults are drawn as before."""
+        if operation == "PutObject" and self.enabled:
+            key = str(params.get("Key", ""))
+            self._archive_attempts[key] += 1
+            digest = hashlib.sha256(f"{self.seed}:{key}:{self._archive_attempts[key]}".encode()).digest()
+            if int.from_bytes(digest[:4]) / 2**32 < self.rates.get("s3", self.rate):
+                code = ("SlowDown", "InternalError")[digest[4] % 2]
+                self.injected(f"s3.{code}")
+                raise client_error(code, operation)
         return real(client, operation, params)
 
     def _partial_batch(
