@@ -18,6 +18,8 @@ AWS faults (raised as the ``ClientError`` / botocore exception the real service 
 - EventBridge ``PutEvents``: ``ThrottlingException`` / ``InternalException`` (nothing put), or ``partial``:
   some entries put, the others refused (``FailedEntryCount``, an ``ErrorCode`` each).
 
+- S3 ``PutObject`` (the raw inbound archive): ``SlowDown`` / ``InternalError`` (nothing written).
+
 Platform faults (the send APIs): ``429`` with ``Retry-After`` (refused), a connect timeout (never reached
 the platform), and two where the platform **accepted** the message: ``500``/``502``/``503`` (it then
 failed answering: no send API takes an idempotency key, so a sender cannot tell this from a refusal and
@@ -27,6 +29,7 @@ must not send again, see ``docs/platform-retries.md``) and ``read_timeout`` (the
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import random
@@ -73,6 +76,7 @@ class FaultInjector:
     calls: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     _random: random.Random = field(init=False)
+    _archive_attempts: Counter[str] = field(default_factory=Counter)
     _exempt: set[int] = field(default_factory=set)
     _original: Callable[..., Any] | None = None
 
@@ -122,6 +126,8 @@ class FaultInjector:
         service = client.meta.service_model.service_name
         self.calls[f"{service}.{operation}"] += 1
         real = self._original
+        if service == "s3":
+            return self._archive_call(client, real, operation, params)
         if not self.roll(service):
             return real(client, operation, params)
         if service == "dynamodb":
@@ -159,6 +165,22 @@ class FaultInjector:
             self.injected(f"events.{kind}")
             raise client_error(kind, operation)
         # Anything else (the queue's own receive/delete run by the harness are exempt): not injected.
+        return real(client, operation, params)
+
+    def _archive_call(
+        self, client: BaseClient, real: Callable[..., Any], operation: str, params: dict[str, Any]
+    ) -> Any:
+        """The raw archive's writes (issue 18) fail at the same rate, each decided by its object key and
+        attempt (a seeded hash): the archive's threads may write in any order, and the run stays the
+        same; the other calls' faults are drawn as before."""
+        if operation == "PutObject" and self.enabled:
+            key = str(params.get("Key", ""))
+            self._archive_attempts[key] += 1
+            digest = hashlib.sha256(f"{self.seed}:{key}:{self._archive_attempts[key]}".encode()).digest()
+            if int.from_bytes(digest[:4]) / 2**32 < self.rates.get("s3", self.rate):
+                code = ("SlowDown", "InternalError")[digest[4] % 2]
+                self.injected(f"s3.{code}")
+                raise client_error(code, operation)
         return real(client, operation, params)
 
     def _partial_batch(

@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "infra.cli.dlq",
     "infra.cli.migrate",
     "infra.cli.events",
+    "infra.cli.archive",
+    "infra.cli.contact",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]

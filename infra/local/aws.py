@@ -140,7 +140,12 @@ def plan_attributes(  # noqa: PLR0912 - one branch per resource type reads best
     """
     region = settings.region
     attributes: dict[str, dict[str, str]] = {}
-    for logical_id, resource in (template.get("Resources") or {}).items():
+    # Functions first: other resources' names may refer to them (a log group's "/aws/lambda/${Function}").
+    planned = sorted(
+        (template.get("Resources") or {}).items(),
+        key=lambda entry: entry[1].get("Type") != "AWS::Serverless::Function",
+    )
+    for logical_id, resource in planned:
         kind = resource.get("Type", "")
         props = resource.get("Properties") or {}
         arn_prefix = f"arn:aws:{{}}:{region}:{ACCOUNT_ID}"
@@ -197,6 +202,8 @@ def plan_attributes(  # noqa: PLR0912 - one branch per resource type reads best
         else:
             name = f"{settings.stack_name}-{logical_id}"
             attributes[logical_id] = {"Ref": name, "Arn": f"arn:aws:local:{region}:{ACCOUNT_ID}:{name}"}
+        # Later resources' names may refer to this one (the resolver is the stack's, filled after).
+        resolver.attributes.setdefault(logical_id, attributes[logical_id])
     return attributes
 
 

@@ -94,6 +94,8 @@ def function_environment(
             # No X-Ray daemon locally; the Tracer would only warn.
             "POWERTOOLS_TRACE_DISABLED": "true",
             "CAREHOOKS_CLOCK_FILE": str(settings.clock_file),
+            # The raw inbound archive (issue 18): a directory instead of the bucket.
+            "CAREHOOKS_ARCHIVE_DIR": str(settings.data_dir / "archive"),
             **DUMMY_CREDENTIALS,
         }
     )

@@ -228,3 +228,27 @@ def secret_values(base_url: str) -> dict[str, str]:
 def sandboxed(values: dict[str, str], base_url: str) -> list[str]:
     """Names of the outbound platforms whose base URL points at the sandbox."""
     return [name for key, name in OUTBOUND_URLS.items() if values.get(key, "").startswith(base_url)]
+
+
+ERASURE_KEY_NAME = "ERASURE_KEY"
+
+
+def erasure_key(path: Path) -> str:
+    """The key of erasure tombstones' digests on this machine (what ``ErasureKeySecret`` holds in AWS):
+    ``ERASURE_KEY`` (environment, else ``.env``) when set, else a random key made on first start and kept
+    in ``path`` (mode 0600), so a tombstone written before a restart still stops an old webhook after it."""
+    configured = lookup(ERASURE_KEY_NAME)
+    if configured:
+        return configured
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value

@@ -29,6 +29,7 @@ from infra.local.sandbox import Sandbox
 from infra.local.schedules import Scheduler
 from infra.local.server import LOCAL_ROUTES, StackParts, StackServer, serve
 from infra.local.settings import (
+    ERASURE_KEY_NAME,
     ROOT,
     SURVEY_KEY_NAME,
     LocalSettings,
@@ -38,6 +39,7 @@ from infra.local.settings import (
     secret_values,
     survey_signing_key,
 )
+from infra.local.settings import erasure_key as local_erasure_key
 from infra.local.streams import Checkpoints, StreamPoller, stream_pollers
 
 LAYER = ROOT / "layers" / "common"
@@ -125,7 +127,10 @@ class Stack(StackParts):
             resolver,
             self.secret,
             self.say,
-            generated={SURVEY_KEY_NAME: signing_key},
+            generated={
+                SURVEY_KEY_NAME: signing_key,
+                ERASURE_KEY_NAME: local_erasure_key(settings.data_dir / "erasure-key"),
+            },
         )
         self.model = TemplateModel(template, resolver, settings.stack_name, settings.template.parent)
         # Domain events: the template's buses in moto, and what they receive in .local/events.jsonl.

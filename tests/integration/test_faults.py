@@ -35,6 +35,8 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from carehooks import clock
+from carehooks.domain.models import MessageEvent, QueuedEvent
+from carehooks.inbound.parking import parse_queued
 from carehooks.store import ConflictError, Store
 from carehooks.store.items import DECISION_ATTRIBUTE, message_from_item
 from carehooks.store.rules import settle_acks
@@ -57,6 +59,7 @@ pytestmark = pytest.mark.ddblocal
 T0 = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)  # a Wednesday, in business hours in London
 SENDER = "carehooks@example.com"
 SECRET_ID = "carehooks/test"
+ARCHIVE_BUCKET = "carehooks-archive-faults"
 PAGE_ID = "112233445566778"
 PHONE_NUMBER_ID = "106540352242922"
 TWILIO_NUMBER = "+15005550006"
@@ -318,6 +321,11 @@ def faulty(
     monkeypatch.setenv("CAREHOOKS_SECRET_ID", SECRET_ID)
     ses = boto3.client("ses")
     ses.verify_email_identity(EmailAddress=SENDER)
+    # The raw inbound archive (issue 18): a bucket under moto, its writes faulted too.
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    s3.create_bucket(Bucket=ARCHIVE_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    monkeypatch.setenv("ARCHIVE_BUCKET", ARCHIVE_BUCKET)
+    monkeypatch.delenv("CAREHOOKS_ARCHIVE_DIR", raising=False)
     loader.reset()
     parameters.clear_caches()
 
@@ -328,7 +336,7 @@ def faulty(
     monkeypatch.setattr("carehooks.events.publishing.BACKOFF_SECONDS", 0.0)
     monkeypatch.setattr("infra.local.streams.RETRY_WAIT", 0.0)
     injector = FaultInjector(seed=10, rate=0.2).install(monkeypatch)
-    injector.exempt(aws.sqs, aws.dynamodb, secretsmanager, ses)  # the harness's own clients
+    injector.exempt(aws.sqs, aws.dynamodb, secretsmanager, ses, s3)  # the harness's own clients
     ledger = PlatformLedger()
     with platform_stubs(injector, ledger):
         yield aws, injector, ledger
@@ -527,6 +535,19 @@ def _timeless(detail: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in detail.items() if k != "occurred_at"}
 
 
+def archived_messages() -> Counter[tuple[str, str]]:
+    """(channel, platform message id) of every message event in the archive bucket, with its count."""
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    found: Counter[tuple[str, str]] = Counter()
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=ARCHIVE_BUCKET, Prefix="events/")
+    for entry in (e for page in pages for e in page.get("Contents", [])):
+        body = s3.get_object(Bucket=ARCHIVE_BUCKET, Key=entry["Key"])["Body"].read()
+        for event in parse_queued(QueuedEvent.model_validate_json(body)):
+            if isinstance(event, MessageEvent):
+                found[(str(event.channel), event.platform_message_id)] += 1
+    return found
+
+
 # -- the test ----------------------------------------------------------------------------------------
 def test_under_faults_every_message_is_stored_once_and_every_effect_happens_once(
     faulty: tuple[Aws, FaultInjector, PlatformLedger],
@@ -573,6 +594,8 @@ def run_under_faults(aws: Aws, injector: FaultInjector, ledger: PlatformLedger) 
     per_conversation = Counter(m["conversation_id"]["S"] for m in items(aws, "MSG#"))
     for conv in conversations:
         assert int(conv["message_count"]["N"]) == per_conversation[conv["conv_id"]["S"]], conv["conv_id"]
+    # and every message's event is in the raw archive exactly once (one object per event)
+    assert archived_messages() == Counter(dict.fromkeys(expected, 1))
     # and every customer got exactly one acknowledgement, none left pending
     acks = ledger.delivered(survey=False)
     assert {c: acks[c] for c in customers} == dict.fromkeys(customers, 1)

@@ -35,7 +35,8 @@ STREAM_ACTIONS = {
     "dynamodb:ListStreams",
 }
 BUS_ARN = {"Fn::GetAtt": ["EventBus", "Arn"]}
-SECRETS = ({"Ref": "PlatformSecret"}, {"Ref": "SurveySigningSecret"})
+SECRETS = ({"Ref": "PlatformSecret"}, {"Ref": "SurveySigningSecret"}, {"Ref": "ErasureKeySecret"})
+ARCHIVE = {"Fn::GetAtt": ["ArchiveBucket", "Arn"]}
 
 
 def function_roles(transformed: dict[str, Any]) -> dict[str, str]:
@@ -114,6 +115,10 @@ def test_every_function_role_names_each_data_resource(transformed: dict[str, Any
                         assert arn.endswith(("identity/${MailFrom}", "identity/${Domain}")), (function, arn)
                     elif service == "events":
                         assert (action, resource) == ("events:PutEvents", BUS_ARN), (function, action, arn)
+
+                    elif service == "s3":
+                        # The raw archive: the bucket (listing) or its events' objects, nothing else.
+                        assert resource == ARCHIVE or arn == "${ArchiveBucket.Arn}/events/*", (function, arn)
                     elif service not in ("logs", "xray"):
                         pytest.fail(f"{function} is granted {action} on {arn}: not a known data service")
     assert granted > 0
@@ -164,7 +169,7 @@ def test_the_table_queues_and_secrets_are_encrypted_with_the_stacks_key(transfor
     for queue in ("InboundQueue", "InboundDeadLetterQueue"):
         assert res[queue]["Properties"].get("KmsMasterKeyId") == KEY, queue
     secrets = resources_of(transformed, "AWS::SecretsManager::Secret")
-    assert set(secrets) == {"PlatformSecret", "SurveySigningSecret"}
+    assert set(secrets) == {"PlatformSecret", "SurveySigningSecret", "ErasureKeySecret"}
     for name, secret in secrets.items():
         assert secret["Properties"].get("KmsKeyId") == KEY, name
     for name, topic in resources_of(transformed, "AWS::SNS::Topic").items():
@@ -275,3 +280,59 @@ def test_every_checkov_skip_names_a_real_check_once_per_resource() -> None:
         assert all(i.startswith(("CKV_AWS_", "CKV2_AWS_")) for i in ids), (name, ids)
         assert len(ids) == len(set(ids)), f"{name} skips the same check twice"
     assert skipped > 0
+
+
+# ---------------------------------------------------------------- raw archive and retention (issue 18)
+def test_the_archive_bucket_is_private_encrypted_tls_only_and_expires_with_the_retention(
+    transformed: dict[str, Any],
+) -> None:
+    bucket = transformed["Resources"]["ArchiveBucket"]
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN}
+    assert rule["BucketKeyEnabled"] is True
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(props["PublicAccessBlockConfiguration"]) == 4
+    expiring = [r for r in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+    assert expiring == [
+        {
+            "Id": "Retention",
+            "Status": "Enabled",
+            "Prefix": "events/",
+            "ExpirationInDays": {"Ref": "ArchiveRetentionDays"},
+        }
+    ]
+    assert "VersioningConfiguration" not in props  # an erased object must not survive as a version
+    assert bucket["DeletionPolicy"] == "Retain"
+    (policy,) = resources_of(transformed, "AWS::S3::BucketPolicy").values()
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_every_function_has_a_log_group_with_the_retention_parameter(transformed: dict[str, Any]) -> None:
+    functions = set(resources_of(transformed, "AWS::Lambda::Function"))
+    groups = resources_of(transformed, "AWS::Logs::LogGroup")
+    named = {}
+    for group in groups.values():
+        log_name = group["Properties"].get("LogGroupName")
+        if isinstance(log_name, dict) and "Fn::Sub" in log_name:
+            named[str(log_name["Fn::Sub"]).removeprefix("/aws/lambda/${").removesuffix("}")] = group
+    assert functions <= set(named), sorted(functions - set(named))
+    for function in functions:
+        assert named[function]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, function
+
+
+def test_only_the_processor_writes_the_archive_and_only_the_agent_api_reads_or_lists_it(
+    transformed: dict[str, Any],
+) -> None:
+    s3_actions: dict[str, set[str]] = {}
+    for function, role in function_roles(transformed).items():
+        for statement in statements_of(transformed, role):
+            for action in actions(statement):
+                if action.startswith("s3:"):
+                    s3_actions.setdefault(function, set()).add(action)
+    assert s3_actions == {
+        "InboundProcessorFunction": {"s3:PutObject", "s3:DeleteObject"},
+        "AgentApiFunction": {"s3:ListBucket", "s3:GetObject", "s3:DeleteObject"},
+    }

@@ -35,12 +35,13 @@ from carehooks.config.sla import Metric
 from carehooks.events.images import plain_image
 from carehooks.events.model import DetailType, DomainEvent, event_id
 from carehooks.store import keys
+from carehooks.store.erasure import TOMBSTONE_TYPE as TOMBSTONE_ITEM_TYPE
 
 SLA_CLAIM_PREFIX = keys.claim_pk(keys.SLA_CLAIM_KIND, "")
-# The erasure tombstone (written by the erasure feature, store/erasure.py): its key and type.
-TOMBSTONE_PREFIX = "ERASED#"
-TOMBSTONE_SK = "ERASED"
-TOMBSTONE_TYPE = "tombstone"
+# The erasure tombstone (written by store/erasure.py): its key and type, from there.
+TOMBSTONE_PREFIX = keys.TOMBSTONE_PREFIX
+TOMBSTONE_SK = keys.TOMBSTONE_SK
+TOMBSTONE_TYPE = TOMBSTONE_ITEM_TYPE
 RESOLVED = "resolved"
 SLA_STATE_ATTRIBUTE = "sla"  # the SLA clocks' state on a conversation (sla/clocks.py)
 SLA_KINDS = {

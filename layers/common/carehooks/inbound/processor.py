@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from carehooks import clock
+from carehooks.archive.records import ERASED
 from carehooks.domain.conversations import (
     KeepsResolved,
     Placement,
@@ -51,6 +52,9 @@ class Inbound:
     now: Callable[[], datetime] = clock.now
     # Counts messages stored for the first time (issue 17's volume counters); never raises.
     count: Callable[[Sequence[StoredMessage]], None] | None = None
+
+    # When the identity (channel, account, contact) was erased, or None (issue 18: carehooks.archive).
+    erased_at: Callable[[str, str, str], datetime | None] | None = None
 
 
 @dataclass
@@ -135,7 +139,21 @@ def _store_message(event: MessageEvent, inbound: Inbound, result: ProcessResult)
         # A survey rating must not reopen the resolved conversation it answers (see surveys.capture).
         return answers is not None and answers(conv, ev, now)
 
-    outcome = store_message(store, event, now, inbound.reopen_window, keeps_resolved, inbound.decide)
+    try:
+        outcome = store.record_message(
+            event,
+            _unless_erased(event, inbound, now, keeps_resolved),
+            now,
+            inbound.decide,
+        )
+    except ErasedIdentityError:
+        result.ignored.append(ERASED)
+        metrics.add_metric(name="EventsIgnored", unit="Count", value=1)
+        logger.info(
+            "message of an erased identity, from before its erasure: not stored",
+            extra={"channel": event.channel},
+        )
+        return
     if outcome.duplicate:
         result.duplicates += 1
         metrics.add_metric(name="MessagesDuplicate", unit="Count", value=1)
@@ -163,6 +181,29 @@ def _store_message(event: MessageEvent, inbound: Inbound, result: ProcessResult)
     if inbound.count is not None:
         inbound.count([stored])
     _run_steps(inbound, stored)
+
+
+class ErasedIdentityError(Exception):
+    """The message is of an erased identity and older than its erasure: it must store nothing."""
+
+
+def _unless_erased(
+    event: MessageEvent, inbound: Inbound, now: datetime, keeps_resolved: KeepsResolved
+) -> Callable[[Conversation | None], Placement]:
+    """The message's placement, refused (:class:`ErasedIdentityError`) for a message of an erased
+    identity sent before the erasure. The tombstone is read only when the message would open the
+    identity's first conversation, or is older than its latest one (a redelivery): never on a follow-up.
+    """
+
+    def place(latest: Conversation | None) -> Placement:
+        erased_at = inbound.erased_at
+        if erased_at is not None and (latest is None or event.sent_at < latest.created_at):
+            at = erased_at(event.channel, event.account_id, event.contact_id)
+            if at is not None and event.sent_at <= at:
+                raise ErasedIdentityError
+        return place_message(event, latest, now, inbound.reopen_window, keeps_resolved)
+
+    return place
 
 
 def _run_steps(inbound: Inbound, stored: StoredMessage) -> None:

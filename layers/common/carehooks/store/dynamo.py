@@ -16,6 +16,7 @@ from carehooks.domain.models import Channel, CommentChangeEvent, Conversation, M
 from carehooks.store import (
     automation,
     contacts,
+    erasure,
     events,
     keys,
     public,
@@ -30,6 +31,7 @@ from carehooks.store import (
 )
 from carehooks.store.automation import StatusEntry
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
+from carehooks.store.erasure import ErasureResult, Tombstone
 from carehooks.store.events import ConversationEvent, _event_item
 from carehooks.store.queries import READ_BUDGET, ConversationFilter, Order, Page
 from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
@@ -261,3 +263,13 @@ class DynamoStore(TableStore):
         keep: timedelta,
     ) -> Conversation:
         return automation.save_with_event_and_claim(self, conv, event, claim, outcome, keep)
+
+    # -- erasure and export (issue 18) -----------------------------------------------------------
+    def erase_contact(self, identity: Identity, tombstone: Tombstone) -> ErasureResult:
+        return erasure.erase(erasure.DynamoItems(self), self, identity, tombstone)
+
+    def export_contact(self, identity: Identity) -> dict[str, Any] | None:
+        return erasure.export(erasure.DynamoItems(self), identity)
+
+    def get_tombstone(self, channel: str, account_id: str, digest: str) -> Tombstone | None:
+        return erasure.get_tombstone(erasure.DynamoItems(self), channel, account_id, digest)

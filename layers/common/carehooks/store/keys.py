@@ -24,6 +24,8 @@
 
 | automation cursor (issue 17: per timer, status and ``after``, the ``ByStatus`` sort key each shard was dealt with up to; ``marks`` map) | ``AUTOCURSOR`` | ``<timer>#<status>#<after seconds>``, e.g. ``resolve#pending#172800`` | none: one Query of the partition per run |
 
+| erasure tombstone (issue 18: ``store/erasure.py``; all that is kept of an erased identity) | ``ERASED#<channel>#<account>#<digest>`` (``digest``: HMAC-SHA256 of the contact id, hex) | ``ERASED`` | none: one GetItem, only when a message would open a conversation |
+
 Acknowledgement claims (kinds of ``CLAIM#``): ``ack#<conversation id>`` (a conversation is acknowledged
 at most once; the claim records ``outcome`` and the sent ``platform_message_id``),
 ``ack-contact#<channel>#<account>#<contact>`` (per-customer cooldown across conversations: its ``ttl`` is
@@ -360,3 +362,13 @@ def auto_resolve_scope(conversation_id: str, turn_at: datetime) -> str:
 
 def assignee_timer_scope(conversation_id: str, turn_at: datetime) -> str:
     return f"{conversation_id}#{to_epoch_ms(turn_at)}"
+
+
+# -- erasure tombstones (issue 18: store/erasure.py) ------------------------------------------------------
+TOMBSTONE_PREFIX = "ERASED#"
+TOMBSTONE_SK = "ERASED"
+
+
+def tombstone_pk(channel: str, account_id: str, digest: str) -> str:
+    """The tombstone of an erased identity: its channel, account and the keyed digest of its contact id."""
+    return f"{TOMBSTONE_PREFIX}{channel}#{account_id}#{digest}"

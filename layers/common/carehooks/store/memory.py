@@ -37,7 +37,7 @@ from carehooks.domain.models import (
     MessageEvent,
     StatusEvent,
 )
-from carehooks.store import automation, contacts, keys, public, table
+from carehooks.store import automation, contacts, erasure, keys, public, table
 from carehooks.store.automation import StatusEntry
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
 from carehooks.store.errors import ConflictError, ItemConditionError, NotFoundError
@@ -960,6 +960,40 @@ class MemoryStore:
             )
         except ItemConditionError as exc:
             raise ConflictError(f"conversation {conv.id} changed concurrently") from exc
+
+    # -- erasure and export (issue 18) -----------------------------------------------------------
+    def erase_contact(self, identity: Identity, tombstone: erasure.Tombstone) -> erasure.ErasureResult:
+        return erasure.erase(_MemoryItems(self), self, identity, tombstone)
+
+    def export_contact(self, identity: Identity) -> dict[str, Any] | None:
+        return erasure.export(_MemoryItems(self), identity)
+
+    def get_tombstone(self, channel: str, account_id: str, digest: str) -> erasure.Tombstone | None:
+        return erasure.get_tombstone(_MemoryItems(self), channel, account_id, digest)
+
+
+class _MemoryItems:
+    """:class:`carehooks.store.erasure.RawItems` on the in-memory table."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    def partition(self, pk: str, prefix: str = "") -> list[Item]:
+        return self.store._partition(pk, prefix)
+
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        return self.store._get((pk, sk))
+
+    def delete(self, item_keys: Sequence[tuple[str, str]]) -> None:
+        with self.store._lock:
+            for key in item_keys:
+                item = self.store._items.pop(key, None)
+                if item is not None and "conv_id" in item:
+                    self.store._by_id.pop(str(item["conv_id"]), None)
+
+    def put(self, item: Item) -> None:
+        with self.store._lock:
+            self.store._put(stored_form(item))
 
 
 def _comment_change(item: Item, change: str, text: str, at: str) -> Item | None:

@@ -22,6 +22,7 @@ from carehooks.domain.models import (
 )
 from carehooks.store.automation import StatusEntry
 from carehooks.store.contacts import Contact, ContactEvent, Identity, Note
+from carehooks.store.erasure import ErasureResult, Tombstone
 from carehooks.store.events import ConversationEvent
 from carehooks.store.queries import ConversationFilter, Order, Page
 from carehooks.store.saved_replies import SavedReply, SavedReplyFilter, SavedReplyPage
@@ -256,3 +257,10 @@ class Store(Protocol):
         outcome: dict[str, str],
         keep: timedelta,
     ) -> Conversation: ...
+
+    # -- erasure and export (issue 18: store/erasure.py) -----------------------------------------
+    def erase_contact(self, identity: Identity, tombstone: Tombstone) -> ErasureResult: ...
+
+    def export_contact(self, identity: Identity) -> dict[str, Any] | None: ...
+
+    def get_tombstone(self, channel: str, account_id: str, digest: str) -> Tombstone | None: ...

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from carehooks.archive.privacy import configured_erasure_key, tombstone_lookup
 from carehooks.automation.spikes import volume_counter
 from carehooks.config.settings import settings
 from carehooks.domain.conversations import Placement, Step, StoredMessage
+from carehooks.domain.models import Conversation
 from carehooks.inbound.contacts import contact_step
+from carehooks.inbound.parking import read_queued
 from carehooks.inbound.processor import Inbound, ProcessResult, process_queued, process_runs
+from carehooks.outbound.models import OutboundMessage, SendResult
 from carehooks.rules.step import decider, rules_step
 from carehooks.store import Store
 from carehooks.surveys.capture import answers_survey, capture_survey_answer
@@ -65,12 +70,27 @@ def inbound(
         reopen_window=timedelta(hours=settings().reopen_window_hours),
         answers_survey=answers_survey,
         count=volume_counter(store, config),  # issue 17: spike alerts
+        erased_at=tombstone_lookup(store, configured_erasure_key),
     )
 
 
-def process(body: str, store: Store) -> ProcessResult:
-    """Process one queued record body on ``store`` with the configuration in force."""
-    return process_queued(body, inbound(store))
+def process(body: str, store: Store, *, replayed: bool = False) -> ProcessResult:
+    """Process one queued record body on ``store`` with the configuration in force. ``replayed``: an
+    archived event sent again (``carehooks archive replay``): stored, but nothing is sent to anyone."""
+    if not replayed:
+        return process_queued(body, inbound(store))
+    # A rebuild stores each event as it was first stored: at its receipt time, not the replay's.
+    received_at = read_queued(body).received_at
+    return process_queued(body, replace(inbound(store, deliver=send_nothing), now=lambda: received_at))
+
+
+def send_nothing(conv: Conversation, message: OutboundMessage, store: Store, now: datetime) -> SendResult:
+    """The delivery of a replayed record: a rebuild restores what was received, it never acts again
+    (an acknowledgement whose claim was lost with the table would otherwise go out a second time)."""
+    return SendResult(status="skipped", reason=REPLAYED)
+
+
+REPLAYED = "replayed from the archive: nothing is sent again"
 
 
 def process_batch(records: Sequence[tuple[str, str]], store: Store) -> set[str]:

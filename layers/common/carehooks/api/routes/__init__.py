@@ -23,6 +23,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "saved_replies",
     "notes",
     "team_reports",
+    "privacy",
 )
 
 # What a request body can be refused with, on every route that is sent one.
