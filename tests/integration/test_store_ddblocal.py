@@ -490,3 +490,46 @@ def test_consumed_capacity_of_an_inbound_message(dynamodb: Any, table: str) -> N
     assert redelivery["total"] <= 1.0
     # The whole table costs each inbound message a bounded number of units (see the benchmark).
     assert follow_up["total"] <= first["total"]
+
+
+# ---------------------------------------------------------------- retention (issue 18)
+def test_with_a_retention_messages_and_conversations_expire_after_their_last_activity(
+    dynamodb: Any, table: str, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from carehooks.config.settings import settings
+
+    monkeypatch.setenv("DATA_RETENTION_DAYS", "30")
+    settings.cache_clear()
+    first = store_message(store, text("m_1", T0), T0, WINDOW)
+    later = T0 + timedelta(days=3)
+    store_message(store, text("m_2", later), later, WINDOW)
+    items = {item["sk"]["S"]: item for item in snapshot(dynamodb, table)}
+    assert first.conversation is not None
+    expiry = {sk: int(item["ttl"]["N"]) for sk, item in items.items() if "ttl" in item}
+    messages = sorted(v for sk, v in expiry.items() if sk.startswith("MSG#"))
+    assert messages == [
+        int((T0 + timedelta(days=30)).timestamp()),
+        int((later + timedelta(days=30)).timestamp()),
+    ]
+    conversations = [v for sk, v in expiry.items() if sk.startswith("CONV#")]
+    # The conversation's expiry moved forward with its last message.
+    assert conversations == [int((later + timedelta(days=30)).timestamp())]
+
+
+def test_without_a_retention_nothing_of_a_conversation_expires(
+    dynamodb: Any, table: str, store: Store
+) -> None:
+    store_message(store, text("m_1", T0), T0, WINDOW)
+    items = snapshot(dynamodb, table)
+    kept = [i["sk"]["S"] for i in items if i["sk"]["S"].startswith(("MSG#", "CONV#"))]
+    assert len(kept) == 2
+    assert all("ttl" not in i for i in items if i["sk"]["S"].startswith(("MSG#", "CONV#")))
+
+
+def test_a_retention_shorter_than_platform_redelivery_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from carehooks.config.settings import settings
+
+    monkeypatch.setenv("DATA_RETENTION_DAYS", "7")
+    settings.cache_clear()
+    with pytest.raises(ValueError, match="at least 30"):
+        settings()

@@ -13,9 +13,10 @@ import os
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SECRET_CACHE_SECONDS = 300
+MIN_RETENTION_DAYS = 30
 
 
 class Settings(BaseModel):
@@ -38,6 +39,16 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES")
     # Domain events (EventsFunction): the custom EventBridge bus they are put on.
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
+    # Retention (docs/privacy.md): conversations and messages expire this many days after their last
+    # activity (DynamoDB TTL); 0 keeps them. At least 30, so a message outlives platform redelivery.
+    data_retention_days: int = Field(0, alias="DATA_RETENTION_DAYS", ge=0)
+
+    @field_validator("data_retention_days")
+    @classmethod
+    def _outlives_redelivery(cls, value: int) -> int:
+        if 0 < value < MIN_RETENTION_DAYS:
+            raise ValueError(f"DATA_RETENTION_DAYS is 0 (keep) or at least {MIN_RETENTION_DAYS}")
+        return value
 
 
 @cache

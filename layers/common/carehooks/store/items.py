@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from carehooks.clock import iso, parse_iso
+from carehooks.config.settings import settings
 from carehooks.domain.models import Channel, Conversation, Direction, Message
 from carehooks.store import keys
 
@@ -127,6 +128,13 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
+def retention_ttl(last: datetime) -> int | None:
+    """The ``ttl`` (epoch seconds) of a conversation or message last active at ``last``, when a retention
+    is set (``DATA_RETENTION_DAYS``, docs/privacy.md); ``None`` keeps it. Every write moves it forward."""
+    days = settings().data_retention_days
+    return int((last + timedelta(days=days)).timestamp()) if days else None
+
+
 def conversation_item(conv: Conversation) -> dict[str, Any]:
     """The item of a conversation, with every index attribute built from its typed fields."""
     item: dict[str, Any] = {k: v for k, v in conv.extra.items() if k not in _KEY_ATTRIBUTES}
@@ -137,6 +145,9 @@ def conversation_item(conv: Conversation) -> dict[str, Any]:
         item[name] = iso(value) if isinstance(value, datetime) else value
     item["channel"] = str(conv.channel)
     item.update(index_attributes(conv))
+    expires = retention_ttl(conv.last_activity_at or conv.created_at)
+    if expires is not None:
+        item["ttl"] = expires
     marshalled: dict[str, Any] = to_dynamo(item)
     return marshalled
 
@@ -207,6 +218,9 @@ def message_item(message: Message) -> dict[str, Any]:
         sk=keys.message_sk(message.platform_message_id),
         lsi1sk=keys.message_order(message.conversation_id, message.sent_at, message.platform_message_id),
     )
+    expires = retention_ttl(message.sent_at)
+    if expires is not None:
+        item["ttl"] = expires
     marshalled: dict[str, Any] = to_dynamo(item)
     return marshalled
 
