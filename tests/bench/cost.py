@@ -189,6 +189,20 @@ PRICES: dict[str, Price] = {
         f"https://aws.amazon.com/ses/pricing/; $0.10/1,000 in https://www.acecloudinterviews.com/tutorials/aws/ses/, {CHECKED}",
         "secondary",
     ),
+    "eventbridge_put": Price(
+        1.00,
+        MILLION,
+        "custom events put (each 64 KB chunk)",
+        f"https://aws.amazon.com/eventbridge/pricing/ ('$1.00/million custom events published'), {CHECKED}",
+        "unverified",
+    ),
+    "s3_put": Price(
+        0.005,
+        1000,
+        "PUT requests (S3 Standard)",
+        f"https://aws.amazon.com/s3/pricing/ ('PUT, COPY, POST, LIST requests $0.005 per 1,000'), {CHECKED}",
+        "unverified",
+    ),
     "kms_key": Price(
         1.00,
         1,
@@ -300,6 +314,13 @@ class Figures:
     sqs_idle_pollers: float = 5  # Lambda's SQS pollers, each a 20 s long poll when the queue is empty
     warm_environments: float = 1  # per function: each refreshes the secret every 300 s
     sweep_rru_per_run: float = 2.5  # a scheduled run with nothing due (tests/bench/sla_bench.py: 1 item)
+    # Issue 18: domain events (docs/events.md: ~2.5 per inbound message with replies and resolutions), the
+    # stream records EventsFunction reads (message, conversation, claims, markers), and the raw archive.
+    domain_events_per_inbound: float = 2.5
+    stream_records_per_inbound: float = 4.5
+    stream_records_per_invocation: float = 1.0  # conservative, as records_per_batch (up to 100 at volume)
+    events_function_ms: float = 50
+    archive_puts_per_inbound: float = 1.0  # one PUT per event (docs/archive.md: the cheapest deletable path)
     custom_metrics: float = 15  # EMF metric names sent in a typical hour (about 40 exist, most rare)
     measured: tuple[str, ...] = ("units", "log_bytes.webhook_call")
 
@@ -498,8 +519,11 @@ def per_million(f: Figures, facts: TemplateFacts, tracing: str = "PassThrough") 
     webhook_mb = max(facts.memory_mb[w] for w in WEBHOOKS if w in facts.memory_mb)
     writes = t.new * f.new.wru + t.followup * f.followup.wru + t.replies * f.reply.wru
     reads = t.new * f.new.rru + t.followup * f.followup.rru + t.replies * f.reply.rru
-    invocations = t.webhook_calls + t.processor_invocations + t.agent_requests
-    gb_seconds = (
+    # EventsFunction reads the table's stream (issue 18): its invocations and duration.
+    events_invocations = MILLION * f.stream_records_per_inbound / f.stream_records_per_invocation
+    events_mb = facts.memory_mb.get("EventsFunction", 256)
+    invocations = t.webhook_calls + t.processor_invocations + t.agent_requests + events_invocations
+    gb_seconds = _gb_seconds(events_invocations * f.events_function_ms, events_mb) + (
         _gb_seconds(t.webhook_calls * d.webhook_call, webhook_mb)
         + _gb_seconds(t.new * d.processor_new + t.followup * d.processor_followup, facts.memory_mb[PROCESSOR])
         + _gb_seconds(t.replies * d.agent_reply + t.reads * d.agent_read, facts.memory_mb[AGENT_API])
@@ -538,7 +562,7 @@ def per_million(f: Figures, facts: TemplateFacts, tracing: str = "PassThrough") 
             "requests",
             "lambda_request",
             "estimate",
-            "webhook + processor + agent API invocations",
+            "webhook + processor + agent API + EventsFunction invocations",
         ),
         Line(
             "Lambda duration (arm64)",
@@ -566,6 +590,22 @@ def per_million(f: Figures, facts: TemplateFacts, tracing: str = "PassThrough") 
             "function logs, platform records, EMF, API access log",
         ),
         Line("SES", MILLION * f.ses_emails_per_inbound, "emails", "ses", "estimate", "SLA and CSAT alerts"),
+        Line(
+            "EventBridge PutEvents (domain events)",
+            MILLION * f.domain_events_per_inbound,
+            "events",
+            "eventbridge_put",
+            "estimate",
+            f"{f.domain_events_per_inbound:g} events per inbound message (docs/events.md); the stream is free",
+        ),
+        Line(
+            "S3 raw archive PUTs",
+            MILLION * f.archive_puts_per_inbound,
+            "PUT requests",
+            "s3_put",
+            "estimate",
+            "one object per inbound event, SSE-KMS with a bucket key (docs/archive.md)",
+        ),
     ]
     if tracing == "Active":
         lines.append(
@@ -626,7 +666,7 @@ def storage_per_month_kept(f: Figures) -> list[Line]:
             "GB-month",
             "logs_storage",
             "estimate",
-            "upper bound (billed compressed); function log groups never expire today",
+            "upper bound (billed compressed); function logs kept LogRetentionDays (default 90)",
         ),
     ]
 
