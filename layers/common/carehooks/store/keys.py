@@ -19,7 +19,7 @@
 | contact note (private note on the person) | the contact's partition | ``NOTE#<ULID>`` | none: one Query ``begins_with(sk, "NOTE#")`` per linked identity |
 | contact event (note added or deleted, link, unlink, edit) | the contact's partition | ``CEVT#<at ISO>#<ULID>`` | none |
 | conversation note (internal; recorded as a conversation event) | its conversation's partition | ``CNOTE#<conversation id>#<ULID>`` | none: one Query ``begins_with(sk, "CNOTE#<conversation id>#")`` |
-| volume counter (issue 17, spike alerts: inbound messages of one channel and account in one 5-minute bucket, one shard) | ``VOL#<bucket start, yyyymmddThhmm UTC>#<shard 0..7>`` | ``<channel>#<account>`` | none: ``n`` (messages), ``t#<tag>`` (messages per conversation tag), ``ttl`` 30 days; a bucket's groups are one Query per shard, a group's past buckets one BatchGetItem |
+| volume counter (issue 17, spike alerts: inbound messages of one channel and account in one 5-minute bucket, one shard) | ``VOL#<bucket start, yyyymmddThhmm UTC>#<shard 0..31>`` | ``<channel>#<account>`` | none: ``n`` (messages), ``t#<tag>`` (messages per conversation tag), ``ttl`` 30 days; a bucket's groups are one Query per shard, a group's past buckets one BatchGetItem |
 | spike state (issue 17: one per channel and account while its spike lasts) | ``SPIKES`` | ``<channel>#<account>`` | none: the active spikes are one Query of the partition |
 
 | automation cursor (issue 17: per timer, status and ``after``, the ``ByStatus`` sort key each shard was dealt with up to; ``marks`` map) | ``AUTOCURSOR`` | ``<timer>#<status>#<after seconds>``, e.g. ``resolve#pending#172800`` | none: one Query of the partition per run |
@@ -299,7 +299,7 @@ def conversation_note_sk(conversation_id: str, note_id: str) -> str:
 
 # -- spike alerts (issue 17: store/spikes.py, automation/spikes.py) ------------------------------------------
 VOLUME_PREFIX = "VOL#"
-VOLUME_SHARDS = 8  # a bucket's writes spread over 8 partitions (8 x 1,000 write units a second)
+VOLUME_SHARDS = 32  # a bucket's writes spread over 32 partitions: 10,000 messages a second = 313 WCU/s each
 VOLUME_BUCKET_SECONDS = 300
 SPIKES_PK = "SPIKES"
 VOLUME_TAG_PREFIX = "t#"
