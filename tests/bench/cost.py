@@ -627,7 +627,8 @@ def xray_traces(f: Figures) -> float:
     """Traces recorded per million inbound messages with Active tracing at ``f.monthly_messages``."""
     t = traffic(f)
     scale = f.monthly_messages / MILLION
-    per_function = (t.webhook_calls, t.processor_invocations, t.agent_requests)
+    events = MILLION * f.stream_records_per_inbound / f.stream_records_per_invocation  # EventsFunction
+    per_function = (t.webhook_calls, t.processor_invocations, t.agent_requests, events)
     return sum(n * lambda_sampled_share(n * scale) for n in per_function)
 
 

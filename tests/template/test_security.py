@@ -299,7 +299,10 @@ def test_the_archive_bucket_is_private_encrypted_tls_only_and_expires_with_the_r
             "Id": "Retention",
             "Status": "Enabled",
             "Prefix": "events/",
-            "ExpirationInDays": {"Ref": "ArchiveRetentionDays"},
+            # DataRetentionDays, when set, replaces ArchiveRetentionDays: the archive follows the table.
+            "ExpirationInDays": {
+                "Fn::If": ["HasDataRetention", {"Ref": "DataRetentionDays"}, {"Ref": "ArchiveRetentionDays"}]
+            },
         }
     ]
     assert "VersioningConfiguration" not in props  # an erased object must not survive as a version

@@ -74,11 +74,12 @@ def line(lines: list[cost.Line], service: str) -> cost.Line:
         ("DynamoDB reads (message path)", 5_350_000, 0.66875),
         # 1 M reads x 4 RRU
         ("DynamoDB reads (agents opening conversations)", 4_000_000, 0.50),
-        # 1 M webhook + 1 M processor + 1.5 M agent API invocations at $0.20/M
-        ("Lambda requests", 3_500_000, 0.70),
+        # 1 M webhook + 1 M processor + 1.5 M agent API + 4.5 M EventsFunction invocations at $0.20/M
+        ("Lambda requests", 8_000_000, 1.60),
         # webhook 1 M x 25 ms x 0.25 GB = 6,250; processor (200k x 400 + 800k x 60) ms x 0.5 GB = 64,000;
-        # agent API (500k x 400 + 1 M x 40) ms x 0.5 GB = 120,000
-        ("Lambda duration (arm64)", 190_250, 190_250 * 0.0000133334),
+        # agent API (500k x 400 + 1 M x 40) ms x 0.5 GB = 120,000; EventsFunction 4.5 M x 50 ms x 0.25 GB
+        # = 56,250
+        ("Lambda duration (arm64)", 246_500, 246_500 * 0.0000133334),
         # 1 M SendMessageBatch + 1 M receives + 1 M deletes at $0.50/M
         ("SQS FIFO", 3_000_000, 1.50),
         # 1 M webhook calls + 1.5 M agent API requests at $1.00/M
@@ -87,6 +88,10 @@ def line(lines: list[cost.Line], service: str) -> cost.Line:
         ("CloudWatch Logs ingestion", 5.14e9 / 2**30, 5.14e9 / 2**30 * 0.50),
         # 1 M x 0.001 emails at $0.10 / 1,000
         ("SES", 1_000, 0.10),
+        # 2.5 domain events per inbound message at $1.00/M
+        ("EventBridge PutEvents (domain events)", 2_500_000, 2.50),
+        # one archive object per inbound event at $0.005 / 1,000
+        ("S3 raw archive PUTs", 1_000_000, 5.00),
     ],
 )
 def test_each_line_per_million_matches_the_hand_computed_figure(
@@ -103,10 +108,11 @@ def test_passthrough_tracing_records_no_traces() -> None:
 
 
 def test_active_tracing_records_every_invocation_below_one_request_a_second() -> None:
-    # 1 M messages a month is 0.39 webhook calls a second: Lambda's reservoir takes every one.
+    # 1 M messages a month is 0.39 webhook calls a second: Lambda's reservoir takes every one. EventsFunction
+    # (4.5 M stream batches of one record, 1.74 a second) keeps its first 2,592,000 and 5 % of the rest.
     xray = line(per_million(FIGURES, FACTS, "Active"), "X-Ray traces (TracingMode=Active)")
-    assert xray.quantity == pytest.approx(3_500_000)
-    assert xray.usd == pytest.approx(17.50)
+    assert xray.quantity == pytest.approx(3_500_000 + 2_592_000 + 0.05 * (4_500_000 - 2_592_000))
+    assert xray.usd == pytest.approx(30.937)
 
 
 def test_active_tracing_samples_five_percent_above_one_request_a_second() -> None:
@@ -117,8 +123,9 @@ def test_active_tracing_samples_five_percent_above_one_request_a_second() -> Non
     )
     webhook = (1 + 0.05 * (10_000_000 / 2_592_000 - 1)) / (10_000_000 / 2_592_000)
     agent = (1 + 0.05 * (15_000_000 / 2_592_000 - 1)) / (15_000_000 / 2_592_000)
-    assert xray.quantity == pytest.approx(2 * 1_000_000 * webhook + 1_500_000 * agent)
-    assert xray.usd == pytest.approx(4.5686, abs=1e-3)
+    events = (1 + 0.05 * (45_000_000 / 2_592_000 - 1)) / (45_000_000 / 2_592_000)
+    assert xray.quantity == pytest.approx(2 * 1_000_000 * webhook + 1_500_000 * agent + 4_500_000 * events)
+    assert xray.usd == pytest.approx(5 * (2 * webhook + 1.5 * agent + 4.5 * events), abs=1e-3)
 
 
 def test_lambda_sampling_keeps_the_first_request_a_second_and_five_percent_of_the_rest() -> None:
@@ -296,7 +303,7 @@ def test_memory_schedules_secrets_and_keys_come_from_the_template() -> None:
     assert facts.memory_mb["MetaWebhookFunction"] == 256
     assert facts.memory_mb["InboundProcessorFunction"] == 512  # the Globals default
     assert facts.schedules["SlaMonitorFunction"] == "rate(1 minute)"
-    assert facts.secrets == 2
+    assert facts.secrets == 3  # platform, survey signing, erasure key
     assert facts.kms_keys == 1
     assert facts.alarms >= 1
     # The model prices these three functions' traffic: they must exist under these names.
@@ -325,7 +332,7 @@ def test_the_dynamodb_prices_are_the_november_2024_on_demand_prices() -> None:
 
 def test_the_table_shows_both_tracing_totals_the_fixed_cost_and_the_seat_comparison() -> None:
     text = cost.render(FIGURES, FACTS)
-    assert "total, TracingMode=PassThrough (default)** | | | **$27.90**" in text
-    assert "total, TracingMode=Active** | | | **$45.40**" in text
+    assert "total, TracingMode=PassThrough (default)** | | | **$37.05**" in text
+    assert "total, TracingMode=Active** | | | **$67.99**" in text
     assert "Fixed monthly cost" in text
     assert "| Zendesk Suite Team ($55 an agent, unverified) | $550 | $550 |" in text
