@@ -515,6 +515,10 @@ SENDING = "sending"
 DONE = "done"
 CLAIM_WRITE_ATTEMPTS = 3
 ACCOUNTING_WRITE_ATTEMPTS = 4
+# Settling a sent message left unaccounted by a failure: its reads and its taking back, when throttled.
+READ_SETTLE_ATTEMPTS = 6
+# Storing a message carehooks sent (nothing else retries it: the send is done): whole attempts.
+OUTBOUND_STORE_ATTEMPTS = 3
 _RETRYABLE_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -771,7 +775,55 @@ def put_outbound_message(
     """Store a message carehooks sent and account for it on the conversation (as :func:`record_message`).
 
     Returns the updated conversation, or None when the platform's echo stored and accounted it first.
+
+    Nothing else retries a sent message's storage (unlike an inbound record), so a failure is tried again
+    (up to :data:`OUTBOUND_STORE_ATTEMPTS` whole attempts; a later one adopts the item an earlier one put).
+    When all fail after the message item was put, it is settled before raising: accounted, the
+    conversation is returned; else the message is taken back, so no sent message keeps a ``seq`` its
+    conversation never reached (a customer's next message would take the same number).
     """
+    import time
+
+    owned: list[Message] = []
+    for attempt in range(OUTBOUND_STORE_ATTEMPTS):
+        try:
+            return _put_outbound_message(store, conv, message, owned)
+        except Exception:
+            # The message went out: try again to record it (a new attempt adopts the item an earlier one
+            # put); only when every attempt failed is it settled, taken back if unaccounted.
+            if attempt < OUTBOUND_STORE_ATTEMPTS - 1:
+                time.sleep(0.05 * 2**attempt)
+                continue
+            if owned:
+                settled = _settle_unaccounted(store, owned[-1])
+                if settled is not None:
+                    return settled
+            raise
+    raise AssertionError("unreachable")
+
+
+def _settle_unaccounted(store: ConversationWrites, message: Message) -> Conversation | None:
+    """After a failure: the conversation when it accounts for ``message``, else None with the message
+    taken back (when that is possible; else it is logged, as :func:`_account` does)."""
+    try:
+        current = with_retries(lambda: _conversation_of(store, message, None), READ_SETTLE_ATTEMPTS)
+        if current is not None and accounted(store, current, message):
+            return current
+    except Exception:  # cannot tell: taking it back is the safe side (a sent message missing from history)
+        logger.warning("an unaccounted sent message could not be checked", exc_info=True)
+    try:
+        with_retries(lambda: store.remove_message_item(message), READ_SETTLE_ATTEMPTS)
+    except Exception:
+        logger.warning(
+            "a message left unaccounted could not be taken back",
+            extra={"conversation_id": message.conversation_id, "seq": message.seq},
+        )
+    return None
+
+
+def _put_outbound_message(
+    store: ConversationWrites, conv: Conversation, message: Message, put: list[Message]
+) -> Conversation | None:
     owned: Message | None = None
     for _ in range(MAX_ATTEMPTS):
         current = store.get_conversation(conv.id) or conv
@@ -784,9 +836,10 @@ def put_outbound_message(
             if found is not None:
                 if owned is None and accounted(store, _conversation_of(store, found, current), found):
                     return None
-                owned = found
+                owned = found  # another writer's (the echo's record settles it), never taken back here
                 continue
             owned = written
+            put.append(written)
         version = current.version
         try:
             return _account(
