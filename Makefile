@@ -80,7 +80,7 @@ template: $(PY) $(SAM) $(CHECKOV) ## cfn-lint, sam validate --lint, checkov, sam
 
 test: tools ## every check (lint, types, unit, integration, e2e, template)
 	@$(MAKE) --no-print-directory lint
-	@$(PY) -m pytest -q -p no:cacheprovider tests
+	@$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests
 
 bench: $(PY) $(DDB_LOCAL) ## benchmarks: print figures (not timed tests)
 	@$(PY) -m tests.bench
