@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -120,5 +121,9 @@ def test_forty_messages_in_five_minutes_on_a_quiet_channel_email_once(spikes_sta
     [mail] = mails
     assert mail["to"] == ["ops@example.com"]
     assert mail["subject"].startswith("[carehooks] Spike on messenger (")
-    assert f"{MESSAGES} messages (all messages) in 5 minutes, baseline 0" in mail["subject"]
+    # The scheduler's own minute runs may see the spike before all 40 are in (on a loaded machine): the
+    # email names the count when it was first seen, at least min_count (20), at most the 40.
+    found = re.search(r"(\d+) messages \(all messages\) in 5 minutes, baseline 0", mail["subject"])
+    assert found is not None, mail["subject"]
+    assert 20 <= int(found.group(1)) <= MESSAGES
     assert sum("the app crashes when I pay" in line for line in mail["text"].splitlines()) == 3
